@@ -1,0 +1,89 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// The station's targets, bottom up (see `docs/architecture.md` in the shared docs and each
+/// module's README): C libraries behind system-library targets, pure domain modules, adapters,
+/// the application module, and a thin CLI.
+let package = Package(
+    name: "station",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "station", targets: ["station"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian -dev packages), each imported by exactly one wrapper module.
+        .systemLibrary(
+            name: "CLibUSB", pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]),
+        .systemLibrary(
+            name: "CUdev", pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        /// What Swift cannot call: the variadic `libusb_set_option`, `curl_easy_setopt`,
+        /// `curl_easy_getinfo`.
+        .target(name: "CShims", dependencies: ["CLibUSB", "CCurl"]),
+
+        // MARK: Adapters over the C libraries.
+        .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims"], exclude: ["README.md"]),
+        .target(name: "Udev", dependencies: ["CUdev"], exclude: ["README.md"]),
+        .target(name: "Curl", dependencies: ["CCurl", "CShims"], exclude: ["README.md"]),
+        .target(name: "Zlib", dependencies: ["CZlib", "FirmwareModules"], exclude: ["README.md"]),
+
+        // MARK: Pure domain modules: no I/O, no C imports.
+        .target(
+            name: "ParticleDevices",
+            exclude: ["README.md"],
+            resources: [
+                .embedInCode("Resources/platforms.json"),
+                .embedInCode("Resources/device-os-versions.json"),
+            ]),
+        .target(
+            name: "FirmwareModules",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"],
+            resources: [.embedInCode("Resources/known-platforms.json")]),
+
+        // MARK: Application and front end.
+        .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules"], exclude: ["README.md"]),
+        .target(
+            name: "StationCLI",
+            dependencies: [
+                "Station", "ParticleDevices", "FirmwareModules",
+                "LibUSB", "Udev", "Curl", "Zlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["README.md"]),
+        .executableTarget(name: "station", dependencies: ["StationCLI"]),
+
+        // MARK: Tests.
+        .target(
+            name: "TestSupport", dependencies: ["FirmwareModules", "Zlib"],
+            path: "Tests/TestSupport"),
+        .testTarget(
+            name: "ParticleDevicesTests",
+            dependencies: [
+                "ParticleDevices",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "FirmwareModulesTests",
+            dependencies: [
+                "FirmwareModules", "Zlib", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "StationCLITests",
+            dependencies: ["StationCLI", "Station", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,24 @@
+// What Swift cannot call directly: C variadic functions. Each shim fixes the argument type.
+// Prefix: cshim_. Keep this file small (house style: < 150 lines for the whole target).
+#ifndef STATION_CSHIMS_H
+#define STATION_CSHIMS_H
+
+#include <libusb-1.0/libusb.h>
+#include <curl/curl.h>
+
+/// libusb_set_option(ctx, LIBUSB_OPTION_LOG_LEVEL, level): the option call is variadic.
+int cshim_libusb_set_log_level(libusb_context *ctx, int level);
+
+/// curl_easy_setopt with a long argument (CURLOPT_TIMEOUT_MS, CURLOPT_SSL_VERIFYPEER, ...).
+CURLcode cshim_curl_easy_setopt_long(CURL *handle, CURLoption option, long value);
+/// curl_easy_setopt with a pointer argument (strings, slists, callbacks' user data).
+CURLcode cshim_curl_easy_setopt_pointer(CURL *handle, CURLoption option, const void *value);
+/// curl_easy_setopt with a write/header callback.
+CURLcode cshim_curl_easy_setopt_write_function(
+    CURL *handle, CURLoption option, size_t (*callback)(char *, size_t, size_t, void *));
+/// curl_easy_getinfo for a string result (CURLINFO_CAINFO, CURLINFO_EFFECTIVE_URL, ...).
+CURLcode cshim_curl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
+/// curl_easy_getinfo for a long result (CURLINFO_RESPONSE_CODE, ...).
+CURLcode cshim_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+
+#endif

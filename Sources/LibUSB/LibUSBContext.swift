@@ -1,0 +1,85 @@
+import CLibUSB
+import CShims
+
+/// libusb's version and capabilities, as the linked library reports them.
+public enum LibUSBLibrary {
+    /// `libusb_get_version()`, e.g. "1.0.26.11724".
+    public static var version: String {
+        let v = libusb_get_version().pointee
+        let rc = v.rc.map { String(cString: $0) } ?? ""
+        return "\(v.major).\(v.minor).\(v.micro).\(v.nano)\(rc)"
+    }
+
+    /// `libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)`.
+    public static var supportsHotplug: Bool {
+        libusb_has_capability(UInt32(LIBUSB_CAP_HAS_HOTPLUG.rawValue)) != 0
+    }
+}
+
+/// A USB device as enumeration sees it, named by its bus-port path.
+public struct USBDeviceSummary: Sendable, Hashable {
+    public let busNumber: UInt8
+    public let deviceAddress: UInt8
+    /// `BUS-PORT.PORT...`, as Linux names it in sysfs (e.g. `1-1.3`); stable across
+    /// re-enumeration as long as the device stays in the same hub port.
+    public let portPath: String
+    public let vendorID: UInt16
+    public let productID: UInt16
+
+    /// `/dev/bus/usb/BBB/DDD`, the node libusb opens.
+    public var deviceNode: String {
+        func pad(_ value: UInt8) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: 3 - digits.count) + digits
+        }
+        return "/dev/bus/usb/\(pad(busNumber))/\(pad(deviceAddress))"
+    }
+}
+
+/// One libusb context. Not shared between threads without the owner's lock: every method is
+/// synchronous and may block, so call it from a dedicated thread or a synchronous command.
+public final class LibUSBContext {
+    let raw: OpaquePointer
+
+    /// libusb's log levels (`LIBUSB_LOG_LEVEL_*`).
+    public enum LogLevel: Int32, Sendable {
+        case none = 0, error, warning, info, debug
+    }
+
+    /// `libusb_init` then `libusb_set_option(LIBUSB_OPTION_LOG_LEVEL)`.
+    /// - Throws: `LibUSBError` naming `libusb_init` (no usbfs, no permission to it, ...).
+    public init(logLevel: LogLevel = .warning) throws(LibUSBError) {
+        var context: OpaquePointer?
+        try LibUSBError.check(libusb_init(&context), "libusb_init")
+        guard let context else { throw LibUSBError(call: "libusb_init", device: nil, rawCode: LIBUSB_ERROR_OTHER.rawValue) }
+        raw = context
+        try LibUSBError.check(cshim_libusb_set_log_level(context, logLevel.rawValue), "libusb_set_option(LOG_LEVEL)")
+    }
+
+    deinit { libusb_exit(raw) }
+
+    /// Every device on every bus (`libusb_get_device_list`).
+    public func devices() throws(LibUSBError) -> [USBDeviceSummary] {
+        var list: UnsafeMutablePointer<OpaquePointer?>?
+        let count = try LibUSBError.check(Int32(truncatingIfNeeded: libusb_get_device_list(raw, &list)), "libusb_get_device_list")
+        guard let list else { return [] }
+        defer { libusb_free_device_list(list, 1) }
+        var result: [USBDeviceSummary] = []
+        for index in 0..<Int(count) {
+            guard let device = list[index] else { continue }
+            var descriptor = libusb_device_descriptor()
+            let bus = libusb_get_bus_number(device)
+            let address = libusb_get_device_address(device)
+            try LibUSBError.check(libusb_get_device_descriptor(device, &descriptor), "libusb_get_device_descriptor", device: "bus \(bus) address \(address)")
+            var ports = [UInt8](repeating: 0, count: 7)
+            let depth = libusb_get_port_numbers(device, &ports, Int32(ports.count))
+            let path = depth > 0
+                ? "\(bus)-" + ports.prefix(Int(depth)).map(String.init).joined(separator: ".")
+                : "usb\(bus)"
+            result.append(USBDeviceSummary(
+                busNumber: bus, deviceAddress: address, portPath: path,
+                vendorID: descriptor.idVendor, productID: descriptor.idProduct))
+        }
+        return result
+    }
+}

@@ -1,0 +1,73 @@
+/// What the sticker on a device says, as read by a barcode scanner.
+///
+/// Particle's serial-number sticker is a Data Matrix holding `SERIAL MOBILESECRET`
+/// (serial only on Gen 2); older Electron/E-Series "u-blox" stickers carry the IMEI instead.
+public enum StickerCode: Hashable, Sendable {
+    case serial(SerialNumber, mobileSecret: MobileSecret?)
+    case imei(IMEI)
+
+    /// Which identifier a line pairs devices by.
+    public enum Key: String, Sendable, Hashable, Codable, CaseIterable {
+        case serialNumber
+        case imei
+    }
+
+    /// The serial number, when the sticker carries one.
+    public var serialNumber: SerialNumber? {
+        if case .serial(let serial, _) = self { return serial }
+        return nil
+    }
+
+    /// Parses scanner output: tolerant of the noise scanners add around the code, strict
+    /// about the code itself.
+    ///
+    /// Removed before parsing: leading and trailing whitespace and control characters
+    /// (CR, LF, tab, STX/ETX, ...), an AIM symbology identifier (`]d2`, `]Q1`, `]C0`, ...),
+    /// and the configured `prefix`/`suffix` a scanner is set to add.
+    /// - Throws: `IdentifierError` naming the field and the problem.
+    public static func parse(
+        _ text: String, key: Key = .serialNumber, prefix: String = "", suffix: String = ""
+    ) throws(IdentifierError) -> StickerCode {
+        let cleaned = strip(text, prefix: prefix, suffix: suffix)
+        guard !cleaned.isEmpty else { throw .empty(.sticker) }
+        let fields = cleaned.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        switch key {
+        case .imei:
+            guard fields.count == 1 else {
+                throw .stickerFormat("it has \(fields.count) fields; an IMEI sticker has one 15-digit number")
+            }
+            return .imei(try IMEI(fields[0]))
+        case .serialNumber:
+            switch fields.count {
+            case 1:
+                return .serial(try SerialNumber(fields[0]), mobileSecret: nil)
+            case 2:
+                return .serial(try SerialNumber(fields[0]), mobileSecret: try MobileSecret(fields[1]))
+            default:
+                throw .stickerFormat(
+                    "it has \(fields.count) fields separated by spaces; a serial-number sticker has the serial number and, on Gen 3, the mobile secret")
+            }
+        }
+    }
+
+    static func strip(_ text: String, prefix: String, suffix: String) -> String {
+        var view = Substring(text)
+        let isNoise: (Character) -> Bool = { character in
+            character.unicodeScalars.allSatisfy {
+                $0.properties.isWhitespace || $0.properties.generalCategory == .control
+            }
+        }
+        view = view.drop(while: isNoise)
+        while let last = view.last, isNoise(last) { view = view.dropLast() }
+        // AIM symbology identifier: ']' + code character + modifier digit.
+        if view.count >= 3, view.first == "]" {
+            let chars = Array(view.prefix(3))
+            if chars[1].isLetter, chars[2].isNumber { view = view.dropFirst(3) }
+        }
+        if !prefix.isEmpty, view.hasPrefix(prefix) { view = view.dropFirst(prefix.count) }
+        if !suffix.isEmpty, view.hasSuffix(suffix) { view = view.dropLast(suffix.count) }
+        view = view.drop(while: isNoise)
+        while let last = view.last, isNoise(last) { view = view.dropLast() }
+        return String(view)
+    }
+}

@@ -1,0 +1,180 @@
+/// How much a finding matters.
+public enum CheckStatus: String, Sendable, Codable, Comparable {
+    case ok
+    /// Provisioning works, something else (cloud sync, hotplug speed) is degraded.
+    case warning
+    /// Provisioning cannot work until this is fixed.
+    case blocking
+
+    private var rank: Int {
+        switch self {
+        case .ok: 0
+        case .warning: 1
+        case .blocking: 2
+        }
+    }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// One finding: a stable ID, what was found, and what to do about it.
+public struct DoctorCheck: Sendable, Codable, Equatable {
+    /// Stable, for scripts: `libusb`, `libusb.hotplug`, `udev`, `curl.tls`, ...
+    public let id: String
+    public let status: CheckStatus
+    public let summary: String
+    /// What to do; nil when nothing needs doing.
+    public let fix: String?
+}
+
+/// The whole report.
+public struct DoctorReport: Sendable, Codable, Equatable {
+    public let checks: [DoctorCheck]
+    /// The worst status of any check.
+    public var status: CheckStatus { checks.map(\.status).max() ?? .ok }
+    /// Whether something stops the station from provisioning.
+    public var blocksProvisioning: Bool { status == .blocking }
+
+    private enum CodingKeys: String, CodingKey { case status, blocksProvisioning, checks }
+    public init(checks: [DoctorCheck]) { self.checks = checks }
+    public init(from decoder: any Decoder) throws {
+        checks = try decoder.container(keyedBy: CodingKeys.self).decode([DoctorCheck].self, forKey: .checks)
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status, forKey: .status)
+        try container.encode(blocksProvisioning, forKey: .blocksProvisioning)
+        try container.encode(checks, forKey: .checks)
+    }
+}
+
+/// Judges machine facts. Pure: the same facts give the same report.
+public enum Doctor {
+    /// Where the project's rules live and how to install them (shown in fixes).
+    public static let rulesInstallCommand =
+        "sudo install -m 0644 udev-rules/50-particle-station.rules /etc/udev/rules.d/ && sudo udevadm control --reload-rules && sudo udevadm trigger"
+
+    public static func evaluate(_ facts: MachineFacts) -> DoctorReport {
+        var checks: [DoctorCheck] = []
+        checks += libusbChecks(facts)
+        checks += udevChecks(facts)
+        checks += curlChecks(facts)
+        checks += accessChecks(facts)
+        return DoctorReport(checks: checks)
+    }
+
+    static func libusbChecks(_ facts: MachineFacts) -> [DoctorCheck] {
+        let usb = facts.libusb
+        var checks: [DoctorCheck] = []
+        if let error = usb.initError {
+            checks.append(DoctorCheck(
+                id: "libusb", status: .blocking, summary: "libusb \(usb.version) cannot start: \(error)",
+                fix: "Check that /dev/bus/usb exists and is readable (on a container, pass the USB bus through)."))
+        } else {
+            let devices = usb.deviceCount.map { ", \($0) USB devices visible" } ?? ""
+            checks.append(DoctorCheck(id: "libusb", status: .ok, summary: "libusb \(usb.version) works\(devices)", fix: nil))
+        }
+        checks.append(usb.supportsHotplug
+            ? DoctorCheck(id: "libusb.hotplug", status: .ok, summary: "libusb supports hotplug: devices are seen the moment they are plugged in", fix: nil)
+            : DoctorCheck(
+                id: "libusb.hotplug", status: .warning,
+                summary: "libusb has no hotplug support here: the station falls back to polling the bus, so plugged devices appear up to a second later",
+                fix: "Install Debian's libusb-1.0-0 (built with udev) and run systemd-udevd."))
+        return checks
+    }
+
+    static func udevChecks(_ facts: MachineFacts) -> [DoctorCheck] {
+        var checks: [DoctorCheck] = []
+        if let error = facts.udev.error {
+            checks.append(DoctorCheck(
+                id: "udev", status: .blocking, summary: "libudev cannot be used: \(error)",
+                fix: "Install libudev1 and make sure /sys is mounted."))
+        } else {
+            checks.append(DoctorCheck(id: "udev", status: .ok, summary: "libudev is present and can enumerate devices", fix: nil))
+        }
+        if !facts.udev.daemonRunning {
+            checks.append(DoctorCheck(
+                id: "udev.daemon", status: .warning,
+                summary: "the udev daemon is not running (/run/udev/control is missing): device permissions from rules and hotplug events will not happen",
+                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd)."))
+        }
+        let particleRules = facts.installedRules
+        if particleRules.isEmpty {
+            checks.append(DoctorCheck(
+                id: "udev.rules", status: facts.runningAsRoot ? .warning : .blocking,
+                summary: facts.runningAsRoot
+                    ? "no udev rules for Particle devices (VID 2b04) are installed; this works only because the station runs as root"
+                    : "no udev rules for Particle devices (VID 2b04) are installed: this user cannot open the devices",
+                fix: "Install the station's rules: \(rulesInstallCommand); then replug the devices."))
+        } else {
+            checks.append(DoctorCheck(
+                id: "udev.rules", status: .ok,
+                summary: "udev rules for Particle devices installed: " + particleRules.map(\.path).joined(separator: ", "), fix: nil))
+        }
+        if facts.modemManagerRunning {
+            let ignored = particleRules.contains(where: \.ignoresModemManager)
+            checks.append(ignored
+                ? DoctorCheck(
+                    id: "modemmanager", status: .ok,
+                    summary: "ModemManager is running, and the installed rules tell it to ignore Particle devices", fix: nil)
+                : DoctorCheck(
+                    id: "modemmanager", status: .blocking,
+                    summary: "ModemManager is running and will probe every Particle serial port for about 20 s, sending AT commands that disturb the listening-mode console",
+                    fix: "Install the station's rules (they set ID_MM_DEVICE_IGNORE): \(rulesInstallCommand); or remove it: sudo apt-get remove modemmanager."))
+        }
+        return checks
+    }
+
+    static func curlChecks(_ facts: MachineFacts) -> [DoctorCheck] {
+        let curl = facts.curl
+        if let error = curl.error {
+            return [DoctorCheck(
+                id: "curl", status: .warning,
+                summary: "libcurl cannot start (\(error)): devices provision, but the import queue cannot sync to the cloud",
+                fix: "Install libcurl4 (Debian's libcurl4-openssl-dev for building).")]
+        }
+        var checks = [DoctorCheck(id: "curl", status: .ok, summary: "libcurl \(curl.version ?? "?") is present", fix: nil)]
+        if curl.supportsHTTPS, let tls = curl.tlsBackend {
+            checks.append(DoctorCheck(id: "curl.tls", status: .ok, summary: "libcurl speaks HTTPS through \(tls)", fix: nil))
+        } else {
+            checks.append(DoctorCheck(
+                id: "curl.tls", status: .warning,
+                summary: "libcurl has no TLS backend: devices provision, but the import queue cannot reach the Particle cloud",
+                fix: "Install Debian's libcurl4 built with OpenSSL (libcurl4-openssl-dev)."))
+        }
+        if curl.caBundleReadable, let path = curl.caBundlePath {
+            checks.append(DoctorCheck(id: "curl.ca", status: .ok, summary: "CA certificates for TLS verification: \(path)", fix: nil))
+        } else {
+            let path = curl.caBundlePath.map { " (\($0))" } ?? ""
+            checks.append(DoctorCheck(
+                id: "curl.ca", status: .warning,
+                summary: "the CA certificate bundle\(path) is missing or unreadable: cloud sync will fail TLS verification (it is never turned off)",
+                fix: "sudo apt-get install ca-certificates"))
+        }
+        return checks
+    }
+
+    static func accessChecks(_ facts: MachineFacts) -> [DoctorCheck] {
+        guard facts.usbfsPresent else {
+            return [DoctorCheck(
+                id: "usb.permissions", status: .blocking, summary: "/dev/bus/usb does not exist: no USB device can be opened",
+                fix: "Run the station on the host (or pass /dev/bus/usb into the container or VM).")]
+        }
+        let devices = facts.particleDevices
+        if devices.isEmpty {
+            return [DoctorCheck(
+                id: "usb.permissions", status: .ok,
+                summary: "/dev/bus/usb is present; no Particle device is plugged in, so access to one was not tried", fix: nil)]
+        }
+        let denied = devices.filter { !$0.accessible }
+        if denied.isEmpty {
+            return [DoctorCheck(
+                id: "usb.permissions", status: .ok,
+                summary: "this user can open all \(devices.count) Particle device(s) plugged in", fix: nil)]
+        }
+        let names = denied.map { "\($0.portPath) (\($0.devnode))" }.joined(separator: ", ")
+        return [DoctorCheck(
+            id: "usb.permissions", status: .blocking,
+            summary: "this user cannot open \(denied.count) of \(devices.count) Particle device(s): \(names)",
+            fix: "Install the station's rules (\(rulesInstallCommand)), add this user to the plugdev group (sudo usermod -aG plugdev $USER, then log in again), and replug the devices.")]
+    }
+}

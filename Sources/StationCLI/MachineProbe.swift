@@ -1,0 +1,98 @@
+import Curl
+import Foundation
+import LibUSB
+import Station
+import Udev
+
+/// Gathers `MachineFacts` through the adapters and the file system. Synchronous and
+/// blocking: it runs on the command's own thread, never on the cooperative pool.
+enum MachineProbe {
+    static let particleVendorID: UInt16 = 0x2B04
+    static let rulesDirectories = ["/etc/udev/rules.d", "/run/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d"]
+
+    static func gather() -> MachineFacts {
+        let files = FileManager.default
+        var usbFacts = MachineFacts.LibUSB(version: LibUSBLibrary.version, supportsHotplug: LibUSBLibrary.supportsHotplug)
+        var libusbDevices: [USBDeviceSummary] = []
+        do {
+            let context = try LibUSBContext(logLevel: .none)
+            libusbDevices = try context.devices()
+            usbFacts.deviceCount = libusbDevices.count
+        } catch {
+            usbFacts.initError = error.description
+        }
+
+        var udevFacts = MachineFacts.Udev(daemonRunning: files.fileExists(atPath: "/run/udev/control"))
+        var udevDevices: [UdevUSBDevice] = []
+        do {
+            udevDevices = try UdevContext().usbDevices(vendorID: particleVendorID)
+        } catch {
+            udevFacts.error = error.description
+        }
+
+        let curlFacts: MachineFacts.Curl
+        do {
+            let info = try CurlLibrary.info()
+            curlFacts = MachineFacts.Curl(
+                version: info.version, tlsBackend: info.tlsBackend, supportsHTTPS: info.supportsHTTPS,
+                caBundlePath: info.caBundlePath,
+                caBundleReadable: info.caBundlePath.map(files.isReadableFile(atPath:)) ?? false)
+        } catch {
+            curlFacts = MachineFacts.Curl(
+                version: nil, tlsBackend: nil, supportsHTTPS: false, caBundlePath: nil, caBundleReadable: false,
+                error: error.description)
+        }
+
+        return MachineFacts(
+            libusb: usbFacts, udev: udevFacts, curl: curlFacts,
+            usbfsPresent: files.fileExists(atPath: "/dev/bus/usb"),
+            runningAsRoot: geteuid() == 0,
+            particleDevices: particleDevices(libusb: libusbDevices, udev: udevDevices),
+            installedRules: installedRules(),
+            modemManagerRunning: processRunning(named: "ModemManager"))
+    }
+
+    /// Particle devices from libusb's list (or udev's, when libusb could not start), with
+    /// whether this process may open each node read-write.
+    static func particleDevices(libusb: [USBDeviceSummary], udev: [UdevUSBDevice]) -> [MachineFacts.ParticleDevice] {
+        var found: [MachineFacts.ParticleDevice] = libusb
+            .filter { $0.vendorID == particleVendorID }
+            .map { .init(portPath: $0.portPath, productID: $0.productID, devnode: $0.deviceNode, accessible: access($0.deviceNode, R_OK | W_OK) == 0) }
+        if found.isEmpty {
+            found = udev.compactMap { device in
+                guard let node = device.devnode else { return nil }
+                return .init(portPath: device.sysname, productID: device.productID ?? 0, devnode: node, accessible: access(node, R_OK | W_OK) == 0)
+            }
+        }
+        return found
+    }
+
+    /// Installed rules files that match Particle's vendor ID.
+    static func installedRules() -> [MachineFacts.RulesFile] {
+        var rules: [MachineFacts.RulesFile] = []
+        for directory in rulesDirectories {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names.sorted() where name.hasSuffix(".rules") {
+                let path = directory + "/" + name
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+                let active = text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+                guard active.contains(where: { $0.lowercased().contains("2b04") }) else { continue }
+                rules.append(.init(path: path, ignoresModemManager: active.contains { $0.contains("ID_MM_DEVICE_IGNORE") }))
+            }
+        }
+        return rules
+    }
+
+    /// Whether a process with this command name runs (`/proc/*/comm`).
+    static func processRunning(named name: String) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
+        for entry in entries where entry.allSatisfy(\.isNumber) {
+            if let comm = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
+                comm.trimmingCharacters(in: .whitespacesAndNewlines) == name
+            {
+                return true
+            }
+        }
+        return false
+    }
+}

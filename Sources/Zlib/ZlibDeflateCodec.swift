@@ -1,0 +1,73 @@
+import CZlib
+import FirmwareModules
+
+/// Raw deflate through zlib. Stateless and thread-safe: every call owns its own `z_stream`.
+public struct ZlibDeflateCodec: DeflateCodec {
+    public init() {}
+
+    /// The zlib version linked at run time (`zlibVersion()`).
+    public static var version: String { String(cString: zlibVersion()) }
+
+    public func inflateRaw(_ input: ArraySlice<UInt8>, windowBits: Int, expectedSize: Int) throws(DeflateCodecError) -> [UInt8] {
+        var stream = z_stream()
+        try check(inflateInit2_(&stream, -Int32(windowBits), ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)), &stream, "inflateInit2")
+        defer { inflateEnd(&stream) }
+        // One byte more than promised, so that a stream that inflates too far is caught.
+        var output = [UInt8](repeating: 0, count: expectedSize + 1)
+        var input = Array(input)
+        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.next_in = inBuffer.baseAddress
+                stream.avail_in = uInt(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = uInt(outBuffer.count)
+                return inflate(&stream, Z_FINISH)
+            }
+        }
+        let produced = Int(stream.total_out)
+        guard status == Z_STREAM_END else {
+            if status == Z_BUF_ERROR && produced > expectedSize {
+                throw DeflateCodecError(reason: "the stream inflates past the \(expectedSize) bytes promised")
+            }
+            if status == Z_BUF_ERROR || status == Z_OK {
+                throw DeflateCodecError(reason: "the stream ends early, after \(produced) of \(expectedSize) bytes")
+            }
+            throw error(status, &stream, "inflate")
+        }
+        output.removeSubrange(produced...)
+        return output
+    }
+
+    public func deflateRaw(_ input: ArraySlice<UInt8>) throws(DeflateCodecError) -> [UInt8] {
+        var stream = z_stream()
+        try check(
+            deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)),
+            &stream, "deflateInit2")
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        var input = Array(input)
+        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.next_in = inBuffer.baseAddress
+                stream.avail_in = uInt(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = uInt(outBuffer.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { throw error(status, &stream, "deflate") }
+        output.removeSubrange(Int(stream.total_out)...)
+        return output
+    }
+
+    /// The choke point for zlib return codes.
+    private func check(_ status: Int32, _ stream: inout z_stream, _ call: String) throws(DeflateCodecError) {
+        guard status == Z_OK else { throw error(status, &stream, call) }
+    }
+
+    private func error(_ status: Int32, _ stream: inout z_stream, _ call: String) -> DeflateCodecError {
+        let message = stream.msg.map { String(cString: $0) } ?? "code \(status)"
+        return DeflateCodecError(reason: "zlib \(call) failed: \(message) (\(status))")
+    }
+}

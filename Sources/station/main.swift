@@ -1,0 +1,3 @@
+import StationCLI
+
+StationCommand.main()
