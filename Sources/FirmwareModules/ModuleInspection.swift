@@ -138,7 +138,8 @@ public struct ModuleInspection: Codable, Hashable, Sendable {
             let split = try CombinedModule.split(bytes)
             report.combinedParts = split.map { CombinedPart($0) }
             report.parts = try split.map { part throws(ModuleError) in
-                try expand(ModuleInspection(file: "\(file)@\(part.offset)", module: part.module), part.module, codec: codec)
+                let module = try part.standalone()
+                return try expand(ModuleInspection(file: "\(file)@\(part.offset)", module: module), module, codec: codec)
             }
         } else {
             report = try expand(report, module, codec: codec)

@@ -6,7 +6,19 @@ public enum CombinedModule {
     /// One part of a combined file and where it starts.
     public struct Part: Hashable, Sendable {
         public let offset: Int
+        /// The part as it sits in the combined file (COMBINED still set on all but the last).
         public let module: FirmwareModule
+
+        /// The module as it was before combining: COMBINED cleared and, where it was set,
+        /// SHA-256 and CRC recomputed (binary-version-reader's `splitCombinedModules`).
+        public func standalone() throws(ModuleError) -> FirmwareModule {
+            guard module.header.flags.contains(.combined) else { return module }
+            var header = module.header
+            header.flags.remove(.combined)
+            var bytes = module.bytes
+            bytes.replaceSubrange(module.prefixOffset..<(module.prefixOffset + ModuleHeader.size), with: header.encoded)
+            return try FirmwareModule(bytes: ModuleWriter.seal(bytes))
+        }
     }
 
     /// Splits a combined file into its modules. A file without COMBINED is one part.

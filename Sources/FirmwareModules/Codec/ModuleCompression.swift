@@ -44,7 +44,7 @@ public enum ModuleCompression {
         fields.endAddress = fields.startAddress &+ UInt32(prefix.count + inflated.count + module.suffix.size)
         prefix.replaceSubrange(0..<ModuleHeader.size, with: fields.encoded)
         let suffix = module.bytes[(n - 4 - module.suffix.size)..<(n - 4)]
-        return try FirmwareModule(bytes: ModuleWriter.seal(prefix + inflated + suffix))
+        return try FirmwareModule(bytes: ModuleWriter.seal(prefix + inflated + suffix + [0, 0, 0, 0]))
     }
 
     /// Compresses a module the way binary-version-reader's `compressModule` does.
@@ -75,6 +75,6 @@ public enum ModuleCompression {
         fields.flags.insert(.compressed)
         fields.endAddress = fields.startAddress &+ UInt32(prefix.count + header.headerSize + stream.count + suffix.count)
         prefix.replaceSubrange(0..<ModuleHeader.size, with: fields.encoded)
-        return try FirmwareModule(bytes: ModuleWriter.seal(prefix + header.encoded + stream + suffix))
+        return try FirmwareModule(bytes: ModuleWriter.seal(prefix + header.encoded + stream + suffix + [0, 0, 0, 0]))
     }
 }
