@@ -30,7 +30,7 @@ public enum CombinedModule {
         var offset = 0
         while true {
             let remaining = offset..<bytes.count
-            let prefixOffset = locator.locate(in: bytes, range: remaining)
+            let prefixOffset = locator.locate(in: bytes, range: remaining, trailingData: true)
             guard prefixOffset + ModuleHeader.size <= remaining.count else {
                 throw .invalidCombinedPart(offset: offset, reason: "no module prefix fits in the remaining \(remaining.count) bytes")
             }

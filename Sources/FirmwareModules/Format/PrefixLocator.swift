@@ -25,14 +25,15 @@ public struct PrefixLocator: Sendable {
         }
     }()
 
-    /// The prefix offset for `bytes`; `exactSize` is false when the module may be followed by
-    /// others (a combined file), where the size rule is relaxed to "fits".
-    public func locate(in bytes: [UInt8], range: Range<Int>? = nil) -> Int {
+    /// The prefix offset for `bytes` (or the part of it in `range`). With `trailingData`, the
+    /// module may be followed by others (a part of a combined file) and the size point is
+    /// given to a prefix whose module fits, not only to one that fills the range exactly.
+    public func locate(in bytes: [UInt8], range: Range<Int>? = nil, trailingData: Bool = false) -> Int {
         let range = range ?? 0..<bytes.count
         let size = range.count
         var best = (offset: 0, score: 0)
         func consider(_ offset: Int) -> Bool {
-            let score = self.score(bytes, base: range.lowerBound, size: size, offset: offset)
+            let score = self.score(bytes, base: range.lowerBound, size: size, offset: offset, trailingData: trailingData)
             if score >= Self.passingScore { return true }
             if score > best.score { best = (offset, score) }
             return false
@@ -48,7 +49,7 @@ public struct PrefixLocator: Sendable {
     }
 
     /// binary-version-reader's score for a candidate prefix at `offset` (0 = rejected).
-    func score(_ bytes: [UInt8], base: Int, size: Int, offset: Int) -> Int {
+    func score(_ bytes: [UInt8], base: Int, size: Int, offset: Int, trailingData: Bool = false) -> Int {
         guard offset >= 0, offset + ModuleHeader.size <= size else { return 0 }
         let header = ModuleHeader(bytes: bytes, at: base + offset)
         guard header.endAddress > header.startAddress else { return 0 }
@@ -63,7 +64,7 @@ public struct PrefixLocator: Sendable {
         if header.function.isKnown { score += 1 }
         if header.dependency.function.isKnown { score += 1 }
         if header.dependency2.function.isKnown { score += 1 }
-        if size == span { score += 1 }
+        if size == span || (trailingData && offset + ModuleHeader.size <= span) { score += 1 }
         if header.flags.unknownBits == 0 { score += 1 }
         return score
     }
