@@ -24,10 +24,6 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "Module files (.bin).", completion: .file())
     var files: [String]
 
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("Name at least one module file to inspect.") }
-    }
-
     func run() throws {
         let results = files.map { Self.inspect(path: $0) }
         if json {

@@ -1,0 +1,98 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Runs the built `station` executable, as a technician or script would.
+@Suite struct StationBinaryTests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func stationPath() throws -> URL {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("station")
+        let inBuild = SharedFixtures.packageRoot.appendingPathComponent(".build/debug/station")
+        for candidate in [besideTests, inBuild] where FileManager.default.isExecutableFile(atPath: candidate.path) {
+            return candidate
+        }
+        struct NotBuilt: Error, CustomStringConvertible {
+            var description: String { "the station executable is not built; run ./test (it builds everything before testing)" }
+        }
+        throw NotBuilt()
+    }
+
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = try stationPath()
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func inspectJSONAgreesWithExpectedOnEveryFile() throws {
+        let directory = try SharedFixtures.modulesDirectory()
+        let entries = try SharedFixtures.expectedEntries().filter { ($0["kind"] as? String) != "bundle" }
+        let files = entries.compactMap { $0["file"] as? String }
+        let run = try Self.run(["inspect", "--json"] + files, in: directory)
+        #expect(run.status == 1, "two files are refused, so the exit status is 1")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        try #require(array.count == 71)
+        for (entry, ours) in zip(entries, array) {
+            let file = entry["file"] as? String ?? "?"
+            if let refused = entry["parseError"] as? String {
+                #expect((ours["parseError"] as? String)?.lowercased().contains(refused.lowercased()) == true, "\(file)")
+                #expect(ours["file"] as? String == file)
+                continue
+            }
+            let problems = ExpectedComparison.mismatches(ours: ours, expected: entry)
+            #expect(problems.isEmpty, "\(file):\n\(problems.joined(separator: "\n"))")
+        }
+    }
+
+    @Test func inspectTextNamesWhatIsWrong() throws {
+        let directory = try SharedFixtures.modulesDirectory()
+        let run = try Self.run(["inspect", "derived/tinker-0.8.0-rc.27-boron.corrupt-crc.bin", "boron-system-part1@4.1.0.bin"], in: directory)
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("CRC is BAD"))
+        #expect(run.stdout.contains("systemPart module, index 1, version 4100 (Device OS 4.1.0)"))
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let run = try Self.run(["inspect"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("Missing expected argument"))
+    }
+
+    @Test func unreadableFileIsReportedAndTheRestProcessed() throws {
+        let directory = try SharedFixtures.modulesDirectory()
+        let run = try Self.run(["inspect", "--json", "no-such-file.bin", "cat.bin"], in: directory)
+        #expect(run.status == 1)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(array.count == 2)
+        #expect(array[0]["parseError"] != nil && array[1]["moduleFunction"] as? Int == 9)
+    }
+
+    @Test func demoPasses() throws {
+        let run = try Self.run(["demo"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("demo: PASS"))
+    }
+
+    @Test func doctorJSONIsAReport() throws {
+        let run = try Self.run(["doctor", "--json"])
+        #expect(run.status == 0 || run.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let checks = try #require(object["checks"] as? [[String: Any]])
+        let ids = Set(checks.compactMap { $0["id"] as? String })
+        #expect(ids.isSuperset(of: ["libusb", "libusb.hotplug", "udev", "curl", "curl.tls", "usb.permissions"]))
+        #expect((object["blocksProvisioning"] as? Bool) == (run.status == 1))
+    }
+}
