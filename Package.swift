@@ -31,7 +31,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]),
         /// What Swift cannot call: the variadic `libusb_set_option`, `curl_easy_setopt`,
         /// `curl_easy_getinfo`.
-        .target(name: "CShims", dependencies: ["CLibUSB", "CCurl"]),
+        .target(name: "CShims", dependencies: ["CLibUSB", "CCurl"], exclude: ["README.md"]),
 
         // MARK: Adapters over the C libraries.
         .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims"], exclude: ["README.md"]),

@@ -81,14 +81,7 @@ public struct ModuleFlags: OptionSet, Hashable, Sendable {
         if contains(.combined) { names.append("COMBINED") }
         if contains(.encrypted) { names.append("ENCRYPTED") }
         if contains(.prefixExtensions) { names.append("PREFIX_EXTENSIONS") }
-        if unknownBits != 0 { names.append(String(format: "0x%02x", unknownBits)) }
+        if unknownBits != 0 { names.append("0x" + String(unknownBits, radix: 16)) }
         return names
-    }
-}
-
-private extension String {
-    init(format: String, _ value: UInt8) {
-        let hex = String(value, radix: 16)
-        self = "0x" + (hex.count < 2 ? "0" + hex : hex)
     }
 }
