@@ -67,7 +67,7 @@ let package = Package(
 
         // MARK: Tests.
         .target(
-            name: "TestSupport", dependencies: ["FirmwareModules", "Zlib"],
+            name: "TestSupport",
             path: "Tests/TestSupport"),
         .testTarget(
             name: "ParticleDevicesTests",
