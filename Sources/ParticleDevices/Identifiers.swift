@@ -1,8 +1,26 @@
+/// A validated text identifier: it is built only through its validating initialiser, and it
+/// encodes as its normalised text (decoding validates again).
+public protocol StringIdentifier: Codable, Hashable, Sendable {
+    var rawValue: String { get }
+    init(_ text: String) throws(IdentifierError)
+}
+
+extension StringIdentifier {
+    public init(from decoder: any Decoder) throws {
+        try self.init(decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
 /// A device ID: 12 bytes shown as 24 hex characters, normalised to lowercase.
 ///
 /// Gen 2 devices under Device OS 0.6.x and the raw 0x50 request report it in uppercase, so
 /// parsing is case-insensitive and comparison is on the normalised value.
-public struct DeviceID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+public struct DeviceID: StringIdentifier, Comparable, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ text: String) throws(IdentifierError) {
@@ -17,18 +35,10 @@ public struct DeviceID: Hashable, Sendable, Comparable, CustomStringConvertible,
     public var description: String { rawValue }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        try self.init(text)
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A SIM's ICCID: 18 to 22 digits, the last a Luhn check digit (ITU-T E.118).
-public struct ICCID: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct ICCID: StringIdentifier, CustomStringConvertible {
     public static let lengths = 18...22
     public let rawValue: String
 
@@ -38,17 +48,10 @@ public struct ICCID: Hashable, Sendable, CustomStringConvertible, Codable {
 
     public var description: String { rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(decoder.singleValueContainer().decode(String.self))
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// A modem's IMEI: 15 digits, the last a Luhn check digit.
-public struct IMEI: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct IMEI: StringIdentifier, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ text: String) throws(IdentifierError) {
@@ -57,13 +60,6 @@ public struct IMEI: Hashable, Sendable, CustomStringConvertible, Codable {
 
     public var description: String { rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(decoder.singleValueContainer().decode(String.self))
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// Shared rule for the 15-character sticker fields: ASCII letters and digits, normalised to
@@ -87,7 +83,7 @@ enum StickerField {
 /// Its leading characters identify the SKU.
 ///
 /// Spec: `HAL_DEVICE_SERIAL_NUMBER_SIZE` = 15.
-public struct SerialNumber: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct SerialNumber: StringIdentifier, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ text: String) throws(IdentifierError) {
@@ -96,31 +92,17 @@ public struct SerialNumber: Hashable, Sendable, CustomStringConvertible, Codable
 
     public var description: String { rawValue }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(decoder.singleValueContainer().decode(String.self))
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// The 15-character mobile secret that follows the serial number on Gen 3 stickers.
 /// It is not needed for activation; the station records that it was present, not its value.
-public struct MobileSecret: Hashable, Sendable, Codable {
+public struct MobileSecret: StringIdentifier {
     public let rawValue: String
 
     public init(_ text: String) throws(IdentifierError) {
         rawValue = try StickerField.validate(text, kind: .mobileSecret)
     }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(decoder.singleValueContainer().decode(String.self))
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 extension MobileSecret: CustomStringConvertible {

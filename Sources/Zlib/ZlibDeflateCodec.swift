@@ -14,16 +14,7 @@ public struct ZlibDeflateCodec: DeflateCodec {
         defer { inflateEnd(&stream) }
         // One byte more than promised, so that a stream that inflates too far is caught.
         var output = [UInt8](repeating: 0, count: expectedSize + 1)
-        var input = Array(input)
-        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuffer in
-            output.withUnsafeMutableBufferPointer { outBuffer in
-                stream.next_in = inBuffer.baseAddress
-                stream.avail_in = uInt(inBuffer.count)
-                stream.next_out = outBuffer.baseAddress
-                stream.avail_out = uInt(outBuffer.count)
-                return inflate(&stream, Z_FINISH)
-            }
-        }
+        let status = Self.finish(&stream, input: input, output: &output) { inflate(&$0, Z_FINISH) }
         let produced = Int(stream.total_out)
         guard status == Z_STREAM_END else {
             if status == Z_BUF_ERROR && produced > expectedSize {
@@ -46,19 +37,26 @@ public struct ZlibDeflateCodec: DeflateCodec {
         defer { deflateEnd(&stream) }
         let bound = Int(deflateBound(&stream, uLong(input.count)))
         var output = [UInt8](repeating: 0, count: bound)
+        let status = Self.finish(&stream, input: input, output: &output) { deflate(&$0, Z_FINISH) }
+        guard status == Z_STREAM_END else { throw error(status, &stream, "deflate") }
+        output.removeSubrange(Int(stream.total_out)...)
+        return output
+    }
+
+    /// Points the stream at the whole input and output and runs one `Z_FINISH` step.
+    private static func finish(
+        _ stream: inout z_stream, input: ArraySlice<UInt8>, output: inout [UInt8], step: (inout z_stream) -> Int32
+    ) -> Int32 {
         var input = Array(input)
-        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuffer in
+        return input.withUnsafeMutableBufferPointer { inBuffer in
             output.withUnsafeMutableBufferPointer { outBuffer in
                 stream.next_in = inBuffer.baseAddress
                 stream.avail_in = uInt(inBuffer.count)
                 stream.next_out = outBuffer.baseAddress
                 stream.avail_out = uInt(outBuffer.count)
-                return deflate(&stream, Z_FINISH)
+                return step(&stream)
             }
         }
-        guard status == Z_STREAM_END else { throw error(status, &stream, "deflate") }
-        output.removeSubrange(Int(stream.total_out)...)
-        return output
     }
 
     /// The choke point for zlib return codes.

@@ -1,3 +1,4 @@
+import Foundation
 import ParticleDevices
 import PropertyBased
 import Testing
@@ -85,5 +86,12 @@ import Testing
         #expect(IdentifierError.empty(.iccid).code == "ID-EMPTY")
         #expect(IdentifierError.checkDigit(.imei, found: 1, expected: 2).code == "ID-CHECK-DIGIT")
         #expect(IdentifierError.stickerFormat("x").kind == .sticker)
+    }
+
+    @Test func identifiersEncodeNormalisedAndDecodeValidated() throws {
+        let data = try JSONEncoder().encode([try DeviceID("E00FCE68AE40E8A1F5B4C2D3")])
+        #expect(String(decoding: data, as: UTF8.self) == #"["e00fce68ae40e8a1f5b4c2d3"]"#)
+        #expect(try JSONDecoder().decode([DeviceID].self, from: data).first?.rawValue == "e00fce68ae40e8a1f5b4c2d3")
+        #expect(throws: IdentifierError.self) { try JSONDecoder().decode([ICCID].self, from: Data(#"["8934076500002589175"]"#.utf8)) }
     }
 }
