@@ -39,7 +39,11 @@ let package = Package(
         .target(name: "Curl", dependencies: ["CCurl", "CShims"], exclude: ["README.md"]),
         .target(name: "Zlib", dependencies: ["CZlib", "FirmwareModules"], exclude: ["README.md"]),
 
+        // MARK: Seams: the protocols the pure layer is written against.
+        .target(name: "Seams", exclude: ["README.md"]),
+
         // MARK: Pure domain modules: no I/O, no C imports.
+        .target(name: "DFU", dependencies: ["Seams"], exclude: ["README.md"]),
         .target(
             name: "ParticleDevices",
             exclude: ["README.md"],
@@ -53,8 +57,13 @@ let package = Package(
             exclude: ["README.md"],
             resources: [.embedInCode("Resources/known-platforms.json")]),
 
+        // MARK: Doubles: they ship in the binary, for `station demo`, the lab and tests.
+        .target(
+            name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices"],
+            exclude: ["README.md"]),
+
         // MARK: Application and front end.
-        .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules"], exclude: ["README.md"]),
+        .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "Seams"], exclude: ["README.md"]),
         .target(
             name: "StationCLI",
             dependencies: [

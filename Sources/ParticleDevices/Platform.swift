@@ -91,6 +91,9 @@ public struct ModuleSlot: Codable, Sendable, Hashable {
     /// First address of the region; absent where the module lives off the main MCU (NCP).
     public let start: UInt32?
     public let size: UInt32?
+    /// Other addresses a module of this slot may start at (Gen 3 system part 1: 0x30000
+    /// before Device OS 6.1.2).
+    public let alternateStarts: [UInt32]?
     public let path: FlashPath
     /// The legacy 128 KB user-part slot on Gen 3.
     public let legacy: Bool?

@@ -1,0 +1,129 @@
+import DFU
+import FirmwareModules
+import ParticleDevices
+
+/// Plans a flash. Pure: the same inputs give the same plan or the same refusal.
+public enum FlashPlanner {
+    /// A module the device already holds (read back in DFU mode or reported by the device).
+    public struct Installed: Hashable, Sendable {
+        public let identity: ModuleIdentity
+        public let address: UInt32
+        public init(identity: ModuleIdentity, address: UInt32) {
+            self.identity = identity
+            self.address = address
+        }
+    }
+
+    /// - Parameters:
+    ///   - modules: the files to flash, in any order.
+    ///   - platform: the device's platform (catalog entry).
+    ///   - layout: the device's alt 0 memory layout.
+    ///   - installed: valid modules the device already holds.
+    ///   - expectedProductID: the product this line makes, if the check is wanted.
+    ///   - deviceProtected: the device reports protection (every segment `b`).
+    /// - Throws: `PlanRefusal`, before anything touches the device.
+    public static func plan(
+        _ modules: [PlannedModule], platform: Platform, layout: DfuSeLayout, installed: [Installed],
+        expectedProductID: UInt16? = nil, deviceProtected: Bool = false
+    ) throws(PlanRefusal) -> FlashPlan {
+        var seen: [ModuleIdentity: String] = [:]
+        for item in modules {
+            let m = item.module, h = m.header
+            guard h.platformID == platform.id.rawValue else { throw .wrongPlatform(file: item.name, found: h.platformID, expected: platform.id) }
+            guard m.crcValid else { throw .integrity(file: item.name, what: "CRC stored \(hex(m.storedCRC)), computed \(hex(m.computedCRC))") }
+            guard m.sha256Valid else { throw .integrity(file: item.name, what: "the SHA-256 field does not match the contents") }
+            guard m.sizeMatchesAddresses else { throw .integrity(file: item.name, what: "the file size does not match its addresses") }
+            if h.flags.contains(.compressed) || h.flags.contains(.combined) {
+                throw .unsupportedModule(file: item.name, reason: "compressed or combined modules are for over-the-air updates; use the plain module")
+            }
+            if h.flags.contains(.encrypted) { throw .unsupportedModule(file: item.name, reason: "encrypted modules are not supported") }
+            let key = ModuleIdentity(function: h.function, index: h.index, version: 0)
+            if let other = seen[key] { throw .duplicate(file: item.name, other: other) }
+            seen[key] = item.name
+            if let expected = expectedProductID, h.function == .userPart, let found = m.productID,
+                found != 0xFFFF, found != platform.id.rawValue, found != expected
+            {
+                throw .productMismatch(file: item.name, found: found, expected: expected)
+            }
+        }
+
+        // Final image: what stays plus what is planned; dependencies are checked against it,
+        // never by sorting (they are circular).
+        let planned = modules.map(\.module.header.identity)
+        let staying = installed.map(\.identity).filter { old in !planned.contains { $0.function == old.function && $0.index == old.index } }
+        let finalImage = staying + planned
+        for item in modules {
+            for dependency in item.module.header.dependencies where !dependency.isSatisfied(by: finalImage) {
+                throw .unmetDependency(module: item.name, needs: "\(dependency.function) #\(dependency.index) version \(dependency.version) or later")
+            }
+        }
+
+        var steps: [FlashStep] = []
+        for item in modules.sorted(by: order) {
+            let h = item.module.header
+            let image = item.module.flashImage
+            let viaControl = h.function == .bootloader || h.function == .ncpFirmware || h.function == .asset
+            if viaControl {
+                steps.append(FlashStep(
+                    name: item.name, kind: .module(h.identity), path: .controlRequest, address: image.address, bytes: Array(item.module.bytes),
+                    reason: "\(h.function) modules are written by the device itself (control-request update in normal mode), not over DFU"))
+                continue
+            }
+            if deviceProtected { throw .protectedDevice }
+            guard let pages = layout.pages(overlapping: UInt64(image.address), count: image.bytes.count) else {
+                throw .notWritable(file: item.name, address: image.address, reason: "outside the device's memory (\(layout.name))")
+            }
+            guard pages.allSatisfy({ $0.attributes.contains(.writable) }) else {
+                throw .notWritable(file: item.name, address: image.address, reason: "the memory there is read-only")
+            }
+            let drop = h.flags.contains(.dropModuleInfo) ? "; its 24-byte prefix is not written (DROP_MODULE_INFO)" : ""
+            steps.append(FlashStep(
+                name: item.name, kind: .module(h.identity), path: .dfu, address: image.address, bytes: Array(image.bytes),
+                reason: "\(h.function) #\(h.index) v\(h.version) at its header's start address\(drop)"))
+        }
+        if let step = legacyUserPartStep(planned: modules, platform: platform, installed: installed, layout: layout) {
+            steps.append(step)
+        }
+        return FlashPlan(platform: platform.id, steps: steps, finalImage: finalImage)
+    }
+
+    /// Particle's order: control-request modules (bootloader, NCP) first, then radio stack,
+    /// system parts by index, user part last.
+    static func order(_ a: PlannedModule, _ b: PlannedModule) -> Bool {
+        func rank(_ f: ModuleFunction) -> Int {
+            switch f {
+            case .bootloader: 0
+            case .ncpFirmware: 1
+            case .radioStack: 2
+            case .systemPart: 3
+            case .monoFirmware: 4
+            case .userPart: 5
+            default: 6
+            }
+        }
+        let (ha, hb) = (a.module.header, b.module.header)
+        return (rank(ha.function), ha.index) < (rank(hb.function), hb.index)
+    }
+
+    /// A 256 KB user part (index 2) that does not reach the legacy slot leaves an old 128 KB
+    /// application there; erase its first page so it can never start.
+    static func legacyUserPartStep(planned: [PlannedModule], platform: Platform, installed: [Installed], layout: DfuSeLayout) -> FlashStep? {
+        guard let slots = platform.moduleSlots,
+            let legacy = slots.userParts.first(where: { $0.legacy == true }), let legacyStart = legacy.start,
+            let app = planned.first(where: { $0.module.header.function == .userPart && $0.module.header.index != legacy.index }),
+            installed.contains(where: { $0.identity.function == .userPart && $0.identity.index == legacy.index }),
+            let page = layout.page(containing: UInt64(legacyStart))
+        else { return nil }
+        let image = app.module.flashImage
+        guard UInt64(image.address) + UInt64(image.bytes.count) <= UInt64(page.start) else { return nil }
+        return FlashStep(
+            name: "legacy 128 KB application slot", kind: .invalidateLegacyUserPart, path: .dfu, address: page.start,
+            bytes: [UInt8](repeating: 0xFF, count: Int(page.size)),
+            reason: "the new application (index 2) needs Device OS 3.1+; the old 128 KB application at 0x\(String(legacyStart, radix: 16)) is erased so it cannot start")
+    }
+
+    static func hex(_ value: UInt32) -> String {
+        let s = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - s.count) + s
+    }
+}
