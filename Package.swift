@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.0.0"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), each imported by exactly one wrapper module.
@@ -89,6 +90,13 @@ let package = Package(
             dependencies: [
                 "FirmwareModules", "Zlib", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "FlashTests",
+            dependencies: [
+                "DFU", "DeviceEmulator", "Station", "FirmwareModules", "ParticleDevices", "Seams", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(
             name: "StationCLITests",

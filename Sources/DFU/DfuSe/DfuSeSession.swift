@@ -54,7 +54,7 @@ public struct DfuSeSession: Sendable {
     // MARK: Requests
 
     /// Builds an error with this session's context.
-    func error(_ operation: String, _ kind: DFUError.Kind, address: UInt32? = nil, block: UInt16? = nil, status: DFUStatus? = nil) -> DFUError {
+    public func error(_ operation: String, _ kind: DFUError.Kind, address: UInt32? = nil, block: UInt16? = nil, status: DFUStatus? = nil) -> DFUError {
         DFUError(operation: operation, kind: kind, device: transport.deviceName, alt: alt, address: address, block: block, status: status?.status, state: status?.state)
     }
 

@@ -1,0 +1,59 @@
+import DFU
+import FirmwareModules
+import ParticleDevices
+
+/// What a device in DFU mode holds, read back over DFU: each catalog slot's module (header
+/// at the slot start, +0x184 or +0x200), checked for CRC and platform, and the radio stack
+/// by the SoftDevice's info record. The input to the planner's final-image check.
+public enum DeviceInventory {
+    public struct Found: Hashable, Sendable {
+        public let installed: FlashPlanner.Installed
+        public let valid: Bool
+        public let problem: String?
+    }
+
+    public static func read(_ session: DfuSeSession, platform: Platform) async throws(DFUError) -> [Found] {
+        guard let slots = platform.moduleSlots else { return [] }
+        var found: [Found] = []
+        var probes: [(ModuleSlot, ModuleFunction)] = [(slots.bootloader, .bootloader)]
+        probes += slots.systemParts.map { ($0, .systemPart) }
+        probes += slots.userParts.map { ($0, .userPart) }
+        for (slot, function) in probes where slot.path == .dfu || function == .bootloader {
+            guard let start = slot.start else { continue }
+            for candidate in [start] + (slot.alternateStarts ?? []) {
+                if let item = try await module(session, at: candidate, function: function, platform: platform) {
+                    found.append(item)
+                    break
+                }
+            }
+        }
+        if let radio = slots.radioStack, let start = radio.start,
+            session.layout.pages(overlapping: UInt64(SoftDeviceInfo.address), count: 16)?.allSatisfy({ $0.attributes.contains(.readable) }) == true
+        {
+            let record = try await session.read(at: SoftDeviceInfo.address, count: 16)
+            if let id = SoftDeviceInfo.firmwareID(in: record, base: SoftDeviceInfo.address) {
+                found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start), valid: true, problem: nil))
+            }
+        }
+        return found
+    }
+
+    static func module(_ session: DfuSeSession, at address: UInt32, function: ModuleFunction, platform: Platform) async throws(DFUError) -> Found? {
+        for offset in [0, 0x184, 0x200] as [UInt32] {
+            guard readable(session, address + offset, ModuleHeader.size) else { continue }
+            let head = try await session.read(at: address + offset, count: ModuleHeader.size)
+            let start = UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24
+            let end = UInt32(head[4]) | UInt32(head[5]) << 8 | UInt32(head[6]) << 16 | UInt32(head[7]) << 24
+            guard start == address, end > start, head[14] == function.rawValue, readable(session, start, Int(end - start) + 4) else { continue }
+            let bytes = try await session.read(at: start, count: Int(end - start) + 4)
+            guard let module = try? FirmwareModule(bytes: bytes) else { continue }
+            let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
+            return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem)
+        }
+        return nil
+    }
+
+    static func readable(_ session: DfuSeSession, _ address: UInt32, _ count: Int) -> Bool {
+        session.layout.pages(overlapping: UInt64(address), count: count)?.allSatisfy { $0.attributes.contains(.readable) } ?? false
+    }
+}
