@@ -159,6 +159,10 @@ extension EmulatedDFUDevice {
                 presence = .detached
             }
         case .manifest:
+            if take({ $0 == .vanishOnLeave }) {
+                presence = .leftDFU
+                throw .noDevice
+            }
             // Gen 3 reports dfuMANIFEST; Gen 2 reports dfuDNLOAD-IDLE ("nice output from
             // dfu-util"); both then reset.
             state = gen3 ? .manifest : .downloadIdle

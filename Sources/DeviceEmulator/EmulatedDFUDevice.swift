@@ -142,6 +142,11 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
         memories[alt].read(address, count: count)
     }
 
+    /// Writes memory directly (not over USB), as a factory or a test would.
+    public func poke(alt: Int = 0, at address: UInt32, _ bytes: [UInt8]) {
+        memories[alt].store(address, bytes)
+    }
+
     public func resetCounters() { counters = FlashCounters() }
 
     public var dfuState: DFUState { state }

@@ -16,4 +16,6 @@ public enum Fault: Hashable, Sendable {
     /// Power is lost during the Nth erase: half the page is erased, the rest keeps garbage,
     /// and the device vanishes until `replug()`.
     case powerLossAtErase(Int)
+    /// On leaving DFU, the device resets before it answers the status request.
+    case vanishOnLeave
 }

@@ -14,6 +14,7 @@ public enum DeviceInventory {
 
     public static func read(_ session: DfuSeSession, platform: Platform) async throws(DFUError) -> [Found] {
         guard let slots = platform.moduleSlots else { return [] }
+        try await session.ensureIdle()
         var found: [Found] = []
         var probes: [(ModuleSlot, ModuleFunction)] = [(slots.bootloader, .bootloader)]
         probes += slots.systemParts.map { ($0, .systemPart) }

@@ -27,6 +27,15 @@ public struct FlashStep: Hashable, Sendable {
     /// DROP_MODULE_INFO modules, the file without its 24-byte prefix.
     public let bytes: [UInt8]
     public let reason: String
+
+    public init(name: String, kind: Kind, path: Path, address: UInt32, bytes: [UInt8], reason: String) {
+        self.name = name
+        self.kind = kind
+        self.path = path
+        self.address = address
+        self.bytes = bytes
+        self.reason = reason
+    }
 }
 
 /// The ordered plan for one device: Particle's fixed order (control-request modules first,
@@ -37,6 +46,12 @@ public struct FlashPlan: Hashable, Sendable {
     public let steps: [FlashStep]
     /// Installed modules that stay plus the planned ones.
     public let finalImage: [ModuleIdentity]
+
+    public init(platform: PlatformID, steps: [FlashStep], finalImage: [ModuleIdentity]) {
+        self.platform = platform
+        self.steps = steps
+        self.finalImage = finalImage
+    }
 
     public var dfuSteps: [FlashStep] { steps.filter { $0.path == .dfu } }
     public var controlRequestSteps: [FlashStep] { steps.filter { $0.path == .controlRequest } }
