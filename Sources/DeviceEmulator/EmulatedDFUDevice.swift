@@ -107,6 +107,11 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
         }
     }
 
+    /// The layout string a device shows: protected devices show every segment as `b`.
+    public static func protectedLayoutIf(_ protected: Bool, _ layout: String) -> String {
+        protected ? protectedLayout(layout) : layout
+    }
+
     /// Every segment of a protected device reads as `b` (erasable only).
     static func protectedLayout(_ layout: String) -> String {
         var result = ""

@@ -68,7 +68,8 @@ struct Bench {
         device = try EmulatedDFUDevice(
             .init(platform: set.platform, deviceID: "e00fce68ae40e8a1f5b4c2d3", protected: protected, timing: timing, faults: faults),
             clock: ContinuousClock(), preload: preload ?? set.preload, ncp: set.ncp)
-        let layout = try DfuSeLayout(set.platform.dfuAltSettings![0].layout)
+        // The layout the device reports (a protected device shows every segment as `b`).
+        let layout = try DfuSeLayout(EmulatedDFUDevice<ContinuousClock>.protectedLayoutIf(protected, set.platform.dfuAltSettings![0].layout))
         session = DfuSeSession(transport: device, clock: ContinuousClock(), layout: layout)
     }
 

@@ -47,6 +47,11 @@ public enum FlashPlanner {
             }
         }
 
+        let viaControlRequest: Set<ModuleFunction> = [.bootloader, .ncpFirmware, .asset]
+        if deviceProtected, modules.contains(where: { !viaControlRequest.contains($0.module.header.function) }) {
+            throw .protectedDevice
+        }
+
         // Final image: what stays plus what is planned; dependencies are checked against it,
         // never by sorting (they are circular).
         let planned = modules.map(\.module.header.identity)
@@ -62,14 +67,12 @@ public enum FlashPlanner {
         for item in modules.sorted(by: order) {
             let h = item.module.header
             let image = item.module.flashImage
-            let viaControl = h.function == .bootloader || h.function == .ncpFirmware || h.function == .asset
-            if viaControl {
+            if viaControlRequest.contains(h.function) {
                 steps.append(FlashStep(
                     name: item.name, kind: .module(h.identity), path: .controlRequest, address: image.address, bytes: Array(item.module.bytes),
                     reason: "\(h.function) modules are written by the device itself (control-request update in normal mode), not over DFU"))
                 continue
             }
-            if deviceProtected { throw .protectedDevice }
             guard let pages = layout.pages(overlapping: UInt64(image.address), count: image.bytes.count) else {
                 throw .notWritable(file: item.name, address: image.address, reason: "outside the device's memory (\(layout.name))")
             }
