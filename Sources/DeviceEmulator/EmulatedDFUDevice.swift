@@ -180,9 +180,11 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
     /// completes no earlier. Deadlines are absolute, so timer slack does not add up.
     func spend(_ cost: Duration) async {
         let now = clock.now
-        busyUntil = (busyUntil < now ? now : busyUntil).advanced(by: cost)
+        let deadline = (busyUntil < now ? now : busyUntil).advanced(by: cost)
+        busyUntil = deadline
         counters.floor += cost
-        if busyUntil > now { try? await clock.sleep(until: busyUntil, tolerance: nil) }
+        // Sleep on a copy: the actor may take other calls while this one waits.
+        if deadline > now { try? await clock.sleep(until: deadline, tolerance: nil) }
     }
 
     /// Adds work that runs after the current reply (the next transfer waits for it).

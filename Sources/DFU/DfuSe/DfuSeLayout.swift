@@ -58,10 +58,10 @@ public struct DfuSeLayout: Hashable, Sendable {
             guard position < chars.count, chars[position] == UInt8(ascii: "/") else { throw fail("'/' after the address") }
             position += 1
             while true {
-                let count = try Self.decimal(chars, &position, fail)
+                guard let count = Self.decimal(chars, &position) else { throw fail("a decimal page count below 2^32") }
                 guard position < chars.count, chars[position] == UInt8(ascii: "*") else { throw fail("'*' after the page count") }
                 position += 1
-                let size = try Self.decimal(chars, &position, fail)
+                guard let size = Self.decimal(chars, &position) else { throw fail("a decimal page size below 2^32") }
                 var multiplier: UInt64 = 1
                 if position < chars.count {
                     switch chars[position] {
@@ -136,16 +136,17 @@ public struct DfuSeLayout: Hashable, Sendable {
         }
     }
 
-    private static func decimal(_ chars: [UInt8], _ position: inout Int, _ fail: (String) -> DfuSeLayoutError) throws(DfuSeLayoutError) -> UInt64 {
+    /// A decimal number at `position` (advanced past it); nil when there is none or it is
+    /// 2^32 or more.
+    private static func decimal(_ chars: [UInt8], _ position: inout Int) -> UInt64? {
         var value: UInt64 = 0
         let start = position
         while position < chars.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(chars[position]) {
             value = value * 10 + UInt64(chars[position] - UInt8(ascii: "0"))
-            guard value <= 1 << 32 else { throw fail("a number below 2^32") }
+            guard value < 1 << 32 else { return nil }
             position += 1
         }
-        guard position > start else { throw fail("a decimal number") }
-        return value
+        return position > start ? value : nil
     }
 }
 

@@ -223,7 +223,19 @@ public struct DfuSeSession: Sendable {
     public func particleCommand(_ command: DfuSeCommand) async throws(DFUError) {
         let supported = try await supportedCommands()
         guard supported.contains(command.rawValue) else { throw error("command", .unsupportedCommand(command.rawValue)) }
-        try await self.command(command, address: nil, operation: "command")
+        guard command == .enterSafeMode else {
+            try await self.command(command, address: nil, operation: "command")
+            return
+        }
+        // 0xFA: dfuMANIFEST-SYNC, then the device resets into safe mode; vanishing is success.
+        _ = try await transfer(.download, value: 0, data: [command.rawValue], operation: "safe-mode")
+        do throws(DFUError) {
+            let reply = try await status(operation: "safe-mode")
+            guard reply.status == .ok else { throw error("safe-mode", .status(reply.status), status: reply) }
+        } catch let failure {
+            if case .transfer(let transfer) = failure.kind, transfer == .noDevice { return }
+            throw failure
+        }
     }
 
     /// Leaves DFU mode: zero-length DNLOAD then GETSTATUS. Gen 3 answers dfuMANIFEST, Gen 2
