@@ -68,12 +68,14 @@ let package = Package(
         .target(
             name: "StationCLI",
             dependencies: [
-                "Station", "ParticleDevices", "FirmwareModules",
+                "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),
-        .executableTarget(name: "station", dependencies: ["StationCLI"]),
+        .executableTarget(
+            name: "station",
+            dependencies: ["StationCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests.
         .target(

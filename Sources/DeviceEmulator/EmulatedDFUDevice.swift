@@ -56,7 +56,7 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
     let gen3: Bool
     let layoutStrings: [String]
     var memories: [FlashMemory]
-    var ncpModule: FirmwareModule?
+    public let ncpModule: FirmwareModule?
 
     var alt: Int = 0
     var state: DFUState = .idle

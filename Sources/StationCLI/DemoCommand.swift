@@ -1,71 +1,84 @@
 import ArgumentParser
+import DFU
+import DeviceEmulator
 import FirmwareModules
 import ParticleDevices
 import Station
 
 /// `station demo`: the station's main job on an embedded default.
 ///
-/// What exists today runs for real: the demo builds a Device OS 6.2.0-shaped module set with
-/// the project's own module writer, parses every module back, checks CRC, SHA-256, platform
-/// and the dependencies of the final image. The emulated bench and the loopback fake cloud
+/// What exists today runs for real: a Device OS 6.2.0-shaped module set made with the
+/// project's own module writer is planned against what an emulated factory device holds,
+/// flashed over the DFU engine, read back and verified, boot-validated, and the device leaves
+/// DFU mode. The listening-mode guard, identify, sticker pairing and the loopback fake cloud
 /// join as their issues land.
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the station on an embedded default: emulated bench and loopback fake cloud.")
 
-    @Option(name: .long, help: "Platform to build the demo firmware for (boron, bsom, b5som, esomx, tracker).")
+    @Option(name: .long, help: "Platform of the emulated device (boron, bsom, b5som, esomx, tracker, electron).")
     var platform = "boron"
 
+    @Flag(name: .long, help: "Pay the physical flash and USB times (takes about half a minute).")
+    var physical = false
+
     func validate() throws {
-        guard let found = PlatformCatalog.bundled.platform(named: platform), found.generation == 3, found.isProvisionable else {
-            let names = PlatformCatalog.bundled.provisionable.filter { $0.generation == 3 }.map(\.name).joined(separator: ", ")
-            throw ValidationError("'\(platform)' is not a Gen 3 platform the station provisions; choose one of: \(names).")
+        guard PlatformCatalog.bundled.platform(named: platform)?.isProvisionable == true else {
+            let names = PlatformCatalog.bundled.provisionable.map(\.name).joined(separator: ", ")
+            throw ValidationError("'\(platform)' is not a platform the station provisions; choose one of: \(names).")
         }
     }
 
-    func run() throws {
-        guard let target = PlatformCatalog.bundled.platform(named: platform) else { throw StationExitCode.usage.exitCode }
-        print("station demo: \(target.displayName) (platform \(target.id)), Device OS 6.2.0-shaped firmware made by the station's module writer\n")
-        let firmware: DemoFirmware
+    func run() async throws {
+        let target = PlatformCatalog.bundled.platform(named: platform)!
+        print("station demo: an emulated \(target.displayName) (platform \(target.id)) in DFU mode, firmware made by the station's module writer")
+        let set = try EmulatedFlash.demoSet(for: target, scale: physical ? 1 : 0.25)
+        let timing: FlashTiming = physical ? (target.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
+        let bench = try EmulatedFlash(platform: target, timing: timing, preload: set.preload)
+        print("factory state: " + (await bench.device.bootReport().bootable ? "bootable" : "bootloader only, not bootable"))
+        let plan: FlashPlan
         do {
-            firmware = try DemoFirmware(platform: target, product: (id: 12_345, version: 7))
-        } catch {
-            print("FAIL [\(error.code)]: \(error.description)")
+            plan = try await bench.plan(set.flash, expectedProductID: 12_345)
+        } catch let refusal as PlanRefusal {
+            print("FAIL [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.software.exitCode
         }
-        var image: [ModuleIdentity] = []
-        var parsed: [FirmwareModule] = []
-        var failures = 0
-        for module in firmware.modules {
-            do {
-                let m = try FirmwareModule(bytes: module.bytes)
-                parsed.append(m)
-                image.append(m.header.identity)
-                let ok = m.crcValid && m.sha256Valid && m.header.platformID == target.id.rawValue
-                if !ok { failures += 1 }
-                let flash = m.flashImage
-                print("  \(ok ? "ok  " : "FAIL") \(module.name): \(m.header.function) v\(m.header.version), \(flash.bytes.count) bytes to 0x\(String(flash.address, radix: 16)), CRC \(m.crcValid ? "ok" : "BAD"), SHA-256 \(m.sha256Valid ? "ok" : "BAD")")
-            } catch {
-                failures += 1
-                print("  FAIL \(module.name): [\(error.code)] \(error.description)")
-            }
+        print("\nplan (dependencies checked against the final image: radio stack and system part require each other):")
+        for step in plan.steps { print("  \(step.name): 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)") }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcomes: [StepOutcome]
+        do {
+            outcomes = try await bench.run(plan)
+        } catch let error as DFUError {
+            print("FAIL [\(error.code)]: \(error.description)")
+            throw StationExitCode.failed.exitCode
         }
-        print("\nDependencies, checked against the image the device will hold (not sorted: radio stack and system part require each other):")
-        for module in parsed {
-            for dependency in module.header.dependencies {
-                let met = dependency.isSatisfied(by: image)
-                if !met { failures += 1 }
-                print("  \(met ? "ok  " : "FAIL") \(module.header.function) needs \(dependency.function) #\(dependency.index) >= \(dependency.version)")
+        let elapsed = start.duration(to: clock.now)
+        print("\nflashed and verified by read-back in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))):")
+        for outcome in outcomes {
+            let text = switch outcome.action {
+            case .written(let erased, _): "\(erased) pages erased, written, read back and verified"
+            case .skipped: "already byte-identical, skipped"
+            case .deferredToControlRequest: "left for the control-request update"
             }
+            print("  \(outcome.step.name): \(text)")
         }
+        let again = try await bench.run(try await bench.plan(set.flash))
+        print("flashing the same content again: " + (again.allSatisfy { $0.action == .skipped } ? "every module already byte-identical, skipped" : "NOT skipped"))
+        let report = await bench.device.bootReport()
+        print("\nboot validation:\n" + report.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        let left = try await bench.session.leave()
+        print("left DFU mode: \(left)")
         print("""
 
-            Not yet in this build (each lands with its issue): the emulated bench (DFU flashing of \
-            the modules above into emulated devices), identify and the no-cloud guard, the \
-            durable import queue with its loopback fake cloud, and the per-slot PASS/FAIL screen.
+            Not yet in this build (each lands with its issue): the virtual bench over real Linux \
+            USB, identify and the no-cloud guard, sticker pairing, the durable import queue with \
+            its loopback fake cloud, and the per-slot PASS/FAIL screen.
             """)
-        print(failures == 0 ? "demo: PASS" : "demo: FAIL (\(failures) problem(s))")
-        if failures > 0 { throw StationExitCode.failed.exitCode }
+        let pass = report.bootable && again.allSatisfy { $0.action == .skipped }
+        print(pass ? "demo: PASS" : "demo: FAIL")
+        if !pass { throw StationExitCode.failed.exitCode }
     }
 }

@@ -1,12 +1,12 @@
 import ArgumentParser
 
 /// `station`: the provisioning station for Particle cellular devices.
-public struct StationCommand: ParsableCommand {
+public struct StationCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "station",
         abstract: "Provision Particle cellular devices at the flashing bench, with no cloud contact.",
         discussion: "Exit codes are the same for every command; see the README's table.",
-        subcommands: [DemoCommand.self, DoctorCommand.self, InspectCommand.self])
+        subcommands: [DemoCommand.self, DoctorCommand.self, InspectCommand.self, FlashCommand.self, BenchCommand.self])
 
     public init() {}
 }

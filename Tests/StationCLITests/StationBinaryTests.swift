@@ -95,4 +95,31 @@ import Testing
         #expect(ids.isSuperset(of: ["libusb", "libusb.hotplug", "udev", "curl", "curl.tls", "usb.permissions"]))
         #expect((object["blocksProvisioning"] as? Bool) == (run.status == 1))
     }
+
+    @Test func flashIntoAnEmulatedDevice() throws {
+        let directory = try SharedFixtures.modulesDirectory()
+        let run = try Self.run([
+            "flash", "--emulate", "boron", "--preload", "boron-bootloader@4.1.0.bin",
+            "boron-softdevice@4.1.0.bin", "boron-system-part1@4.1.0.bin", "tinker-0.8.0-rc.27-boron.bin",
+        ], in: directory)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("its 24-byte prefix is not written (DROP_MODULE_INFO)"))
+        #expect(run.stdout.contains("read back and verified"))
+        #expect(run.stdout.contains("  bootable"))
+    }
+
+    @Test func flashRefusalIsADataError() throws {
+        let directory = try SharedFixtures.modulesDirectory()
+        let run = try Self.run(["flash", "--emulate", "boron", "bsom-system-part1@4.1.0.bin"], in: directory)
+        #expect(run.status == 65)
+        #expect(run.stdout.contains("REFUSED [PLAN-WRONG-PLATFORM]"))
+    }
+
+    @Test func benchFlashJSONShape() throws {
+        let run = try Self.run(["bench", "flash", "--json", "--scale", "0.02", "--platform", "electron"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        let keys = Set(try #require(array.first).keys)
+        #expect(keys.isSuperset(of: ["platform", "fullSeconds", "floorSeconds", "fullRatio", "reflashSeconds", "reflashRatio", "pagesErased", "bytesProgrammed", "bytesTransferred", "controlTransfers"]))
+    }
 }

@@ -73,11 +73,15 @@ public enum FlashPlanner {
                     reason: "\(h.function) modules are written by the device itself (control-request update in normal mode), not over DFU"))
                 continue
             }
-            guard let pages = layout.pages(overlapping: UInt64(image.address), count: image.bytes.count) else {
-                throw .notWritable(file: item.name, address: image.address, reason: "outside the device's memory (\(layout.name))")
-            }
-            guard pages.allSatisfy({ $0.attributes.contains(.writable) }) else {
-                throw .notWritable(file: item.name, address: image.address, reason: "the memory there is read-only")
+            do {
+                _ = try ErasePlan.pages(for: [ErasePlan.Write(address: image.address, bytes: Array(image.bytes))], in: layout)
+            } catch {
+                let reason = switch error {
+                case .outsideLayout: "outside the device's memory (\(layout.name))"
+                case .notWritable(let page): "the memory at 0x\(String(page, radix: 16)) is read-only"
+                case .overlappingWrites: "it overlaps another module"
+                }
+                throw .notWritable(file: item.name, address: image.address, reason: reason)
             }
             let drop = h.flags.contains(.dropModuleInfo) ? "; its 24-byte prefix is not written (DROP_MODULE_INFO)" : ""
             steps.append(FlashStep(
@@ -87,6 +91,7 @@ public enum FlashPlanner {
         if let step = legacyUserPartStep(planned: modules, platform: platform, installed: installed, layout: layout) {
             steps.append(step)
         }
+        try checkPagesAreNotShared(steps.filter { $0.path == .dfu }, layout: layout)
         return FlashPlan(platform: platform.id, steps: steps, finalImage: finalImage)
     }
 
@@ -123,6 +128,20 @@ public enum FlashPlanner {
             name: "legacy 128 KB application slot", kind: .invalidateLegacyUserPart, path: .dfu, address: page.start,
             bytes: [UInt8](repeating: 0xFF, count: Int(page.size)),
             reason: "the new application (index 2) needs Device OS 3.1+; the old 128 KB application at 0x\(String(legacyStart, radix: 16)) is erased so it cannot start")
+    }
+
+    /// Each erasable page may belong to one step only: erasing it for one module must never
+    /// wipe another's bytes.
+    static func checkPagesAreNotShared(_ steps: [FlashStep], layout: DfuSeLayout) throws(PlanRefusal) {
+        var owner: [UInt32: String] = [:]
+        for step in steps {
+            for page in layout.pages(overlapping: UInt64(step.address), count: step.bytes.count) ?? [] where page.attributes.contains(.erasable) {
+                if let other = owner[page.start] {
+                    throw .notWritable(file: step.name, address: page.start, reason: "it shares the flash page at 0x\(String(page.start, radix: 16)) with \(other)")
+                }
+                owner[page.start] = step.name
+            }
+        }
     }
 
     static func hex(_ value: UInt32) -> String {

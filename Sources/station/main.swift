@@ -1,3 +1,0 @@
-import StationCLI
-
-StationCommand.main()
