@@ -56,7 +56,7 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
     let gen3: Bool
     let layoutStrings: [String]
     var memories: [FlashMemory]
-    public let ncpModule: FirmwareModule?
+    public nonisolated let ncpModule: FirmwareModule?
 
     var alt: Int = 0
     var state: DFUState = .idle

@@ -37,20 +37,20 @@ struct DemoCommand: AsyncParsableCommand {
         let timing: FlashTiming = physical ? (target.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
         let bench = try EmulatedFlash(platform: target, timing: timing, preload: set.preload)
         print("factory state: " + (await bench.device.bootReport().bootable ? "bootable" : "bootloader only, not bootable"))
-        let plan: FlashPlan
+        let prepared: EmulatedFlash.Prepared
         do {
-            plan = try await bench.plan(set.flash, expectedProductID: 12_345)
+            prepared = try await bench.plan(set.flash, expectedProductID: 12_345)
         } catch let refusal as PlanRefusal {
             print("FAIL [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.software.exitCode
         }
         print("\nplan (dependencies checked against the final image: radio stack and system part require each other):")
-        for step in plan.steps { print("  \(step.name): 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)") }
+        for step in prepared.plan.steps { print("  \(step.name): 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)") }
         let clock = ContinuousClock()
         let start = clock.now
         let outcomes: [StepOutcome]
         do {
-            outcomes = try await bench.run(plan)
+            outcomes = try await bench.run(prepared)
         } catch let error as DFUError {
             print("FAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode

@@ -7,6 +7,12 @@ import Station
 /// Wires an in-process emulated device to the DFU engine, the planner and the executor: what
 /// `station flash --emulate` and `station bench flash` share.
 struct EmulatedFlash {
+    /// A plan and the read-back it was made from.
+    struct Prepared {
+        let plan: FlashPlan
+        let known: [ReadBack]
+    }
+
     let platform: Platform
     let device: EmulatedDFUDevice<ContinuousClock>
     let session: DfuSeSession
@@ -21,15 +27,18 @@ struct EmulatedFlash {
         self.platform = platform
     }
 
-    /// Reads what the device holds, then plans.
-    func plan(_ modules: [PlannedModule], expectedProductID: UInt16? = nil) async throws -> FlashPlan {
-        var installed = try await DeviceInventory.read(session, platform: platform).filter(\.valid).map(\.installed)
-        if let ncp = await device.ncpModule { installed.append(.init(identity: ncp.header.identity, address: 0)) }
-        return try FlashPlanner.plan(modules, platform: platform, layout: session.layout, installed: installed, expectedProductID: expectedProductID)
+    /// Reads what the device holds, then plans. The read-back goes with the plan, so the
+    /// executor does not read the same bytes twice.
+    func plan(_ modules: [PlannedModule], expectedProductID: UInt16? = nil) async throws -> Prepared {
+        let inventory = try await DeviceInventory.read(session, platform: platform)
+        var installed = inventory.filter(\.valid).map(\.installed)
+        if let ncp = device.ncpModule { installed.append(.init(identity: ncp.header.identity, address: 0)) }
+        let plan = try FlashPlanner.plan(modules, platform: platform, layout: session.layout, installed: installed, expectedProductID: expectedProductID)
+        return Prepared(plan: plan, known: inventory.compactMap(\.readBack))
     }
 
-    func run(_ plan: FlashPlan, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws -> [StepOutcome] {
-        try await FlashExecutor(session: session).run(plan, events: events)
+    func run(_ planned: Prepared, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws -> [StepOutcome] {
+        try await FlashExecutor(session: session).run(planned.plan, known: planned.known, events: events)
     }
 
     /// A full Device OS + application set made by the module writer, at realistic sizes, and

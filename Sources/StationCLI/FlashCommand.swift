@@ -52,22 +52,22 @@ struct FlashCommand: AsyncParsableCommand {
             throw StationExitCode.dataError.exitCode
         }
         print("emulated \(platform.displayName) (platform \(platform.id)) in DFU mode, device ID e00fce68ae40e8a1f5b4c2d3")
-        let plan: FlashPlan
+        let prepared: EmulatedFlash.Prepared
         do {
-            plan = try await bench.plan(modules, expectedProductID: productID)
+            prepared = try await bench.plan(modules, expectedProductID: productID)
         } catch let refusal as PlanRefusal {
             print("REFUSED [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.dataError.exitCode
         }
         print("\nplan:")
-        for step in plan.steps {
+        for step in prepared.plan.steps {
             let action = step.path == .dfu ? "write over DFU" : "control request (normal mode)"
             print("  \(step.name): \(action) at 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)")
         }
         print("")
         let progress = ProgressPrinter()
         do {
-            let outcomes = try await bench.run(plan) { progress.handle($0) }
+            let outcomes = try await bench.run(prepared) { progress.handle($0) }
             print("\nverification:")
             for outcome in outcomes {
                 let result = switch outcome.action {

@@ -10,6 +10,8 @@ public enum DeviceInventory {
         public let installed: FlashPlanner.Installed
         public let valid: Bool
         public let problem: String?
+        /// The module's bytes as read back (nil for the radio stack, known by its record).
+        public let readBack: ReadBack?
     }
 
     public static func read(_ session: DfuSeSession, platform: Platform) async throws(DFUError) -> [Found] {
@@ -33,28 +35,49 @@ public enum DeviceInventory {
         {
             let record = try await session.read(at: SoftDeviceInfo.address, count: 16)
             if let id = SoftDeviceInfo.firmwareID(in: record, base: SoftDeviceInfo.address) {
-                found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start), valid: true, problem: nil))
+                found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start), valid: true, problem: nil, readBack: nil))
             }
         }
         return found
     }
 
     static func module(_ session: DfuSeSession, at address: UInt32, function: ModuleFunction, platform: Platform) async throws(DFUError) -> Found? {
-        for offset in [0, 0x184, 0x200] as [UInt32] {
-            guard readable(session, address + offset, ModuleHeader.size) else { continue }
-            let head = try await session.read(at: address + offset, count: ModuleHeader.size)
-            let start = UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24
-            let end = UInt32(head[4]) | UInt32(head[5]) << 8 | UInt32(head[6]) << 16 | UInt32(head[7]) << 24
-            guard start == address, end > start, head[14] == function.rawValue, readable(session, start, Int(end - start) + 4) else { continue }
+        // One read covers the three places a prefix can sit (0, 0x184, 0x200).
+        let span = 0x200 + ModuleHeader.size
+        guard readable(session, address, span) else { return nil }
+        let head = try await session.read(at: address, count: span)
+        for offset in [0, 0x184, 0x200] {
+            let h = Array(head[offset..<(offset + ModuleHeader.size)])
+            let start = UInt32(h[0]) | UInt32(h[1]) << 8 | UInt32(h[2]) << 16 | UInt32(h[3]) << 24
+            let end = UInt32(h[4]) | UInt32(h[5]) << 8 | UInt32(h[6]) << 16 | UInt32(h[7]) << 24
+            guard start == address, end > start, h[14] == function.rawValue, readable(session, start, Int(end - start) + 4) else { continue }
             let bytes = try await session.read(at: start, count: Int(end - start) + 4)
             guard let module = try? FirmwareModule(bytes: bytes) else { continue }
             let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
-            return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem)
+            return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem,
+                         readBack: ReadBack(address: start, bytes: bytes))
         }
         return nil
     }
 
     static func readable(_ session: DfuSeSession, _ address: UInt32, _ count: Int) -> Bool {
         session.layout.pages(overlapping: UInt64(address), count: count)?.allSatisfy { $0.attributes.contains(.readable) } ?? false
+    }
+}
+
+/// Bytes read from a device at an address, moments ago, in the same session.
+public struct ReadBack: Hashable, Sendable {
+    public let address: UInt32
+    public let bytes: [UInt8]
+    public init(address: UInt32, bytes: [UInt8]) {
+        self.address = address
+        self.bytes = bytes
+    }
+
+    /// The part covering `[address, address + count)`, if this read covers all of it.
+    public func slice(_ address: UInt32, count: Int) -> [UInt8]? {
+        guard address >= self.address, UInt64(address) + UInt64(count) <= UInt64(self.address) + UInt64(bytes.count) else { return nil }
+        let from = Int(address - self.address)
+        return Array(bytes[from..<(from + count)])
     }
 }

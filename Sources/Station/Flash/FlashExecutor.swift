@@ -30,9 +30,10 @@ public struct FlashExecutor: Sendable {
 
     public init(session: DfuSeSession) { self.session = session }
 
-    /// - Throws: `DFUError` (a verify mismatch names the module's address) or
-    ///   `ErasePlan.Refusal` wrapped in `DFUError.notInLayout`.
-    public func run(_ plan: FlashPlan, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws(DFUError) -> [StepOutcome] {
+    /// - Parameter known: content read from the device moments ago in this session (the
+    ///   inventory's read-back); a step it covers is compared without reading it again.
+    /// - Throws: `DFUError` (a verify mismatch names the module's address).
+    public func run(_ plan: FlashPlan, known: [ReadBack] = [], events: @Sendable (FlashEvent) -> Void = { _ in }) async throws(DFUError) -> [StepOutcome] {
         var outcomes: [StepOutcome] = []
         try await session.ensureIdle()
         for (index, step) in plan.steps.enumerated() {
@@ -41,7 +42,7 @@ public struct FlashExecutor: Sendable {
             if step.path == .controlRequest {
                 outcome = StepOutcome(step: step, action: .deferredToControlRequest)
             } else {
-                outcome = try await flash(step, index: index, events: events)
+                outcome = try await flash(step, index: index, known: known, events: events)
             }
             events(.stepFinished(index: index, outcome))
             outcomes.append(outcome)
@@ -49,10 +50,15 @@ public struct FlashExecutor: Sendable {
         return outcomes
     }
 
-    func flash(_ step: FlashStep, index: Int, events: @Sendable (FlashEvent) -> Void) async throws(DFUError) -> StepOutcome {
+    func flash(_ step: FlashStep, index: Int, known: [ReadBack], events: @Sendable (FlashEvent) -> Void) async throws(DFUError) -> StepOutcome {
         let total = step.bytes.count
-        let current = try await session.read(at: step.address, count: total) { done in
-            events(.phase(index: index, name: "read", done: done, total: total))
+        let current: [UInt8]
+        if let cached = known.lazy.compactMap({ $0.slice(step.address, count: total) }).first {
+            current = cached
+        } else {
+            current = try await session.read(at: step.address, count: total) { done in
+                events(.phase(index: index, name: "read", done: done, total: total))
+            }
         }
         if current == step.bytes { return StepOutcome(step: step, action: .skipped) }
 
