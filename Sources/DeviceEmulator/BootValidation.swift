@@ -101,27 +101,24 @@ extension EmulatedDFUDevice {
     /// 0x200), and checks it as Device OS's `fetch_module` would.
     func readModule(at address: UInt32, function: ModuleFunction) -> (FirmwareModule?, [String])? {
         let memory = memories[0]
-        for offset in [0, 0x184, 0x200] as [UInt32] {
-            guard memory.contains(address + offset, count: ModuleHeader.size) else { continue }
-            let bytes = memory.read(address + offset, count: ModuleHeader.size)
-            let start = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-            let end = UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24
-            guard start == address, end > start, bytes[14] == function.rawValue else { continue }
-            guard memory.contains(start, count: Int(end - start) + 4) else {
-                return (nil, ["end address 0x\(String(end, radix: 16)) is outside flash"])
-            }
-            do {
-                let module = try FirmwareModule(bytes: memory.read(start, count: Int(end - start) + 4))
-                var problems: [String] = []
-                if !module.crcValid { problems.append("CRC mismatch") }
-                if module.header.platformID != configuration.platform.id.rawValue {
-                    problems.append("built for platform \(module.header.platformID), this is \(configuration.platform.id)")
-                }
-                return (module, problems)
-            } catch {
-                return (nil, ["unreadable: \(error.description)"])
-            }
+        let span = 0x200 + ModuleHeader.size
+        guard memory.contains(address, count: span),
+            let header = ModuleHeader.located(in: memory.read(address, count: span), moduleStart: address, function: function)
+        else { return nil }
+        let end = header.endAddress
+        guard memory.contains(address, count: Int(end - address) + 4) else {
+            return (nil, ["end address 0x\(String(end, radix: 16)) is outside flash"])
         }
-        return nil
+        do {
+            let module = try FirmwareModule(bytes: memory.read(address, count: Int(end - address) + 4))
+            var problems: [String] = []
+            if !module.crcValid { problems.append("CRC mismatch") }
+            if module.header.platformID != configuration.platform.id.rawValue {
+                problems.append("built for platform \(module.header.platformID), this is \(configuration.platform.id)")
+            }
+            return (module, problems)
+        } catch {
+            return (nil, ["unreadable: \(error.description)"])
+        }
     }
 }

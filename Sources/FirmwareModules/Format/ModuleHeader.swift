@@ -80,3 +80,22 @@ public struct ModuleHeader: Hashable, Sendable {
     /// The dependencies that are set (function != 0).
     public var dependencies: [ModuleDependency] { [dependency, dependency2].filter { !$0.isNone } }
 }
+
+extension ModuleHeader {
+    /// Where a prefix can sit relative to the module's first byte: 0, 0x184 behind a Gen 2
+    /// vector table, 0x200 behind a Gen 3 one.
+    public static let prefixOffsetsInFlash = [0, 0x184, 0x200]
+
+    /// The header of a module of `function` that starts at `moduleStart`, found in `span` (the
+    /// bytes read from flash at `moduleStart`, at least 0x218 long to cover every offset):
+    /// its start address must equal `moduleStart` and its end must lie after it.
+    public static func located(in span: [UInt8], moduleStart: UInt32, function: ModuleFunction) -> ModuleHeader? {
+        for offset in prefixOffsetsInFlash where offset + size <= span.count {
+            let header = ModuleHeader(bytes: span, at: offset)
+            if header.startAddress == moduleStart, header.endAddress > header.startAddress, header.function == function {
+                return header
+            }
+        }
+        return nil
+    }
+}

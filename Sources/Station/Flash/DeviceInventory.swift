@@ -46,18 +46,14 @@ public enum DeviceInventory {
         let span = 0x200 + ModuleHeader.size
         guard readable(session, address, span) else { return nil }
         let head = try await session.read(at: address, count: span)
-        for offset in [0, 0x184, 0x200] {
-            let h = Array(head[offset..<(offset + ModuleHeader.size)])
-            let start = UInt32(h[0]) | UInt32(h[1]) << 8 | UInt32(h[2]) << 16 | UInt32(h[3]) << 24
-            let end = UInt32(h[4]) | UInt32(h[5]) << 8 | UInt32(h[6]) << 16 | UInt32(h[7]) << 24
-            guard start == address, end > start, h[14] == function.rawValue, readable(session, start, Int(end - start) + 4) else { continue }
-            let bytes = try await session.read(at: start, count: Int(end - start) + 4)
-            guard let module = try? FirmwareModule(bytes: bytes) else { continue }
-            let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
-            return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem,
-                         readBack: ReadBack(address: start, bytes: bytes))
-        }
-        return nil
+        guard let header = ModuleHeader.located(in: head, moduleStart: address, function: function),
+            readable(session, address, Int(header.endAddress - address) + 4)
+        else { return nil }
+        let bytes = try await session.read(at: address, count: Int(header.endAddress - address) + 4)
+        guard let module = try? FirmwareModule(bytes: bytes) else { return nil }
+        let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
+        return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem,
+                     readBack: ReadBack(address: address, bytes: bytes))
     }
 
     static func readable(_ session: DfuSeSession, _ address: UInt32, _ count: Int) -> Bool {
