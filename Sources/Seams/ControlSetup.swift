@@ -44,6 +44,8 @@ public enum USBTransferError: Error, Hashable, Sendable, CustomStringConvertible
     case overflow
     /// Any other failure, with the call and the library's raw code.
     case io(call: String, code: Int32)
+    /// A replayed recording did not contain this request (see `ReplayTransport`).
+    case replayMismatch(String)
 
     public var code: String {
         switch self {
@@ -52,6 +54,7 @@ public enum USBTransferError: Error, Hashable, Sendable, CustomStringConvertible
         case .noDevice: "USB-NO-DEVICE"
         case .overflow: "USB-OVERFLOW"
         case .io: "USB-IO"
+        case .replayMismatch: "USB-REPLAY-MISMATCH"
         }
     }
 
@@ -62,6 +65,7 @@ public enum USBTransferError: Error, Hashable, Sendable, CustomStringConvertible
         case .noDevice: "the device is gone (unplugged or re-enumerating)"
         case .overflow: "the device sent more data than asked for"
         case .io(let call, let code): "\(call) failed with code \(code)"
+        case .replayMismatch(let message): "replay: \(message)"
         }
     }
 }
