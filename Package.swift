@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CShims", dependencies: ["CLibUSB", "CCurl"], exclude: ["README.md"]),
 
         // MARK: Adapters over the C libraries.
-        .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims"], exclude: ["README.md"]),
+        .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "Udev", dependencies: ["CUdev"], exclude: ["README.md"]),
         .target(name: "Curl", dependencies: ["CCurl", "CShims"], exclude: ["README.md"]),
         .target(name: "Zlib", dependencies: ["CZlib", "FirmwareModules"], exclude: ["README.md"]),
@@ -100,6 +100,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
+        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
         .testTarget(
             name: "StationCLITests",
             dependencies: ["StationCLI", "Station", "TestSupport"]),

@@ -38,7 +38,9 @@ public struct USBDeviceSummary: Sendable, Hashable {
 
 /// One libusb context. Not shared between threads without the owner's lock: every method is
 /// synchronous and may block, so call it from a dedicated thread or a synchronous command.
-public final class LibUSBContext {
+public final class LibUSBContext: @unchecked Sendable {
+    // libusb contexts are thread-safe for enumeration, open and the event loop (libusb
+    // documentation, "Multi-threaded applications"); the pointer never changes.
     let raw: OpaquePointer
 
     /// libusb's log levels (`LIBUSB_LOG_LEVEL_*`).
@@ -60,26 +62,46 @@ public final class LibUSBContext {
 
     /// Every device on every bus (`libusb_get_device_list`).
     public func devices() throws(LibUSBError) -> [USBDeviceSummary] {
+        try withDeviceList { list in list.compactMap { Self.summary(of: $0) } }
+    }
+
+    /// Opens the device at `portPath` (`libusb_open`); nil when no device is there.
+    func open(portPath: String) throws(LibUSBError) -> (DevicePointer, USBDeviceSummary)? {
+        try withDeviceList { list throws(LibUSBError) in
+            for device in list {
+                guard let summary = Self.summary(of: device), summary.portPath == portPath else { continue }
+                var handle: OpaquePointer?
+                try LibUSBError.check(libusb_open(device, &handle), "libusb_open", device: portPath)
+                guard let handle else { return nil }
+                return (DevicePointer(raw: handle), summary)
+            }
+            return nil
+        }
+    }
+
+    private func withDeviceList<T>(_ body: ([OpaquePointer]) throws(LibUSBError) -> T) throws(LibUSBError) -> T {
         var list: UnsafeMutablePointer<OpaquePointer?>?
         let count = try LibUSBError.check(Int32(truncatingIfNeeded: libusb_get_device_list(raw, &list)), "libusb_get_device_list")
-        guard let list else { return [] }
+        guard let list else { return try body([]) }
         defer { libusb_free_device_list(list, 1) }
-        var result: [USBDeviceSummary] = []
-        for index in 0..<Int(count) {
-            guard let device = list[index] else { continue }
-            var descriptor = libusb_device_descriptor()
-            let bus = libusb_get_bus_number(device)
-            let address = libusb_get_device_address(device)
-            try LibUSBError.check(libusb_get_device_descriptor(device, &descriptor), "libusb_get_device_descriptor", device: "bus \(bus) address \(address)")
-            var ports = [UInt8](repeating: 0, count: 7)
-            let depth = libusb_get_port_numbers(device, &ports, Int32(ports.count))
-            let path = depth > 0
-                ? "\(bus)-" + ports.prefix(Int(depth)).map(String.init).joined(separator: ".")
-                : "usb\(bus)"
-            result.append(USBDeviceSummary(
-                busNumber: bus, deviceAddress: address, portPath: path,
-                vendorID: descriptor.idVendor, productID: descriptor.idProduct))
-        }
-        return result
+        return try body((0..<Int(count)).compactMap { list[$0] })
     }
+
+    /// Bus, address, port path and IDs of a device, without opening it.
+    static func summary(of device: OpaquePointer) -> USBDeviceSummary? {
+        var descriptor = libusb_device_descriptor()
+        guard libusb_get_device_descriptor(device, &descriptor) == 0 else { return nil }
+        let bus = libusb_get_bus_number(device)
+        var ports = [UInt8](repeating: 0, count: 7)
+        let depth = libusb_get_port_numbers(device, &ports, Int32(ports.count))
+        let path = depth > 0 ? "\(bus)-" + ports.prefix(Int(depth)).map(String.init).joined(separator: ".") : "usb\(bus)"
+        return USBDeviceSummary(
+            busNumber: bus, deviceAddress: libusb_get_device_address(device), portPath: path,
+            vendorID: descriptor.idVendor, productID: descriptor.idProduct)
+    }
+}
+
+/// A `libusb_device_handle` pointer that crosses to the device thread; it is used only there.
+struct DevicePointer: @unchecked Sendable {
+    let raw: OpaquePointer
 }
