@@ -1,0 +1,190 @@
+import Foundation
+import Seams
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A device the USB/IP front can serve.
+public protocol USBIPServable: USBControlTransport {
+    var deviceDescriptor: [UInt8] { get async }
+    var configurationDescriptor: [UInt8] { get async }
+}
+
+extension EmulatedDFUDevice: USBIPServable {}
+
+/// Serves emulated devices over USB/IP on a loopback TCP port, each import on its own
+/// connection and thread, so `usbip attach` (vhci-hcd) puts them on a real kernel's USB
+/// stack. Control transfers on endpoint 0 go to the device; UNLINK is answered.
+public final class USBIPServer: @unchecked Sendable {
+    // `devices` is guarded by `lock`; the socket is owned by the accept thread.
+    private let lock = NSLock()
+    private var devices: [String: any USBIPServable] = [:]
+    private let listener: Int32
+    public let port: UInt16
+
+    /// Binds 127.0.0.1:`port` (3240 by convention).
+    public init(port: UInt16 = 3240) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw USBIPError.socket("socket", errno) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            let code = errno
+            close(fd)
+            throw USBIPError.socket("bind/listen 127.0.0.1:\(port)", code)
+        }
+        listener = fd
+        self.port = port
+        let thread = Thread { [listener = fd, self] in self.acceptLoop(listener) }
+        thread.name = "usbip-accept"
+        thread.start()
+    }
+
+    /// Offers a device under a bus ID (`1-1`, `1-2`, ...).
+    public func add(_ device: any USBIPServable, busID: String) {
+        lock.withLock { devices[busID] = device }
+    }
+
+    /// Withdraws a device (the host side detaches it with `usbip detach`).
+    public func remove(busID: String) {
+        _ = lock.withLock { devices.removeValue(forKey: busID) }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { if errno == EINTR { continue } else { return } }
+            var one: Int32 = 1
+            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let thread = Thread { self.serve(client) }
+            thread.name = "usbip-connection"
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        guard let head = readExactly(fd, 8), head.be16(0) == USBIP.version || head.be16(0) >= 0x0100, head.be16(2) == USBIP.opRequestImport,
+            let busBytes = readExactly(fd, 32)
+        else { return }
+        let busID = String(decoding: busBytes.prefix { $0 != 0 }, as: UTF8.self)
+        guard let device = lock.withLock({ devices[busID] }) else {
+            var reply: [UInt8] = []
+            reply.be(USBIP.version); reply.be(USBIP.opReplyImport); reply.be(UInt32(1))
+            _ = writeAll(fd, reply)
+            return
+        }
+        let (descriptor, configuration) = blocking { (await device.deviceDescriptor, await device.configurationDescriptor) }
+        var reply: [UInt8] = []
+        reply.be(USBIP.version); reply.be(USBIP.opReplyImport); reply.be(UInt32(0))
+        let record = USBIP.DeviceRecord(
+            path: "/sys/devices/station-emulator/\(busID)", busID: busID, busNumber: 1,
+            deviceNumber: UInt32(busID.split(separator: "-").last.flatMap { UInt32($0) } ?? 1),
+            vendorID: UInt16(descriptor[8]) | UInt16(descriptor[9]) << 8, productID: UInt16(descriptor[10]) | UInt16(descriptor[11]) << 8,
+            bcdDevice: UInt16(descriptor[12]) | UInt16(descriptor[13]) << 8,
+            deviceClass: descriptor[4], deviceSubClass: descriptor[5], deviceProtocol: descriptor[6],
+            configurationValue: configuration[5], numConfigurations: descriptor[17], numInterfaces: configuration[4])
+        guard writeAll(fd, reply + record.encoded) else { return }
+
+        while let header = readExactly(fd, USBIP.headerSize) {
+            let command = header.be32(0)
+            if command == USBIP.commandUnlink {
+                // URBs are answered before the next one is read, so an unlinked one is done.
+                guard writeAll(fd, USBIP.returnUnlink(seqnum: header.be32(4), status: .ok)) else { return }
+                continue
+            }
+            guard command == USBIP.commandSubmit else { return }
+            let submit = USBIP.parseSubmit(header)
+            var out: [UInt8] = []
+            if !submit.directionIn, submit.transferBufferLength > 0 {
+                guard let data = readExactly(fd, Int(submit.transferBufferLength)) else { return }
+                out = data
+            }
+            let reply: [UInt8]
+            if submit.endpoint == 0 {
+                let s = submit.setup
+                let setup = ControlSetup(
+                    requestType: s[0], request: s[1], value: UInt16(s[2]) | UInt16(s[3]) << 8,
+                    index: UInt16(s[4]) | UInt16(s[5]) << 8, length: UInt16(s[6]) | UInt16(s[7]) << 8)
+                let payload = out
+                let result: Result<[UInt8], USBTransferError> = blocking {
+                    do throws(USBTransferError) { return .success(try await device.control(setup, data: payload, timeout: .seconds(5))) } catch { return .failure(error) }
+                }
+                switch result {
+                case .success(let data): reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: submit.directionIn ? data : [])
+                case .failure(let error): reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: Self.status(error), data: [])
+                }
+            } else {
+                reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: .stall, data: [])
+            }
+            guard writeAll(fd, reply) else { return }
+        }
+    }
+
+    static func status(_ error: USBTransferError) -> USBIP.Status {
+        switch error {
+        case .stall: .stall
+        case .timeout: .timeout
+        case .noDevice: .noDevice
+        case .overflow: .overflow
+        case .io, .replayMismatch: .io
+        }
+    }
+
+    /// Runs async device code from this connection's own thread (never the cooperative pool's).
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            box.value = await body()
+            done.signal()
+        }
+        done.wait()
+        return box.value!
+    }
+
+    private func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, count - got) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            got += n
+        }
+        return buffer
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, bytes.count - sent) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            sent += n
+        }
+        return true
+    }
+}
+
+/// Carries a result from a task to the waiting thread (the semaphore orders the accesses).
+final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}
+
+public enum USBIPError: Error, CustomStringConvertible {
+    case socket(String, Int32)
+    public var description: String {
+        switch self {
+        case .socket(let call, let code): "USB/IP server: \(call) failed: \(String(cString: strerror(code))) (errno \(code))"
+        }
+    }
+}

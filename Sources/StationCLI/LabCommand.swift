@@ -1,0 +1,62 @@
+import ArgumentParser
+import DeviceEmulator
+import FirmwareModules
+import Foundation
+import ParticleDevices
+
+/// `station lab ...`: what the virtual bench runs inside its VM.
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab", abstract: "Virtual-bench helpers (run inside the lab VM; see lab/README.md).",
+        subcommands: [LabServeCommand.self])
+}
+
+/// `station lab serve --device PLATFORM:MODE ...`: serves emulated devices over USB/IP on
+/// 127.0.0.1 until killed; `usbip attach -r 127.0.0.1 -b 1-N` puts device N on the bus.
+struct LabServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve emulated devices over USB/IP on loopback until killed.")
+
+    @Option(name: .long, help: "PLATFORM:MODE, e.g. boron:dfu (repeatable). Bus IDs are 1-1, 1-2, ... in order.")
+    var device: [String]
+
+    @Option(name: .long, help: "TCP port (USB/IP's 3240 by default).")
+    var port: UInt16 = 3240
+
+    @Flag(name: .long, help: "Pay the physical flash and USB times.")
+    var physical = false
+
+    func validate() throws {
+        guard !device.isEmpty else { throw ValidationError("Name at least one --device PLATFORM:MODE.") }
+        for spec in device {
+            let parts = spec.split(separator: ":")
+            guard parts.count == 2, PlatformCatalog.bundled.platform(named: String(parts[0]))?.isProvisionable == true else {
+                throw ValidationError("--device '\(spec)': expected PLATFORM:MODE with a platform the station provisions, e.g. boron:dfu.")
+            }
+            guard parts[1] == "dfu" else {
+                throw ValidationError("--device '\(spec)': only dfu mode is emulated over USB/IP so far.")
+            }
+        }
+    }
+
+    func run() async throws {
+        let server = try USBIPServer(port: port)
+        for (index, spec) in device.enumerated() {
+            let platform = PlatformCatalog.bundled.platform(named: String(spec.split(separator: ":")[0]))!
+            let deviceID = String(format: "e00fce68ae40e8a1f5b4%04x", index + 1)
+            let boot = platform.generation == 2 ? try ModuleFactory.bootloader(platform, version: 1006) : try ModuleFactory.bootloader(platform, version: 3100)
+            let timing: FlashTiming = physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
+            let emulated = try EmulatedDFUDevice(.init(platform: platform, deviceID: deviceID, timing: timing), clock: ContinuousClock(), preload: [boot])
+            let busID = "1-\(index + 1)"
+            server.add(emulated, busID: busID)
+            say("serving \(busID) \(platform.name) dfu \(deviceID)")
+        }
+        say("ready on 127.0.0.1:\(server.port)")
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+/// Unbuffered, so a script waiting for a line sees it at once.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
