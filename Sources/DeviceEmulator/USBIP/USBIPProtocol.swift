@@ -71,10 +71,12 @@ enum USBIP {
             transferBufferLength: header.be32(24), setup: Array(header[40..<48]))
     }
 
-    static func returnSubmit(seqnum: UInt32, status: Status, data: [UInt8]) -> [UInt8] {
+    /// A `RET_SUBMIT`: IN data follows the header; for OUT transfers `actualLength` is the
+    /// number of bytes the device took and no data follows.
+    static func returnSubmit(seqnum: UInt32, status: Status, data: [UInt8], actualLength: Int? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.be(returnSubmit); out.be(seqnum); out.be(UInt32(0)); out.be(UInt32(0)); out.be(UInt32(0))
-        out.be(UInt32(bitPattern: status.rawValue)); out.be(UInt32(data.count))
+        out.be(UInt32(bitPattern: status.rawValue)); out.be(UInt32(actualLength ?? data.count))
         out.be(UInt32(0)); out.be(UInt32(0)); out.be(UInt32(0))
         out += [UInt8](repeating: 0, count: 8)
         return out + data

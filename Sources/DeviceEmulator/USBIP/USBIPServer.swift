@@ -109,17 +109,20 @@ public final class USBIPServer: @unchecked Sendable {
                 out = data
             }
             let reply: [UInt8]
+            let payload = out
             if submit.endpoint == 0 {
                 let s = submit.setup
                 let setup = ControlSetup(
                     requestType: s[0], request: s[1], value: UInt16(s[2]) | UInt16(s[3]) << 8,
                     index: UInt16(s[4]) | UInt16(s[5]) << 8, length: UInt16(s[6]) | UInt16(s[7]) << 8)
-                let payload = out
                 let result: Result<[UInt8], USBTransferError> = blocking {
                     do throws(USBTransferError) { return .success(try await device.control(setup, data: payload, timeout: .seconds(5))) } catch { return .failure(error) }
                 }
                 switch result {
-                case .success(let data): reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: submit.directionIn ? data : [])
+                case .success(let data):
+                    reply = submit.directionIn
+                        ? USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: data)
+                        : USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: [], actualLength: payload.count)
                 case .failure(let error): reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: Self.status(error), data: [])
                 }
             } else {

@@ -1,0 +1,23 @@
+# Sourced inside the VM by every job: loopback, the emulator's USB/IP server, and attaching
+# the devices named in LAB_DEVICES (PLATFORM:MODE ...) as bus IDs 1-1, 1-2, ...
+lab_attach_devices() {
+    ip link set lo up
+    [ -n "$LAB_DEVICES" ] || return 0
+    args=""
+    for d in $LAB_DEVICES; do args="$args --device $d"; done
+    station lab serve $args > /tmp/lab-serve.log 2>&1 &
+    LAB_SERVER_PID=$!
+    for i in $(seq 1 100); do grep -q '^ready' /tmp/lab-serve.log 2>/dev/null && break; sleep 0.1; done
+    grep -q '^ready' /tmp/lab-serve.log || { echo "lab: the emulator did not start:"; cat /tmp/lab-serve.log; exit 1; }
+    n=0
+    for d in $LAB_DEVICES; do
+        n=$((n + 1))
+        usbip attach -r 127.0.0.1 -b "1-$n" || { echo "lab: usbip attach 1-$n ($d) failed"; exit 1; }
+    done
+    # Wait until the kernel has enumerated every device.
+    for i in $(seq 1 100); do
+        [ "$(lsusb -d 2b04: 2>/dev/null | wc -l)" -ge "$n" ] && return 0
+        sleep 0.1
+    done
+    echo "lab: only $(lsusb -d 2b04: | wc -l) of $n devices appeared"; exit 1
+}
