@@ -12,7 +12,14 @@ lab_attach_devices() {
     n=0
     for d in $LAB_DEVICES; do
         n=$((n + 1))
-        usbip attach -r 127.0.0.1 -b "1-$n" || { echo "lab: usbip attach 1-$n ($d) failed"; exit 1; }
+        # usbip reads vhci's state through sysfs; it can fail while the previous device is
+        # still enumerating, so retry a few times.
+        attached=no
+        for try in 1 2 3 4 5 6 7 8; do
+            if usbip attach -r 127.0.0.1 -b "1-$n" 2>/tmp/usbip-attach.err; then attached=yes; break; fi
+            sleep 0.5
+        done
+        [ "$attached" = yes ] || { echo "lab: usbip attach 1-$n ($d) failed: $(cat /tmp/usbip-attach.err)"; exit 1; }
     done
     # Wait until the kernel has enumerated every device.
     for i in $(seq 1 100); do

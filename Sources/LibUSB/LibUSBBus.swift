@@ -109,7 +109,7 @@ public final class LibUSBBus: @unchecked Sendable {
             }
             switch result {
             case .success(let opened?):
-                return LibUSBTransport(handle: opened.pointer, device: opened.summary, thread: thread)
+                return LibUSBTransport(handle: opened.pointer, device: opened.summary, thread: thread, context: context)
             case .success(nil):
                 last = LibUSBError(call: "libusb_open", device: portPath, rawCode: LIBUSB_ERROR_NOT_FOUND.rawValue)
             case .failure(let error):

@@ -4,22 +4,28 @@ import Seams
 /// An open USB device: control transfers through usbfs, on the device's own thread.
 /// Implements the control-transfer seam the DFU engine and control requests use.
 public final class LibUSBTransport: USBControlTransport, @unchecked Sendable {
-    // `handle` is used only on `thread`.
+    // `handle` is used only on `thread`. The context is held so that `libusb_exit` can never
+    // run before this handle is closed.
     private let handle: DevicePointer
     private let thread: DeviceThread
+    private let context: LibUSBContext
     public let deviceName: String
     public let device: USBDeviceSummary
 
-    init(handle: DevicePointer, device: USBDeviceSummary, thread: DeviceThread) {
+    init(handle: DevicePointer, device: USBDeviceSummary, thread: DeviceThread, context: LibUSBContext) {
         self.handle = handle
+        self.context = context
         self.device = device
         self.thread = thread
         deviceName = "\(device.portPath) (\(device.vidPID))"
     }
 
     deinit {
-        let handle = self.handle
-        thread.enqueue { libusb_close(handle.raw) }
+        let handle = self.handle, context = self.context
+        thread.enqueue {
+            libusb_close(handle.raw)
+            withExtendedLifetime(context) {}
+        }
         thread.stop()
     }
 

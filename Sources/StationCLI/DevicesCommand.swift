@@ -1,0 +1,78 @@
+import ArgumentParser
+import DFU
+import LibUSB
+import ParticleDevices
+import Seams
+
+/// One attached Particle device, as `station devices --json` prints it.
+struct ListedDevice: Codable, Sendable {
+    var port: String
+    var platform: String?
+    var platformID: Int?
+    var mode: String
+    var usbVendorID: Int
+    var usbProductID: Int
+    var deviceID: String?
+    var problem: String?
+}
+
+/// `station devices [--json]`: the Particle devices on the bus.
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices", abstract: "List attached Particle devices: port path, platform, mode, VID:PID, device ID.")
+
+    @Flag(name: .long, help: "Print a JSON array (keys: port, platform, platformID, mode, usbVendorID, usbProductID, deviceID).")
+    var json = false
+
+    func run() async throws {
+        let listed: [ListedDevice]
+        do {
+            listed = try await Self.list(bus: try LibUSBBus(logLevel: .none))
+        } catch let error as LibUSBError {
+            print("FAIL [\(error.code)]: \(error.description)")
+            throw StationExitCode.unavailable.exitCode
+        }
+        if json {
+            print(try JSONOutput.render(listed))
+            return
+        }
+        if listed.isEmpty { print("no Particle devices attached") }
+        for device in listed {
+            let name = device.platform.map { "\($0) (\(device.platformID ?? 0))" } ?? "unknown platform"
+            let pid = String(device.usbProductID, radix: 16)
+            print("\(device.port)  \(name)  \(device.mode)  2b04:\(pid)  \(device.deviceID ?? "?")" + (device.problem.map { "  (\($0))" } ?? ""))
+        }
+    }
+
+    static func list(bus: LibUSBBus) async throws -> [ListedDevice] {
+        var result: [ListedDevice] = []
+        for summary in try await bus.devices(vendorID: PlatformCatalog.bundled.vendorID) {
+            let match = PlatformCatalog.bundled.platform(usbProductID: summary.productID)
+            var entry = ListedDevice(
+                port: summary.portPath, platform: match?.platform.name, platformID: match.map { Int($0.platform.id.rawValue) },
+                mode: match?.mode.rawValue ?? "unknown", usbVendorID: Int(summary.vendorID), usbProductID: Int(summary.productID))
+            do {
+                let transport = try await bus.open(portPath: summary.portPath)
+                entry.deviceID = try await serial(transport).flatMap { try? DeviceID($0).rawValue }
+            } catch {
+                entry.problem = "\(error)"
+            }
+            result.append(entry)
+        }
+        return result.sorted { $0.port < $1.port }
+    }
+
+    /// The iSerialNumber string: the device ID on Particle devices (any case; normalised).
+    static func serial(_ transport: any USBControlTransport) async throws -> String? {
+        let device = try await transport.control(ControlSetup(requestType: 0x80, request: 6, value: 0x0100, index: 0, length: 18), data: [], timeout: .seconds(2))
+        guard device.count >= 18, device[16] != 0 else { return nil }
+        let raw = try await transport.control(
+            ControlSetup(requestType: 0x80, request: 6, value: 0x0300 | UInt16(device[16]), index: 0x0409, length: 255), data: [], timeout: .seconds(2))
+        guard raw.count >= 2 else { return nil }
+        let units = stride(from: 2, to: raw.count - 1, by: 2).map { UInt16(raw[$0]) | UInt16(raw[$0 + 1]) << 8 }
+        // Older Device OS used strings like "Particle_Electron_<ID>": take the 24-hex run.
+        let text = String(decoding: units, as: UTF16.self)
+        let hex = text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }
+        return hex.map { String($0) } ?? text
+    }
+}
