@@ -166,9 +166,9 @@ extension EmulatedDFUDevice {
             // Gen 3 reports dfuMANIFEST; Gen 2 reports dfuDNLOAD-IDLE ("nice output from
             // dfu-util"); both then reset.
             state = gen3 ? .manifest : .downloadIdle
-            let reply = DFUStatus(status: .ok, pollTimeout: .zero, state: state).encoded
-            if !gen3 { presence = .leftDFU }
-            return reply
+            // Both then reset (after USBD_DFU_POLL_TIMEOUT / DFU_Reset_Count) and leave the bus.
+            presence = .leftDFU
+            return DFUStatus(status: .ok, pollTimeout: .zero, state: state).encoded
         case .safeMode:
             presence = .safeMode
             return DFUStatus(status: .ok, pollTimeout: .zero, state: .manifestSync).encoded

@@ -27,18 +27,23 @@ struct EmulatedFlash {
         self.platform = platform
     }
 
-    /// Reads what the device holds, then plans. The read-back goes with the plan, so the
-    /// executor does not read the same bytes twice.
     func plan(_ modules: [PlannedModule], expectedProductID: UInt16? = nil) async throws -> Prepared {
-        let inventory = try await DeviceInventory.read(session, platform: platform)
-        var installed = inventory.filter(\.valid).map(\.installed)
-        if let ncp = device.ncpModule { installed.append(.init(identity: ncp.header.identity, address: 0)) }
-        let plan = try FlashPlanner.plan(modules, platform: platform, layout: session.layout, installed: installed, expectedProductID: expectedProductID)
-        return Prepared(plan: plan, known: inventory.compactMap(\.readBack))
+        try await Self.plan(modules, session: session, platform: platform, extra: device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? [], expectedProductID: expectedProductID)
     }
 
     func run(_ planned: Prepared, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws -> [StepOutcome] {
         try await FlashExecutor(session: session).run(planned.plan, known: planned.known, events: events)
+    }
+
+    /// Reads what a device in DFU mode holds, then plans. The read-back goes with the plan,
+    /// so the executor does not read the same bytes twice.
+    static func plan(
+        _ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed] = [], expectedProductID: UInt16? = nil
+    ) async throws -> Prepared {
+        let inventory = try await DeviceInventory.read(session, platform: platform)
+        let installed = inventory.filter(\.valid).map(\.installed) + extra
+        let plan = try FlashPlanner.plan(modules, platform: platform, layout: session.layout, installed: installed, expectedProductID: expectedProductID)
+        return Prepared(plan: plan, known: inventory.compactMap(\.readBack))
     }
 
     /// A full Device OS + application set made by the module writer, at realistic sizes, and

@@ -3,61 +3,109 @@ import DFU
 import DeviceEmulator
 import FirmwareModules
 import Foundation
+import LibUSB
 import ParticleDevices
 import Station
 
-/// `station flash --emulate PLATFORM [--preload FILE ...] FILE...`
+/// `station flash (--emulate PLATFORM | --port PATH | --device ID) [--preload FILE ...] FILE...`
 struct FlashCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flash",
-        abstract: "Flash module files into a device: today an in-process emulated one (--emulate).",
+        abstract: "Flash module files into a device in DFU mode (real, or in-process emulated with --emulate).",
         discussion: """
-            Prints the plan (each module: action, address, size, reason), progress per module, \
-            and the verification result (every module read back and compared), then what the \
-            device would boot. Exit 65 when the plan is refused (nothing is written), 1 when \
-            flashing fails.
+            Reads what the device already holds (DFU upload), prints the plan (each module: \
+            action, address, size, reason), progress per module and the verification result \
+            (every module read back and compared), then leaves DFU mode. Exit 65 when the plan \
+            is refused (nothing is written), 1 when flashing fails, 69 when the device is not there.
             """)
 
     @Option(name: .long, help: "Emulate a device of this platform (boron, bsom, b5som, esomx, tracker, electron).")
-    var emulate: String
+    var emulate: String?
 
-    @Option(name: .long, help: "A module the emulated device already holds (repeatable); NCP modules go to its co-processor.")
+    @Option(name: .long, help: "The real device at this USB port path (e.g. 1-1.3).")
+    var port: String?
+
+    @Option(name: .long, help: "The real device with this device ID.")
+    var device: String?
+
+    @Option(name: .long, help: "Record every control transfer to this JSON file (for a bug report or a regression test).")
+    var record: String?
+
+    @Option(name: .long, help: "With --emulate: a module the device already holds (repeatable); NCP modules go to its co-processor.")
     var preload: [String] = []
 
     @Option(name: .long, help: "The product ID the application must carry (checked when the module has a real one).")
     var productID: UInt16?
 
-    @Flag(name: .long, help: "Pay the physical flash and USB times (MCU datasheets, full-speed USB) instead of running instantly.")
+    @Flag(name: .long, help: "With --emulate: pay the physical flash and USB times instead of running instantly.")
     var physical = false
+
+    @Flag(name: .long, help: "Stay in DFU mode afterwards.")
+    var stayInDFU = false
 
     @Argument(help: "Module files to flash.", completion: .file())
     var files: [String]
 
     func validate() throws {
-        guard let platform = PlatformCatalog.bundled.platform(named: emulate), platform.isProvisionable else {
+        let targets = [emulate, port, device].compactMap { $0 }
+        guard targets.count == 1 else { throw ValidationError("Name exactly one device: --emulate PLATFORM, --port PATH or --device ID.") }
+        if let emulate, PlatformCatalog.bundled.platform(named: emulate)?.isProvisionable != true {
             let names = PlatformCatalog.bundled.provisionable.map(\.name).joined(separator: ", ")
             throw ValidationError("--emulate '\(emulate)' is not a platform the station provisions; choose one of: \(names).")
         }
+        if !preload.isEmpty && emulate == nil { throw ValidationError("--preload only applies to --emulate.") }
+        if let device, (try? DeviceID(device)) == nil { throw ValidationError("--device '\(device)' is not a 24-character hex device ID.") }
     }
 
     func run() async throws {
-        let platform = PlatformCatalog.bundled.platform(named: emulate)!
         let modules = try files.map { PlannedModule(name: $0, module: try Self.load($0)) }
-        let preloaded = try preload.map(Self.load)
-        let bench: EmulatedFlash
+        if let emulate {
+            let platform = PlatformCatalog.bundled.platform(named: emulate)!
+            let bench: EmulatedFlash
+            do {
+                bench = try EmulatedFlash(platform: platform, timing: physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant,
+                                          preload: try preload.map(Self.load))
+            } catch let error as EmulatorError {
+                print("FAIL: \(error)")
+                throw StationExitCode.dataError.exitCode
+            }
+            print("emulated \(platform.displayName) (platform \(platform.id)) in DFU mode, device ID e00fce68ae40e8a1f5b4c2d3")
+            let extra: [FlashPlanner.Installed] = bench.device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? []
+            try await flash(modules, session: bench.session, platform: platform, extra: extra)
+            let report = await bench.device.bootReport()
+            print("\nboot validation:\n" + report.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            if !report.bootable { throw StationExitCode.failed.exitCode }
+            return
+        }
+        let target: RealDFUDevice
         do {
-            bench = try EmulatedFlash(platform: platform, timing: physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant, preload: preloaded)
+            target = try await RealDFUDevice.open(bus: try LibUSBBus(logLevel: .none), port: port, deviceID: device, record: record != nil)
         } catch {
             print("FAIL: \(error)")
-            throw StationExitCode.dataError.exitCode
+            throw StationExitCode.unavailable.exitCode
         }
-        print("emulated \(platform.displayName) (platform \(platform.id)) in DFU mode, device ID e00fce68ae40e8a1f5b4c2d3")
+        print("\(target.platform.displayName) (platform \(target.platform.id)) in DFU mode at \(target.port)")
+        do {
+            try await flash(modules, session: target.session, platform: target.platform, extra: [])
+            if !stayInDFU { print("left DFU mode: \(try await target.session.leave())") }
+        } catch {
+            await target.saveRecording(to: record)
+            throw error
+        }
+        await target.saveRecording(to: record)
+    }
+
+    /// Inventory, plan, flash with verification; prints each stage.
+    func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed]) async throws {
         let prepared: EmulatedFlash.Prepared
         do {
-            prepared = try await bench.plan(modules, expectedProductID: productID)
+            prepared = try await EmulatedFlash.plan(modules, session: session, platform: platform, extra: extra, expectedProductID: productID)
         } catch let refusal as PlanRefusal {
             print("REFUSED [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.dataError.exitCode
+        } catch let error as DFUError {
+            print("FAIL [\(error.code)]: \(error.description)")
+            throw StationExitCode.failed.exitCode
         }
         print("\nplan:")
         for step in prepared.plan.steps {
@@ -67,7 +115,7 @@ struct FlashCommand: AsyncParsableCommand {
         print("")
         let progress = ProgressPrinter()
         do {
-            let outcomes = try await bench.run(prepared) { progress.handle($0) }
+            let outcomes = try await FlashExecutor(session: session).run(prepared.plan, known: prepared.known) { progress.handle($0) }
             print("\nverification:")
             for outcome in outcomes {
                 let result = switch outcome.action {
@@ -77,13 +125,10 @@ struct FlashCommand: AsyncParsableCommand {
                 }
                 print("  \(outcome.step.name): \(result)")
             }
-        } catch let error as DFUError {
+        } catch {
             print("\nFAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode
         }
-        let report = await bench.device.bootReport()
-        print("\nboot validation:\n" + report.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-        if !report.bootable { throw StationExitCode.failed.exitCode }
     }
 
     static func load(_ path: String) throws -> FirmwareModule {

@@ -41,6 +41,7 @@ struct LabServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let server = try USBIPServer(port: port)
+        var served: [(String, EmulatedDFUDevice<ContinuousClock>)] = []
         for (index, spec) in device.enumerated() {
             let platform = PlatformCatalog.bundled.platform(named: String(spec.split(separator: ":")[0]))!
             let deviceID = String(format: "e00fce68ae40e8a1f5b4%04x", index + 1)
@@ -49,10 +50,22 @@ struct LabServeCommand: AsyncParsableCommand {
             let emulated = try EmulatedDFUDevice(.init(platform: platform, deviceID: deviceID, timing: timing), clock: ContinuousClock(), preload: [boot])
             let busID = "1-\(index + 1)"
             server.add(emulated, busID: busID)
+            served.append((busID, emulated))
             say("serving \(busID) \(platform.name) dfu \(deviceID)")
         }
         say("ready on 127.0.0.1:\(server.port)")
-        while true { try await Task.sleep(for: .seconds(3600)) }
+        // Report each device's boot validation when it leaves DFU mode, for the scenarios.
+        var reported = Set<String>()
+        while true {
+            try await Task.sleep(for: .milliseconds(200))
+            for (busID, emulated) in served where !reported.contains(busID) {
+                guard await emulated.presence == .leftDFU else { continue }
+                reported.insert(busID)
+                let report = await emulated.bootReport()
+                say("boot \(busID): \(report.bootable ? "bootable" : "NOT bootable")")
+                for line in report.description.split(separator: "\n") { say("boot \(busID):   \(line)") }
+            }
+        }
     }
 }
 

@@ -1,0 +1,20 @@
+# about: station flash writes the Boron and Electron fixture sets through libusb, verifies, re-flashes (skipped), leaves DFU; the emulator's boot validation passes
+# devices: boron:dfu electron:dfu
+set -e
+m="$STATION_SHARED/fixtures/modules"
+station devices
+station flash --port 1-1 --stay-in-dfu --record /tmp/boron.json \
+    "$m/boron-softdevice@4.1.0.bin" "$m/boron-system-part1@4.1.0.bin" "$m/tinker-0.8.0-rc.27-boron.bin" | tee /tmp/boron.txt
+grep -q "read back and verified" /tmp/boron.txt
+grep -q '"bRequest"' /tmp/boron.json
+station flash --device e00fce68ae40e8a1f5b40001 \
+    "$m/boron-softdevice@4.1.0.bin" "$m/boron-system-part1@4.1.0.bin" "$m/tinker-0.8.0-rc.27-boron.bin" | tee /tmp/boron2.txt
+[ "$(grep -c 'byte-identical: skipped' /tmp/boron2.txt)" -eq 3 ]
+grep -q "left DFU mode" /tmp/boron2.txt
+station flash --port 1-2 "$m/electron-system-part1@2.3.1.bin" "$m/electron-system-part2@2.3.1.bin" \
+    "$m/electron-system-part3@2.3.1.bin" "$m/electron_tinker.bin" | tee /tmp/electron.txt
+grep -q "left DFU mode" /tmp/electron.txt
+sleep 1
+grep '^boot' /tmp/lab-serve.log
+grep -q '^boot 1-1: bootable' /tmp/lab-serve.log
+grep -q '^boot 1-2: bootable' /tmp/lab-serve.log
