@@ -2,6 +2,12 @@
 # the devices named in LAB_DEVICES (PLATFORM:MODE ...) as bus IDs 1-1, 1-2, ...
 lab_attach_devices() {
     ip link set lo up
+    # udevd: libusb's hotplug listens to udev, and udev rules apply device permissions.
+    if [ -x /lib/systemd/systemd-udevd ]; then
+        /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || echo "lab: systemd-udevd did not start"
+        udevadm trigger --action=add >/dev/null 2>&1 || true
+        udevadm settle --timeout=10 >/dev/null 2>&1 || true
+    fi
     [ -n "$LAB_DEVICES" ] || return 0
     args=""
     for d in $LAB_DEVICES; do args="$args --device $d"; done

@@ -151,6 +151,11 @@ extension EmulatedDFUDevice {
             schedule(slow ?? timing.eraseTime(pageSize: size))
             state = .downloadBusy
         case .program(let address, let bytes, let lying):
+            var hang: Duration?
+            _ = take({ if case .hangAtChunk(let n, _) = $0 { n == chunkCount } else { false } }, matched: { fault in
+                if case .hangAtChunk(_, let d) = fault { hang = d }
+            })
+            if let hang { try? await clock.sleep(for: hang, tolerance: nil) }
             if !lying { memories[alt].program(address, bytes) }
             counters.bytesProgrammed += bytes.count
             schedule(slow ?? timing.programTime(bytes: bytes.count))

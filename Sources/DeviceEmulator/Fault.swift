@@ -18,4 +18,7 @@ public enum Fault: Hashable, Sendable {
     case powerLossAtErase(Int)
     /// On leaving DFU, the device resets before it answers the status request.
     case vanishOnLeave
+    /// The status request after the Nth data chunk is answered only after this long (longer
+    /// than the host's transfer timeout: a timeout through the real stack).
+    case hangAtChunk(Int, Duration)
 }

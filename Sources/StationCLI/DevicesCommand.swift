@@ -24,7 +24,17 @@ struct DevicesCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print a JSON array (keys: port, platform, platformID, mode, usbVendorID, usbProductID, deviceID).")
     var json = false
 
+    @Flag(name: .long, help: "Keep watching: print each arrival and departure (hotplug) as it happens.")
+    var watch = false
+
+    @Option(name: .customLong("for"), help: "With --watch: stop after this many seconds.")
+    var seconds: Double?
+
     func run() async throws {
+        if watch {
+            try await Self.watch(for: seconds.map { Duration.milliseconds(Int($0 * 1000)) })
+            return
+        }
         let listed: [ListedDevice]
         do {
             listed = try await Self.list(bus: try LibUSBBus(logLevel: .none))
@@ -60,6 +70,40 @@ struct DevicesCommand: AsyncParsableCommand {
             result.append(entry)
         }
         return result.sorted { $0.port < $1.port }
+    }
+
+    /// Prints `arrived`/`left` lines for Particle devices until the time is up (or forever).
+    static func watch(for limit: Duration?) async throws {
+        let bus: LibUSBBus
+        let events: AsyncStream<USBBusEvent>
+        do {
+            bus = try LibUSBBus(logLevel: .none)
+            events = try bus.watch(vendorID: PlatformCatalog.bundled.vendorID)
+        } catch {
+            print("FAIL [\(error.code)]: \(error.description)")
+            throw StationExitCode.unavailable.exitCode
+        }
+        say("watching for Particle devices" + (limit.map { " for \($0)" } ?? ""))
+        let watcher = Task {
+            for await event in events {
+                switch event {
+                case .arrived(let summary):
+                    let match = PlatformCatalog.bundled.platform(usbProductID: summary.productID)
+                    var id = "?"
+                    if let transport = try? await bus.open(portPath: summary.portPath), let found = try? await serial(transport) { id = found }
+                    say("arrived \(summary.portPath) \(match?.platform.name ?? "unknown") \(match?.mode.rawValue ?? "?") \(summary.vidPID) \(id)")
+                case .left(let summary):
+                    say("left \(summary.portPath) \(summary.vidPID)")
+                }
+            }
+        }
+        if let limit {
+            try? await Task.sleep(for: limit)
+            watcher.cancel()
+        } else {
+            await watcher.value
+        }
+        withExtendedLifetime(bus) {}
     }
 
     /// The iSerialNumber string: the device ID on Particle devices (any case; normalised).

@@ -17,7 +17,11 @@ struct LabServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Serve emulated devices over USB/IP on loopback until killed.")
 
-    @Option(name: .long, help: "PLATFORM:MODE, e.g. boron:dfu (repeatable). Bus IDs are 1-1, 1-2, ... in order.")
+    @Option(name: .long, help: """
+        PLATFORM:MODE[:FAULT,...], e.g. boron:dfu or boron:dfu:unplug@5 (repeatable). Bus IDs are \
+        1-1, 1-2, ... in order. Faults: unplug@N, stall@N, status@N, lying@N, hang@N (N = data chunk), \
+        powerloss@N (N = erase).
+        """)
     var device: [String]
 
     @Option(name: .long, help: "TCP port (USB/IP's 3240 by default).")
@@ -30,11 +34,29 @@ struct LabServeCommand: AsyncParsableCommand {
         guard !device.isEmpty else { throw ValidationError("Name at least one --device PLATFORM:MODE.") }
         for spec in device {
             let parts = spec.split(separator: ":")
-            guard parts.count == 2, PlatformCatalog.bundled.platform(named: String(parts[0]))?.isProvisionable == true else {
+            guard parts.count == 2 || parts.count == 3, PlatformCatalog.bundled.platform(named: String(parts[0]))?.isProvisionable == true else {
                 throw ValidationError("--device '\(spec)': expected PLATFORM:MODE with a platform the station provisions, e.g. boron:dfu.")
             }
             guard parts[1] == "dfu" else {
                 throw ValidationError("--device '\(spec)': only dfu mode is emulated over USB/IP so far.")
+            }
+            if parts.count == 3 { _ = try Self.faults(String(parts[2])) }
+        }
+    }
+
+    /// `unplug@5,stall@3` → faults.
+    static func faults(_ text: String) throws -> [Fault] {
+        try text.split(separator: ",").map { item in
+            let pieces = item.split(separator: "@")
+            guard pieces.count == 2, let n = Int(pieces[1]), n > 0 else { throw ValidationError("fault '\(item)': expected NAME@N") }
+            switch pieces[0] {
+            case "unplug": return .unplugAfterChunk(n)
+            case "stall": return .stallAtChunk(n)
+            case "status": return .statusErrorAtChunk(n, .errWrite)
+            case "lying": return .lyingStatusAtChunk(n)
+            case "hang": return .hangAtChunk(n, .seconds(8))
+            case "powerloss": return .powerLossAtErase(n)
+            default: throw ValidationError("fault '\(item)': unknown; use unplug, stall, status, lying, hang or powerloss")
             }
         }
     }
@@ -47,7 +69,9 @@ struct LabServeCommand: AsyncParsableCommand {
             let deviceID = String(format: "e00fce68ae40e8a1f5b4%04x", index + 1)
             let boot = platform.generation == 2 ? try ModuleFactory.bootloader(platform, version: 1006) : try ModuleFactory.bootloader(platform, version: 3100)
             let timing: FlashTiming = physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
-            let emulated = try EmulatedDFUDevice(.init(platform: platform, deviceID: deviceID, timing: timing), clock: ContinuousClock(), preload: [boot])
+            let parts = spec.split(separator: ":")
+            let faults = parts.count == 3 ? try Self.faults(String(parts[2])) : []
+            let emulated = try EmulatedDFUDevice(.init(platform: platform, deviceID: deviceID, timing: timing, faults: faults), clock: ContinuousClock(), preload: [boot])
             let busID = "1-\(index + 1)"
             server.add(emulated, busID: busID)
             served.append((busID, emulated))

@@ -9,6 +9,8 @@ import Glibc
 public protocol USBIPServable: USBControlTransport {
     var deviceDescriptor: [UInt8] { get async }
     var configurationDescriptor: [UInt8] { get async }
+    /// Plugged in again (a new import after the device vanished).
+    func replug() async
 }
 
 extension EmulatedDFUDevice: USBIPServable {}
@@ -82,7 +84,10 @@ public final class USBIPServer: @unchecked Sendable {
             _ = writeAll(fd, reply)
             return
         }
-        let (descriptor, configuration) = blocking { (await device.deviceDescriptor, await device.configurationDescriptor) }
+        let (descriptor, configuration) = blocking { () async -> ([UInt8], [UInt8]) in
+            await device.replug()
+            return (await device.deviceDescriptor, await device.configurationDescriptor)
+        }
         var reply: [UInt8] = []
         reply.be(USBIP.version); reply.be(USBIP.opReplyImport); reply.be(UInt32(0))
         let record = USBIP.DeviceRecord(
@@ -123,6 +128,10 @@ public final class USBIPServer: @unchecked Sendable {
                     reply = submit.directionIn
                         ? USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: data)
                         : USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: [], actualLength: payload.count)
+                case .failure(.noDevice):
+                    // The device is gone (unplugged, reset): closing the connection makes
+                    // vhci-hcd report the disconnect to the kernel, as a real unplug would.
+                    return
                 case .failure(let error): reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: Self.status(error), data: [])
                 }
             } else {
