@@ -51,7 +51,7 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
     }
 
     public nonisolated let deviceName: String
-    public let configuration: Configuration
+    public nonisolated let configuration: Configuration
     let clock: C
     let gen3: Bool
     let layoutStrings: [String]

@@ -44,6 +44,20 @@ struct LabServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// `usbip attach` for a bus ID of this server (the lab runs as root inside the VM).
+    static func attach(_ busID: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/usbip")
+        process.arguments = ["attach", "-r", "127.0.0.1", "-b", busID]
+        do {
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus == 0 ? "attached" : "usbip attach exited \(process.terminationStatus)"
+        } catch {
+            return "usbip attach failed: \(error.localizedDescription)"
+        }
+    }
+
     /// `unplug@5,stall@3` → faults.
     static func faults(_ text: String) throws -> [Fault] {
         try text.split(separator: ",").map { item in
@@ -88,6 +102,10 @@ struct LabServeCommand: AsyncParsableCommand {
                 let report = await emulated.bootReport()
                 say("boot \(busID): \(report.bootable ? "bootable" : "NOT bootable")")
                 for line in report.description.split(separator: "\n") { say("boot \(busID):   \(line)") }
+                // The device resets into its firmware: it re-enumerates in normal mode.
+                let platform = emulated.configuration.platform
+                server.add(EmulatedNormalDevice(platform: platform, deviceID: emulated.configuration.deviceID), busID: busID)
+                say("re-enumerating \(busID) in normal mode: \(Self.attach(busID))")
             }
         }
     }

@@ -1,4 +1,4 @@
-# about: station flash writes the Boron and Electron fixture sets through libusb, verifies, re-flashes (skipped), leaves DFU; the emulator's boot validation passes
+# about: station flash writes the Boron and Electron fixture sets through libusb, verifies, re-flashes (skipped), leaves DFU; boot validation passes; both re-enumerate in normal mode with a tty
 # devices: boron:dfu electron:dfu
 set -e
 m="$STATION_SHARED/fixtures/modules"
@@ -18,3 +18,9 @@ sleep 1
 grep '^boot' /tmp/lab-serve.log
 grep -q '^boot 1-1: bootable' /tmp/lab-serve.log
 grep -q '^boot 1-2: bootable' /tmp/lab-serve.log
+# Both reset into their firmware and re-enumerate in normal mode: cdc-acm makes a tty each.
+for i in $(seq 1 50); do [ "$(station devices | grep -c ' normal ')" -eq 2 ] && break; sleep 0.2; done
+station devices
+[ "$(station devices | grep -c ' normal ')" -eq 2 ]
+for i in $(seq 1 25); do [ -e /dev/ttyACM1 ] && break; sleep 0.2; done
+ls -l /dev/ttyACM0 /dev/ttyACM1

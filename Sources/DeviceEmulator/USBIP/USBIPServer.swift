@@ -9,11 +9,42 @@ import Glibc
 public protocol USBIPServable: USBControlTransport {
     var deviceDescriptor: [UInt8] { get async }
     var configurationDescriptor: [UInt8] { get async }
+    /// False once the device has left the bus (reset, unplugged): the server then closes
+    /// the connection so the kernel sees the disconnect.
+    var isAttached: Bool { get async }
     /// Plugged in again (a new import after the device vanished).
     func replug() async
+    /// Host → device data on a bulk or interrupt endpoint; false means STALL.
+    func endpointOut(_ endpoint: UInt8, _ data: [UInt8]) async -> Bool
+    /// Device → host data on a bulk or interrupt endpoint; waits until there is some
+    /// (returns early, possibly empty, when the task is cancelled); nil means STALL.
+    func endpointIn(_ endpoint: UInt8, maxLength: Int) async -> [UInt8]?
+    /// Wakes waiting `endpointIn` calls so cancelled ones can return.
+    func wakeReaders() async
 }
 
-extension EmulatedDFUDevice: USBIPServable {}
+extension EmulatedDFUDevice: USBIPServable {
+    public var isAttached: Bool { presence == .attached }
+    public func endpointOut(_ endpoint: UInt8, _ data: [UInt8]) async -> Bool { false }
+    public func endpointIn(_ endpoint: UInt8, maxLength: Int) async -> [UInt8]? { nil }
+    public func wakeReaders() async {}
+}
+
+extension EmulatedNormalDevice: USBIPServable {
+    public func endpointOut(_ endpoint: UInt8, _ data: [UInt8]) async -> Bool {
+        guard endpoint == 1 else { return false }
+        bulkOut(data)
+        return true
+    }
+
+    public func endpointIn(_ endpoint: UInt8, maxLength: Int) async -> [UInt8]? {
+        switch endpoint {
+        case 1: return await bulkIn(maxLength: maxLength)
+        case 2: return await notification()
+        default: return nil
+        }
+    }
+}
 
 /// Serves emulated devices over USB/IP on a loopback TCP port, each import on its own
 /// connection and thread, so `usbip attach` (vhci-hcd) puts them on a real kernel's USB
@@ -81,7 +112,7 @@ public final class USBIPServer: @unchecked Sendable {
         guard let device = lock.withLock({ devices[busID] }) else {
             var reply: [UInt8] = []
             reply.be(USBIP.version); reply.be(USBIP.opReplyImport); reply.be(UInt32(1))
-            _ = writeAll(fd, reply)
+            _ = Connection(fd: fd).write(reply)
             return
         }
         let (descriptor, configuration) = blocking { () async -> ([UInt8], [UInt8]) in
@@ -97,13 +128,22 @@ public final class USBIPServer: @unchecked Sendable {
             bcdDevice: UInt16(descriptor[12]) | UInt16(descriptor[13]) << 8,
             deviceClass: descriptor[4], deviceSubClass: descriptor[5], deviceProtocol: descriptor[6],
             configurationValue: configuration[5], numConfigurations: descriptor[17], numInterfaces: configuration[4])
-        guard writeAll(fd, reply + record.encoded) else { return }
+        guard Connection(fd: fd).write(reply + record.encoded) else { return }
 
+        let connection = Connection(fd: fd)
+        defer { connection.cancelAll(device: device) }
         while let header = readExactly(fd, USBIP.headerSize) {
             let command = header.be32(0)
             if command == USBIP.commandUnlink {
-                // URBs are answered before the next one is read, so an unlinked one is done.
-                guard writeAll(fd, USBIP.returnUnlink(seqnum: header.be32(4), status: .ok)) else { return }
+                let seqnum = header.be32(4), target = header.be32(20)
+                if let task = connection.take(target) {
+                    task.cancel()
+                    blocking { await device.wakeReaders() }
+                    guard connection.write(USBIP.returnUnlink(seqnum: seqnum, status: .reset)) else { return }
+                } else {
+                    // Already answered: nothing to cancel.
+                    guard connection.write(USBIP.returnUnlink(seqnum: seqnum, status: .ok)) else { return }
+                }
                 continue
             }
             guard command == USBIP.commandSubmit else { return }
@@ -113,31 +153,50 @@ public final class USBIPServer: @unchecked Sendable {
                 guard let data = readExactly(fd, Int(submit.transferBufferLength)) else { return }
                 out = data
             }
-            let reply: [UInt8]
             let payload = out
-            if submit.endpoint == 0 {
-                let s = submit.setup
-                let setup = ControlSetup(
-                    requestType: s[0], request: s[1], value: UInt16(s[2]) | UInt16(s[3]) << 8,
-                    index: UInt16(s[4]) | UInt16(s[5]) << 8, length: UInt16(s[6]) | UInt16(s[7]) << 8)
-                let result: Result<[UInt8], USBTransferError> = blocking {
-                    do throws(USBTransferError) { return .success(try await device.control(setup, data: payload, timeout: .seconds(5))) } catch { return .failure(error) }
+            if submit.endpoint != 0 {
+                let endpoint = UInt8(submit.endpoint)
+                if submit.directionIn {
+                    // Stays pending until the device has data (or the URB is unlinked).
+                    let length = Int(submit.transferBufferLength), seqnum = submit.seqnum
+                    connection.start(seqnum) {
+                        let data = await device.endpointIn(endpoint, maxLength: length)
+                        guard connection.finish(seqnum) else { return }
+                        _ = connection.write(data.map { USBIP.returnSubmit(seqnum: seqnum, status: .ok, data: $0) }
+                            ?? USBIP.returnSubmit(seqnum: seqnum, status: .stall, data: []))
+                    }
+                } else {
+                    let accepted = blocking { await device.endpointOut(endpoint, payload) }
+                    let reply = accepted
+                        ? USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: [], actualLength: payload.count)
+                        : USBIP.returnSubmit(seqnum: submit.seqnum, status: .stall, data: [])
+                    guard connection.write(reply) else { return }
                 }
-                switch result {
-                case .success(let data):
-                    reply = submit.directionIn
-                        ? USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: data)
-                        : USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: [], actualLength: payload.count)
-                case .failure(.noDevice):
-                    // The device is gone (unplugged, reset): closing the connection makes
-                    // vhci-hcd report the disconnect to the kernel, as a real unplug would.
-                    return
-                case .failure(let error): reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: Self.status(error), data: [])
-                }
-            } else {
-                reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: .stall, data: [])
+                continue
             }
-            guard writeAll(fd, reply) else { return }
+            let s = submit.setup
+            let setup = ControlSetup(
+                requestType: s[0], request: s[1], value: UInt16(s[2]) | UInt16(s[3]) << 8,
+                index: UInt16(s[4]) | UInt16(s[5]) << 8, length: UInt16(s[6]) | UInt16(s[7]) << 8)
+            let result: Result<[UInt8], USBTransferError> = blocking {
+                do throws(USBTransferError) { return .success(try await device.control(setup, data: payload, timeout: .seconds(5))) } catch { return .failure(error) }
+            }
+            let reply: [UInt8]
+            switch result {
+            case .success(let data):
+                reply = submit.directionIn
+                    ? USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: data)
+                    : USBIP.returnSubmit(seqnum: submit.seqnum, status: .ok, data: [], actualLength: payload.count)
+            case .failure(.noDevice):
+                // The device is gone (unplugged, reset): closing the connection makes
+                // vhci-hcd report the disconnect to the kernel, as a real unplug would.
+                return
+            case .failure(let error):
+                reply = USBIP.returnSubmit(seqnum: submit.seqnum, status: Self.status(error), data: [])
+            }
+            guard connection.write(reply) else { return }
+            // A device that reset after this reply (leaving DFU) leaves the bus now.
+            if !blocking({ await device.isAttached }) { return }
         }
     }
 
@@ -175,15 +234,49 @@ public final class USBIPServer: @unchecked Sendable {
         return buffer
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, bytes.count - sent) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }
-            sent += n
+}
+
+/// One imported device's socket: writes from several threads and tasks go through one lock;
+/// IN URBs that wait for data are tasks keyed by sequence number.
+final class Connection: @unchecked Sendable {
+    // `pending` is guarded by `lock`; writes to `fd` are serialised by `writeLock`.
+    private let lock = NSLock()
+    private let writeLock = NSLock()
+    private var pending: [UInt32: Task<Void, Never>] = [:]
+    let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    func start(_ seqnum: UInt32, _ body: @escaping @Sendable () async -> Void) {
+        lock.withLock { pending[seqnum] = Task { await body() } }
+    }
+
+    /// True if the URB was still pending (not unlinked), and marks it answered.
+    func finish(_ seqnum: UInt32) -> Bool { lock.withLock { pending.removeValue(forKey: seqnum) != nil } }
+
+    func take(_ seqnum: UInt32) -> Task<Void, Never>? { lock.withLock { pending.removeValue(forKey: seqnum) } }
+
+    func cancelAll(device: any USBIPServable) {
+        let tasks = lock.withLock { () -> [Task<Void, Never>] in
+            let all = Array(pending.values)
+            pending.removeAll()
+            return all
         }
-        return true
+        for task in tasks { task.cancel() }
+        Task { await device.wakeReaders() }
+    }
+
+    func write(_ bytes: [UInt8]) -> Bool {
+        writeLock.withLock {
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + sent, bytes.count - sent) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                sent += n
+            }
+            return true
+        }
     }
 }
 

@@ -1,0 +1,142 @@
+import Foundation
+import ParticleDevices
+import Seams
+
+/// A Particle device in normal mode, minimal: the composite the host sees (interfaces 0/1
+/// CDC ACM with an interrupt notification endpoint and a bulk data pair, interface 2 the
+/// vendor control interface with no endpoints, per-platform strings), enough for the
+/// kernel's cdc-acm driver to create `/dev/ttyACM*`. The console and the control requests
+/// arrive with the identify issue; a 14400-baud line coding asks for DFU mode, as on a real
+/// device.
+public actor EmulatedNormalDevice: USBControlTransport {
+    public nonisolated let deviceName: String
+    public let platform: Platform
+    public let deviceID: String
+    var attached = true
+    /// Set when the host asks for DFU mode (14400 baud); the lab then re-enumerates the
+    /// device in DFU mode.
+    public private(set) var dfuRequested = false
+    var lineCoding: [UInt8] = [0x00, 0xC2, 0x01, 0x00, 0x00, 0x00, 0x08]  // 115200 8N1
+    /// Bytes the host wrote to the serial port.
+    public private(set) var received: [UInt8] = []
+    var output: [UInt8] = []
+    var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(platform: Platform, deviceID: String) {
+        self.platform = platform
+        self.deviceID = deviceID.lowercased()
+        deviceName = "emulated \(platform.name) \(deviceID) (normal)"
+    }
+
+    public var isAttached: Bool { attached }
+
+    public func replug() { attached = true }
+
+    var name: String { platform.usb?.normalProductString?.replacingOccurrences(of: " CDC Mode", with: "") ?? platform.displayName }
+
+    public var deviceDescriptor: [UInt8] {
+        let pid = platform.usb?.normalProductID ?? 0
+        // Composite device with interface association (class EF/02/01).
+        return [18, 0x01, 0x00, 0x02, 0xEF, 0x02, 0x01, 64, 0x04, 0x2B, UInt8(pid & 0xFF), UInt8(pid >> 8), 0x00, 0x01, 1, 2, 3, 1]
+    }
+
+    public var configurationDescriptor: [UInt8] {
+        let iad: [UInt8] = [8, 0x0B, 0, 2, 0x02, 0x02, 0x01, 0]
+        let comm: [UInt8] = [9, 0x04, 0, 0, 1, 0x02, 0x02, 0x01, 4]
+        let header: [UInt8] = [5, 0x24, 0x00, 0x10, 0x01]
+        let callManagement: [UInt8] = [5, 0x24, 0x01, 0x00, 1]
+        let acm: [UInt8] = [4, 0x24, 0x02, 0x02]
+        let union: [UInt8] = [5, 0x24, 0x06, 0, 1]
+        let notify: [UInt8] = [7, 0x05, 0x82, 0x03, 8, 0, 255]
+        let data: [UInt8] = [9, 0x04, 1, 0, 2, 0x0A, 0x00, 0x00, 4]
+        let bulkOut: [UInt8] = [7, 0x05, 0x01, 0x02, 64, 0, 0]
+        let bulkIn: [UInt8] = [7, 0x05, 0x81, 0x02, 64, 0, 0]
+        let vendor: [UInt8] = [9, 0x04, 2, 0, 0, 0xFF, 0xFF, 0xFF, 5]
+        let body = iad + comm + header + callManagement + acm + union + notify + data + bulkOut + bulkIn + vendor
+        let total = 9 + body.count
+        return [9, 0x02, UInt8(total & 0xFF), UInt8(total >> 8), 3, 1, 0, 0x80, 250] + body
+    }
+
+    func string(_ index: UInt8) -> String? {
+        switch index {
+        case 1: "Particle"
+        case 2: platform.usb?.normalProductString
+        case 3: deviceID
+        case 4: "\(name) Serial"
+        case 5: platform.usb?.controlInterfaceString
+        default: nil
+        }
+    }
+
+    public func control(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws(USBTransferError) -> [UInt8] {
+        guard attached else { throw .noDevice }
+        switch (setup.requestType, setup.request) {
+        case (0x80, 6):
+            let type = UInt8(setup.value >> 8), index = UInt8(setup.value & 0xFF)
+            let descriptor: [UInt8]
+            switch type {
+            case 1: descriptor = deviceDescriptor
+            case 2: descriptor = configurationDescriptor
+            case 3:
+                if index == 0 { descriptor = [4, 0x03, 0x09, 0x04] } else {
+                    guard let text = string(index) else { throw .stall }
+                    let units = Array(text.utf16)
+                    descriptor = [UInt8(2 + units.count * 2), 0x03] + units.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+                }
+            default: throw .stall
+            }
+            return Array(descriptor.prefix(Int(setup.length)))
+        case (0x00, 9), (0x01, 11):
+            return []  // SET_CONFIGURATION, SET_INTERFACE
+        case (0x21, 0x20):  // SET_LINE_CODING
+            guard data.count == 7 else { throw .stall }
+            lineCoding = data
+            let baud = UInt32(data[0]) | UInt32(data[1]) << 8 | UInt32(data[2]) << 16 | UInt32(data[3]) << 24
+            if baud == 14400 { dfuRequested = true }
+            return []
+        case (0xA1, 0x21):  // GET_LINE_CODING
+            return Array(lineCoding.prefix(Int(setup.length)))
+        case (0x21, 0x22):  // SET_CONTROL_LINE_STATE
+            return []
+        default:
+            throw .stall  // vendor control requests arrive with the identify issue
+        }
+    }
+
+    /// Host → device bytes on the bulk OUT endpoint.
+    public func bulkOut(_ data: [UInt8]) { received += data }
+
+    /// Device → host bytes on the bulk IN endpoint: waits until there is output.
+    public func bulkIn(maxLength: Int) async -> [UInt8] {
+        while output.isEmpty {
+            await withCheckedContinuation { waiters.append($0) }
+            if Task.isCancelled { return [] }
+        }
+        let chunk = Array(output.prefix(maxLength))
+        output.removeFirst(chunk.count)
+        return chunk
+    }
+
+    /// Makes bytes available to the host (the console's replies).
+    public func send(_ bytes: [UInt8]) {
+        output += bytes
+        let ready = waiters
+        waiters.removeAll()
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// The CDC notification endpoint: nothing to report; waits until cancelled.
+    public func notification() async -> [UInt8] {
+        while !Task.isCancelled {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        return []
+    }
+
+    /// Wakes waiting readers so a cancelled URB can finish.
+    public func wakeReaders() {
+        let ready = waiters
+        waiters.removeAll()
+        for waiter in ready { waiter.resume() }
+    }
+}
