@@ -1,5 +1,8 @@
 # Sourced inside the VM by every job: loopback, the emulator's USB/IP server, and attaching
 # the devices named in LAB_DEVICES (PLATFORM:MODE ...) as bus IDs 1-1, 1-2, ...
+# systemd's tools refuse to act inside a chroot unless told this is intended.
+export SYSTEMD_IGNORE_CHROOT=1
+
 lab_attach_devices() {
     ip link set lo up
     # udevd: libusb's hotplug listens to udev, and udev rules apply device permissions.
