@@ -14,6 +14,7 @@ lab_attach_devices() {
     [ -n "$LAB_DEVICES" ] || return 0
     args=""
     for d in $LAB_DEVICES; do args="$args --device $d"; done
+    [ "${LAB_PHYSICAL:-0}" = 1 ] && args="$args --physical"
     station lab serve $args > /tmp/lab-serve.log 2>&1 &
     LAB_SERVER_PID=$!
     for i in $(seq 1 100); do grep -q '^ready' /tmp/lab-serve.log 2>/dev/null && break; sleep 0.1; done

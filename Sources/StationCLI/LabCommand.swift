@@ -8,7 +8,7 @@ import ParticleDevices
 struct LabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "Virtual-bench helpers (run inside the lab VM; see lab/README.md).",
-        subcommands: [LabServeCommand.self])
+        subcommands: [LabServeCommand.self, LabImageCommand.self])
 }
 
 /// `station lab serve --device PLATFORM:MODE ...`: serves emulated devices over USB/IP on
@@ -114,4 +114,29 @@ struct LabServeCommand: AsyncParsableCommand {
 /// Unbuffered, so a script waiting for a line sees it at once.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// `station lab image`: writes an application module made by the module writer, for the
+/// peer benchmark (dfu-util writes the same file at its start address).
+struct LabImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "image", abstract: "Write an application module for benchmarks.")
+
+    @Option(name: .long, help: "Platform.") var platform = "boron"
+    @Option(name: .long, help: "Payload size in bytes.") var size = 256 * 1024
+    @Option(name: .long, help: "Filler seed (different seeds give different content).") var seed: UInt32 = 1
+    @Option(name: .long, help: "Output file.") var out: String
+
+    func run() async throws {
+        guard let target = PlatformCatalog.bundled.platform(named: platform), target.isProvisionable else {
+            throw ValidationError("--platform '\(platform)' is not a platform the station provisions.")
+        }
+        let slot = target.moduleSlots?.userParts.first { $0.legacy != true }
+        let module = try FirmwareModule(bytes: ModuleWriter.write(ModuleSpec(
+            header: ModuleHeader(startAddress: slot?.start ?? 0, endAddress: 0, version: 6, platformID: target.id.rawValue,
+                                 function: .userPart, index: slot?.index ?? 1,
+                                 dependency: ModuleDependency(function: .bootloader, index: 0, version: 1)),
+            payload: ModuleFactory.filler(size, seed: seed), product: (id: 12_345, version: 1))))
+        try Data(module.bytes).write(to: URL(fileURLWithPath: out))
+        say("\(out): \(module.size) bytes at 0x\(String(module.header.startAddress, radix: 16))")
+    }
 }
