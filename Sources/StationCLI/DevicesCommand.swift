@@ -3,6 +3,7 @@ import DFU
 import LibUSB
 import ParticleDevices
 import Seams
+import Udev
 
 /// One attached Particle device, as `station devices --json` prints it.
 struct ListedDevice: Codable, Sendable {
@@ -13,6 +14,8 @@ struct ListedDevice: Codable, Sendable {
     var usbVendorID: Int
     var usbProductID: Int
     var deviceID: String?
+    /// The serial port of a normal-mode device (`/dev/ttyACM0`), found through udev.
+    var tty: String?
     var problem: String?
 }
 
@@ -50,12 +53,14 @@ struct DevicesCommand: AsyncParsableCommand {
         for device in listed {
             let name = device.platform.map { "\($0) (\(device.platformID ?? 0))" } ?? "unknown platform"
             let pid = String(device.usbProductID, radix: 16)
-            print("\(device.port)  \(name)  \(device.mode)  2b04:\(pid)  \(device.deviceID ?? "?")" + (device.problem.map { "  (\($0))" } ?? ""))
+            print("\(device.port)  \(name)  \(device.mode)  2b04:\(pid)  \(device.deviceID ?? "?")" + (device.tty.map { "  \($0)" } ?? "")
+                + (device.problem.map { "  (\($0))" } ?? ""))
         }
     }
 
     static func list(bus: LibUSBBus) async throws -> [ListedDevice] {
         var result: [ListedDevice] = []
+        let udev = try? UdevContext()
         for summary in try await bus.devices(vendorID: PlatformCatalog.bundled.vendorID) {
             let match = PlatformCatalog.bundled.platform(usbProductID: summary.productID)
             var entry = ListedDevice(
@@ -67,6 +72,7 @@ struct DevicesCommand: AsyncParsableCommand {
             } catch {
                 entry.problem = "\(error)"
             }
+            if entry.mode == "normal" { entry.tty = try? udev?.nodes(subsystem: "tty", forPortPath: summary.portPath).first }
             result.append(entry)
         }
         return result.sorted { $0.port < $1.port }
@@ -97,13 +103,22 @@ struct DevicesCommand: AsyncParsableCommand {
                 }
             }
         }
+        // Serial ports come and go with normal mode: udev reports them after its rules ran.
+        let ttyMonitor = try? UdevMonitor(subsystems: ["tty"])
+        let ttyWatcher = Task {
+            guard let ttyMonitor else { return }
+            for await event in ttyMonitor.events where event.devnode != nil && event.portPath != nil {
+                say("tty \(event.action) \(event.devnode!) \(event.portPath!)")
+            }
+        }
         if let limit {
             try? await Task.sleep(for: limit)
             watcher.cancel()
+            ttyWatcher.cancel()
         } else {
             await watcher.value
         }
-        withExtendedLifetime(bus) {}
+        withExtendedLifetime((bus, ttyMonitor)) {}
     }
 
     /// The iSerialNumber string: the device ID on Particle devices (any case; normalised).
