@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DFU
 import LibUSB
 import ParticleDevices
@@ -33,17 +34,24 @@ struct DevicesCommand: AsyncParsableCommand {
     @Option(name: .customLong("for"), help: "With --watch: stop after this many seconds.")
     var seconds: Double?
 
+    @Option(name: .long, help: "Record every control transfer to this JSON file (an array, one recording per device).")
+    var record: String?
+
     func run() async throws {
         if watch {
             try await Self.watch(for: seconds.map { Duration.milliseconds(Int($0 * 1000)) })
             return
         }
         let listed: [ListedDevice]
+        let recorders = RecorderList()
         do {
-            listed = try await Self.list(bus: try LibUSBBus(logLevel: .none))
+            listed = try await Self.list(bus: try LibUSBBus(logLevel: .none), recorders: record == nil ? nil : recorders)
         } catch let error as LibUSBError {
             print("FAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.unavailable.exitCode
+        }
+        if let record {
+            try await recorders.save(to: record)
         }
         if json {
             print(try JSONOutput.render(listed))
@@ -58,7 +66,7 @@ struct DevicesCommand: AsyncParsableCommand {
         }
     }
 
-    static func list(bus: LibUSBBus) async throws -> [ListedDevice] {
+    static func list(bus: LibUSBBus, recorders: RecorderList? = nil) async throws -> [ListedDevice] {
         var result: [ListedDevice] = []
         let udev = try? UdevContext()
         for summary in try await bus.devices(vendorID: PlatformCatalog.bundled.vendorID) {
@@ -67,7 +75,8 @@ struct DevicesCommand: AsyncParsableCommand {
                 port: summary.portPath, platform: match?.platform.name, platformID: match.map { Int($0.platform.id.rawValue) },
                 mode: match?.mode.rawValue ?? "unknown", usbVendorID: Int(summary.vendorID), usbProductID: Int(summary.productID))
             do {
-                let transport = try await bus.open(portPath: summary.portPath)
+                let opened = try await bus.open(portPath: summary.portPath)
+                let transport: any USBControlTransport = await recorders?.wrap(opened) ?? opened
                 entry.deviceID = try await serial(transport).flatMap { try? DeviceID($0).rawValue }
             } catch {
                 entry.problem = "\(error)"
@@ -133,5 +142,24 @@ struct DevicesCommand: AsyncParsableCommand {
         let text = String(decoding: units, as: UTF16.self)
         let hex = text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }
         return hex.map { String($0) } ?? text
+    }
+}
+
+/// The recordings of a command that talks to several devices.
+actor RecorderList {
+    var recorders: [RecordingTransport] = []
+
+    func wrap(_ transport: any USBControlTransport) -> any USBControlTransport {
+        let recorder = RecordingTransport(transport)
+        recorders.append(recorder)
+        return recorder
+    }
+
+    func save(to path: String) async throws {
+        var recordings: [ControlRecording] = []
+        for recorder in recorders { recordings.append(await recorder.recording) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(recordings).write(to: URL(fileURLWithPath: path))
     }
 }

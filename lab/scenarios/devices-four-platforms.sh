@@ -2,7 +2,8 @@
 # devices: boron:dfu bsom:dfu electron:dfu tracker:dfu
 set -e
 station devices
-station devices --json > /tmp/devices.json
+station devices --json --record /tmp/devices-recording.json > /tmp/devices.json
+grep -c '"bRequest"' /tmp/devices-recording.json
 python3 - <<'PY'
 import json
 devices = json.load(open("/tmp/devices.json"))
