@@ -29,10 +29,7 @@ public struct DFUDeviceInfo: Hashable, Sendable {
         }
         func string(_ index: UInt8) async throws(DFUError) -> String? {
             guard index != 0 else { return nil }
-            let raw = try await get(3, index, length: 255, language: 0x0409)
-            guard raw.count >= 2 else { return nil }
-            let units = stride(from: 2, to: raw.count - 1, by: 2).map { UInt16(raw[$0]) | UInt16(raw[$0 + 1]) << 8 }
-            return String(decoding: units, as: UTF16.self)
+            return USBStringDescriptor.decode(try await get(3, index, length: 255, language: 0x0409))
         }
         func malformed(_ what: String) -> DFUError {
             DFUError(operation: "descriptors", kind: .notInLayout(reason: "the device's \(what) is malformed"), device: transport.deviceName, alt: 0)

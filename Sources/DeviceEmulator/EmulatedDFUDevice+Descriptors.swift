@@ -1,3 +1,4 @@
+import DFU
 import Seams
 
 extension EmulatedDFUDevice {
@@ -52,8 +53,7 @@ extension EmulatedDFUDevice {
                 descriptor = [4, 0x03, 0x09, 0x04]
             } else {
                 guard let text = string(index: index) else { throw .stall }
-                let units = Array(text.utf16)
-                descriptor = [UInt8(2 + units.count * 2), 0x03] + units.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+                descriptor = USBStringDescriptor.encode(text)
             }
         default:
             throw .stall

@@ -136,10 +136,8 @@ struct DevicesCommand: AsyncParsableCommand {
         guard device.count >= 18, device[16] != 0 else { return nil }
         let raw = try await transport.control(
             ControlSetup(requestType: 0x80, request: 6, value: 0x0300 | UInt16(device[16]), index: 0x0409, length: 255), data: [], timeout: .seconds(2))
-        guard raw.count >= 2 else { return nil }
-        let units = stride(from: 2, to: raw.count - 1, by: 2).map { UInt16(raw[$0]) | UInt16(raw[$0 + 1]) << 8 }
         // Older Device OS used strings like "Particle_Electron_<ID>": take the 24-hex run.
-        let text = String(decoding: units, as: UTF16.self)
+        guard let text = USBStringDescriptor.decode(raw) else { return nil }
         let hex = text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }
         return hex.map { String($0) } ?? text
     }
