@@ -43,22 +43,7 @@ extension EmulatedDFUDevice {
 
     func standardIn(_ setup: ControlSetup) throws(USBTransferError) -> [UInt8] {
         guard setup.request == 6 else { throw .stall }  // GET_DESCRIPTOR
-        let type = UInt8(setup.value >> 8), index = UInt8(setup.value & 0xFF)
-        let descriptor: [UInt8]
-        switch type {
-        case 1: descriptor = deviceDescriptor
-        case 2: descriptor = configurationDescriptor
-        case 3:
-            if index == 0 {
-                descriptor = [4, 0x03, 0x09, 0x04]
-            } else {
-                guard let text = string(index: index) else { throw .stall }
-                descriptor = USBStringDescriptor.encode(text)
-            }
-        default:
-            throw .stall
-        }
-        return Array(descriptor.prefix(Int(setup.length)))
+        return try StandardDescriptors.answer(setup, device: deviceDescriptor, configuration: configurationDescriptor) { string(index: $0) }
     }
 
     func standardOut(_ setup: ControlSetup) throws(USBTransferError) -> [UInt8] {

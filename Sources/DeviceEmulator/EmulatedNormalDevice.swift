@@ -73,19 +73,7 @@ public actor EmulatedNormalDevice: USBControlTransport {
         guard attached else { throw .noDevice }
         switch (setup.requestType, setup.request) {
         case (0x80, 6):
-            let type = UInt8(setup.value >> 8), index = UInt8(setup.value & 0xFF)
-            let descriptor: [UInt8]
-            switch type {
-            case 1: descriptor = deviceDescriptor
-            case 2: descriptor = configurationDescriptor
-            case 3:
-                if index == 0 { descriptor = [4, 0x03, 0x09, 0x04] } else {
-                    guard let text = string(index) else { throw .stall }
-                    descriptor = USBStringDescriptor.encode(text)
-                }
-            default: throw .stall
-            }
-            return Array(descriptor.prefix(Int(setup.length)))
+            return try StandardDescriptors.answer(setup, device: deviceDescriptor, configuration: configurationDescriptor) { string($0) }
         case (0x00, 9), (0x01, 11):
             return []  // SET_CONFIGURATION, SET_INTERFACE
         case (0x21, 0x20):  // SET_LINE_CODING

@@ -37,7 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
         let timing: FlashTiming = physical ? (target.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
         let bench = try EmulatedFlash(platform: target, timing: timing, preload: set.preload)
         print("factory state: " + (await bench.device.bootReport().bootable ? "bootable" : "bootloader only, not bootable"))
-        let prepared: EmulatedFlash.Prepared
+        let prepared: PreparedFlash
         do {
             prepared = try await bench.plan(set.flash, expectedProductID: 12_345)
         } catch let refusal as PlanRefusal {

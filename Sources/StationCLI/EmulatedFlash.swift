@@ -4,15 +4,9 @@ import FirmwareModules
 import ParticleDevices
 import Station
 
-/// Wires an in-process emulated device to the DFU engine, the planner and the executor: what
-/// `station flash --emulate` and `station bench flash` share.
+/// An in-process emulated device wired to the DFU engine: what `station flash --emulate`,
+/// `station bench flash` and `station demo` share.
 struct EmulatedFlash {
-    /// A plan and the read-back it was made from.
-    struct Prepared {
-        let plan: FlashPlan
-        let known: [ReadBack]
-    }
-
     let platform: Platform
     let device: EmulatedDFUDevice<ContinuousClock>
     let session: DfuSeSession
@@ -27,23 +21,14 @@ struct EmulatedFlash {
         self.platform = platform
     }
 
-    func plan(_ modules: [PlannedModule], expectedProductID: UInt16? = nil) async throws -> Prepared {
-        try await Self.plan(modules, session: session, platform: platform, extra: device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? [], expectedProductID: expectedProductID)
+    func plan(_ modules: [PlannedModule], expectedProductID: UInt16? = nil) async throws -> PreparedFlash {
+        try await PreparedFlash.prepare(
+            modules, session: session, platform: platform,
+            extra: device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? [], expectedProductID: expectedProductID)
     }
 
-    func run(_ planned: Prepared, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws -> [StepOutcome] {
-        try await FlashExecutor(session: session).run(planned.plan, known: planned.known, events: events)
-    }
-
-    /// Reads what a device in DFU mode holds, then plans. The read-back goes with the plan,
-    /// so the executor does not read the same bytes twice.
-    static func plan(
-        _ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed] = [], expectedProductID: UInt16? = nil
-    ) async throws -> Prepared {
-        let inventory = try await DeviceInventory.read(session, platform: platform)
-        let installed = inventory.filter(\.valid).map(\.installed) + extra
-        let plan = try FlashPlanner.plan(modules, platform: platform, layout: session.layout, installed: installed, expectedProductID: expectedProductID)
-        return Prepared(plan: plan, known: inventory.compactMap(\.readBack))
+    func run(_ prepared: PreparedFlash, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws -> [StepOutcome] {
+        try await prepared.run(on: session, events: events)
     }
 
     /// A full Device OS + application set made by the module writer, at realistic sizes, and

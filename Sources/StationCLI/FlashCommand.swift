@@ -97,9 +97,9 @@ struct FlashCommand: AsyncParsableCommand {
 
     /// Inventory, plan, flash with verification; prints each stage.
     func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed]) async throws {
-        let prepared: EmulatedFlash.Prepared
+        let prepared: PreparedFlash
         do {
-            prepared = try await EmulatedFlash.plan(modules, session: session, platform: platform, extra: extra, expectedProductID: productID)
+            prepared = try await PreparedFlash.prepare(modules, session: session, platform: platform, extra: extra, expectedProductID: productID)
         } catch let refusal as PlanRefusal {
             print("REFUSED [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.dataError.exitCode
@@ -115,7 +115,7 @@ struct FlashCommand: AsyncParsableCommand {
         print("")
         let progress = ProgressPrinter()
         do {
-            let outcomes = try await FlashExecutor(session: session).run(prepared.plan, known: prepared.known) { progress.handle($0) }
+            let outcomes = try await prepared.run(on: session) { progress.handle($0) }
             print("\nverification:")
             for outcome in outcomes {
                 let result = switch outcome.action {

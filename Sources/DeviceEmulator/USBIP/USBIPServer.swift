@@ -81,14 +81,10 @@ public final class USBIPServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Offers a device under a bus ID (`1-1`, `1-2`, ...).
+    /// Offers a device under a bus ID (`1-1`, `1-2`, ...), replacing the one there (a mode
+    /// change re-enumerates with a new personality).
     public func add(_ device: any USBIPServable, busID: String) {
         lock.withLock { devices[busID] = device }
-    }
-
-    /// Withdraws a device (the host side detaches it with `usbip detach`).
-    public func remove(busID: String) {
-        _ = lock.withLock { devices.removeValue(forKey: busID) }
     }
 
     private func acceptLoop(_ listener: Int32) {
