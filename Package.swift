@@ -75,7 +75,7 @@ let package = Package(
             exclude: ["README.md"]),
         .executableTarget(
             name: "station",
-            dependencies: ["StationCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["StationCLI", "CShims", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests.
         .target(

@@ -1,4 +1,5 @@
 #include "cshims.h"
+#include <stdio.h>
 
 int cshim_libusb_set_log_level(libusb_context *ctx, int level) {
     return libusb_set_option(ctx, LIBUSB_OPTION_LOG_LEVEL, level);
@@ -24,3 +25,5 @@ CURLcode cshim_curl_easy_getinfo_string(CURL *handle, CURLINFO info, const char 
 CURLcode cshim_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+
+void cshim_stdout_line_buffered(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

@@ -27,29 +27,18 @@ public final class LibUSBBus: @unchecked Sendable {
     // `context` is thread-safe in libusb; `callbackHandle` and `box` are written once in
     // `watch` and read in `deinit`, both under `lock`.
     private let context: LibUSBContext
+    private let pump: EventPump
     private let lock = NSLock()
-    private let running = RunFlag()
     private var callbackHandle: libusb_hotplug_callback_handle = 0
     private var box: Unmanaged<HotplugBox>?
     private let worker = DeviceThread(name: "libusb-bus")
 
     public init(logLevel: LibUSBContext.LogLevel = .warning) throws(LibUSBError) {
         context = try LibUSBContext(logLevel: logLevel)
-        // The event thread holds the context and the flag, never the bus: it outlives the
-        // bus by at most one 200 ms turn.
-        let context = self.context, running = self.running
-        let thread = Thread {
-            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-            while running.value {
-                libusb_handle_events_timeout_completed(context.raw, &timeout, nil)
-            }
-        }
-        thread.name = "libusb-events"
-        thread.start()
+        pump = EventPump(context: context)
     }
 
     deinit {
-        running.value = false
         lock.lock()
         let registered = box
         lock.unlock()
@@ -109,7 +98,7 @@ public final class LibUSBBus: @unchecked Sendable {
             }
             switch result {
             case .success(let opened?):
-                return LibUSBTransport(handle: opened.pointer, device: opened.summary, thread: thread, context: context)
+                return LibUSBTransport(handle: opened.pointer, device: opened.summary, thread: thread, context: context, pump: pump)
             case .success(nil):
                 last = LibUSBError(call: "libusb_open", device: portPath, rawCode: LIBUSB_ERROR_NOT_FOUND.rawValue)
             case .failure(let error):
@@ -143,6 +132,29 @@ private func hotplugCallback(_ context: OpaquePointer?, _ device: OpaquePointer?
 struct OpenedDevice: Sendable {
     let pointer: DevicePointer
     let summary: USBDeviceSummary
+}
+
+/// The thread running libusb's event loop: hotplug callbacks and the completions of
+/// asynchronous transfers. The bus and every transport opened from it hold it, so events
+/// keep flowing while any of them lives; the thread ends within one 200 ms turn after the
+/// last holder goes.
+final class EventPump: Sendable {
+    private let running = RunFlag()
+
+    init(context: LibUSBContext) {
+        // The thread holds the context and the flag, never the pump.
+        let running = self.running
+        let thread = Thread {
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            while running.value {
+                libusb_handle_events_timeout_completed(context.raw, &timeout, nil)
+            }
+        }
+        thread.name = "libusb-events"
+        thread.start()
+    }
+
+    deinit { running.value = false }
 }
 
 /// A flag shared with the event thread.

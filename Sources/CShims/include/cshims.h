@@ -21,4 +21,7 @@ CURLcode cshim_curl_easy_getinfo_string(CURL *handle, CURLINFO info, const char 
 /// curl_easy_getinfo for a long result (CURLINFO_RESPONSE_CODE, ...).
 CURLcode cshim_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 
+/// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name the global `stdout` safely.
+void cshim_stdout_line_buffered(void);
+
 #endif

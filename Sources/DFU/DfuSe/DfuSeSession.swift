@@ -156,8 +156,14 @@ public struct DfuSeSession: Sendable {
         try await command(.erase, address: page, operation: "erase")
     }
 
-    /// Writes `bytes` at `address` in chunks of wTransferSize, setting the address before each
-    /// chunk (pages must already be erased). Checks for cancellation between chunks.
+    /// The block size Particle bootloaders address DNLOAD and UPLOAD blocks by: address =
+    /// (wBlockNum - 2) x 4096 + the address pointer, whatever the host's chunk size.
+    public static let deviceBlockSize = 4096
+
+    /// Writes `bytes` at `address` in chunks of wTransferSize (pages must already be erased).
+    /// One SET_ADDRESS, then blocks 2, 3, 4... when chunks are the device's 4096-byte blocks
+    /// (dfu-util sets the address before every chunk: three more transfers each); otherwise
+    /// SET_ADDRESS before every chunk with block 2. Checks for cancellation between chunks.
     /// - Parameter progress: called with the bytes written so far.
     public func write(_ bytes: [UInt8], at address: UInt32, progress: @Sendable (Int) -> Void = { _ in }) async throws(DFUError) {
         guard let pages = layout.pages(overlapping: UInt64(address), count: bytes.count),
@@ -165,18 +171,24 @@ public struct DfuSeSession: Sendable {
         else {
             throw error("write", .notInLayout(reason: "0x\(String(address, radix: 16))+\(bytes.count) is not writable memory of \(layout.name)"), address: address)
         }
+        let blockAddressing = transferSize == Self.deviceBlockSize
         var offset = 0
+        var block: UInt16 = 2
         while offset < bytes.count {
             if Task.isCancelled { try await cancel(address: address + UInt32(offset)) }
             let chunk = Array(bytes[offset..<min(bytes.count, offset + transferSize)])
             let chunkAddress = address + UInt32(offset)
-            try await setAddress(chunkAddress)
-            _ = try await transfer(.download, value: 2, data: chunk, operation: "write", address: chunkAddress)
-            let done = try await waitWhileBusy(operation: "write", address: chunkAddress, block: 2)
+            if offset == 0 || !blockAddressing || block == UInt16.max {
+                try await setAddress(chunkAddress)
+                block = 2
+            }
+            _ = try await transfer(.download, value: block, data: chunk, operation: "write", address: chunkAddress)
+            let done = try await waitWhileBusy(operation: "write", address: chunkAddress, block: block)
             guard done.state == .downloadIdle else {
-                throw error("write", .unexpectedState(expected: "dfuDNLOAD-IDLE"), address: chunkAddress, block: 2, status: done)
+                throw error("write", .unexpectedState(expected: "dfuDNLOAD-IDLE"), address: chunkAddress, block: block, status: done)
             }
             offset += chunk.count
+            block += 1
             progress(offset)
         }
     }
@@ -189,13 +201,20 @@ public struct DfuSeSession: Sendable {
             throw error("read", .notInLayout(reason: "0x\(String(address, radix: 16))+\(count) is not readable memory of \(layout.name)"), address: address)
         }
         guard count > 0 else { return [] }
-        try await setAddress(address)
-        try await abort()
+        let blockAddressing = transferSize == Self.deviceBlockSize
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var block: UInt16 = 2
         while result.count < count {
             if Task.isCancelled { try await cancel(address: address + UInt32(result.count)) }
+            if result.isEmpty || !blockAddressing || block == UInt16.max {
+                // The device numbers blocks in its own 4096 bytes: other chunk sizes re-address
+                // (from dfuUPLOAD-IDLE, ABORT first: SET_ADDRESS is a DNLOAD).
+                if !result.isEmpty { try await abort() }
+                try await setAddress(address + UInt32(result.count))
+                try await abort()
+                block = 2
+            }
             let want = min(transferSize, count - result.count)
             let chunk = try await transfer(.upload, value: block, length: want, operation: "read", address: address + UInt32(result.count))
             guard chunk.count == want else {

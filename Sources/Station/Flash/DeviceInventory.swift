@@ -8,13 +8,28 @@ import ParticleDevices
 public enum DeviceInventory {
     public struct Found: Hashable, Sendable {
         public let installed: FlashPlanner.Installed
+        /// False when the module's CRC or platform is wrong. A module read by its header only
+        /// (`checked` false) counts as valid until `check` reads it whole.
         public let valid: Bool
         public let problem: String?
-        /// The module's bytes as read back (nil for the radio stack, known by its record).
+        /// The bytes read: the whole module, or its header span only (nil for the radio
+        /// stack, known by its record).
         public let readBack: ReadBack?
+        /// True when the whole module was read and its CRC checked.
+        public let checked: Bool
+        /// Bytes from the slot start to the end of the CRC (0 for the radio stack).
+        public let length: Int
     }
 
-    public static func read(_ session: DfuSeSession, platform: Platform) async throws(DFUError) -> [Found] {
+    /// How much of each module to read.
+    public enum Depth: Sendable {
+        /// Each module whole, CRC checked.
+        case whole
+        /// The header span only (one transfer per slot); `check` reads a module whole later.
+        case headers
+    }
+
+    public static func read(_ session: DfuSeSession, platform: Platform, depth: Depth = .whole) async throws(DFUError) -> [Found] {
         guard let slots = platform.moduleSlots else { return [] }
         try await session.ensureIdle()
         var found: [Found] = []
@@ -24,7 +39,7 @@ public enum DeviceInventory {
         for (slot, function) in probes where slot.path == .dfu || function == .bootloader {
             guard let start = slot.start else { continue }
             for candidate in [start] + (slot.alternateStarts ?? []) {
-                if let item = try await module(session, at: candidate, function: function, platform: platform) {
+                if let item = try await module(session, at: candidate, function: function, platform: platform, depth: depth) {
                     found.append(item)
                     break
                 }
@@ -35,13 +50,22 @@ public enum DeviceInventory {
         {
             let record = try await session.read(at: SoftDeviceInfo.address, count: 16)
             if let id = SoftDeviceInfo.firmwareID(in: record, base: SoftDeviceInfo.address) {
-                found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start), valid: true, problem: nil, readBack: nil))
+                found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start),
+                                   valid: true, problem: nil, readBack: nil, checked: true, length: 0))
             }
         }
         return found
     }
 
-    static func module(_ session: DfuSeSession, at address: UInt32, function: ModuleFunction, platform: Platform) async throws(DFUError) -> Found? {
+    /// Reads a module found by its header whole and checks its CRC.
+    public static func check(_ item: Found, _ session: DfuSeSession, platform: Platform) async throws(DFUError) -> Found {
+        guard !item.checked, item.length > 0 else { return item }
+        let address = item.installed.address
+        let bytes = try await session.read(at: address, count: item.length)
+        return judge(bytes, at: address, identity: item.installed.identity, platform: platform)
+    }
+
+    static func module(_ session: DfuSeSession, at address: UInt32, function: ModuleFunction, platform: Platform, depth: Depth) async throws(DFUError) -> Found? {
         // One read covers the three places a prefix can sit (0, 0x184, 0x200).
         let span = 0x200 + ModuleHeader.size
         guard readable(session, address, span) else { return nil }
@@ -49,11 +73,28 @@ public enum DeviceInventory {
         guard let header = ModuleHeader.located(in: head, moduleStart: address, function: function),
             readable(session, address, Int(header.endAddress - address) + 4)
         else { return nil }
-        let bytes = try await session.read(at: address, count: Int(header.endAddress - address) + 4)
-        guard let module = try? FirmwareModule(bytes: bytes) else { return nil }
+        let length = Int(header.endAddress - address) + 4
+        switch depth {
+        case .headers:
+            let wrongPlatform = header.platformID != platform.id.rawValue
+            return Found(installed: .init(identity: header.identity, address: address), valid: !wrongPlatform,
+                         problem: wrongPlatform ? "wrong platform" : nil, readBack: ReadBack(address: address, bytes: head),
+                         checked: false, length: length)
+        case .whole:
+            let bytes = length <= head.count ? Array(head.prefix(length)) : try await session.read(at: address, count: length)
+            let found = judge(bytes, at: address, identity: header.identity, platform: platform)
+            return found.problem == "not a module" ? nil : found
+        }
+    }
+
+    static func judge(_ bytes: [UInt8], at address: UInt32, identity: ModuleIdentity, platform: Platform) -> Found {
+        guard let module = try? FirmwareModule(bytes: bytes) else {
+            return Found(installed: .init(identity: identity, address: address), valid: false, problem: "not a module",
+                         readBack: ReadBack(address: address, bytes: bytes), checked: true, length: bytes.count)
+        }
         let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
         return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem,
-                     readBack: ReadBack(address: address, bytes: bytes))
+                     readBack: ReadBack(address: address, bytes: bytes), checked: true, length: bytes.count)
     }
 
     static func readable(_ session: DfuSeSession, _ address: UInt32, _ count: Int) -> Bool {
@@ -68,6 +109,12 @@ public struct ReadBack: Hashable, Sendable {
     public init(address: UInt32, bytes: [UInt8]) {
         self.address = address
         self.bytes = bytes
+    }
+
+    /// The bytes from `address` to the end of this read, if it covers `address`.
+    public func suffix(from address: UInt32) -> [UInt8]? {
+        guard address >= self.address, UInt64(address) < UInt64(self.address) + UInt64(bytes.count) else { return nil }
+        return Array(bytes[Int(address - self.address)...])
     }
 
     /// The part covering `[address, address + count)`, if this read covers all of it.

@@ -22,9 +22,10 @@ public enum FlashEvent: Sendable {
     case stepFinished(index: Int, StepOutcome)
 }
 
-/// Runs the DFU steps of a plan: for each module, read back what is there, erase and write
-/// only the pages that differ (each erasable page once), then read back and compare before
-/// calling it done. A module already byte-identical is skipped.
+/// Runs the DFU steps of a plan: for each module, compare what is there, erase and write only
+/// the pages that differ (each erasable page once), then read back and compare before calling
+/// it done. A module already byte-identical is skipped. What is there is read whole only when
+/// its first bytes match the target: different content is rewritten without reading it first.
 public struct FlashExecutor: Sendable {
     public let session: DfuSeSession
 
@@ -52,12 +53,29 @@ public struct FlashExecutor: Sendable {
 
     func flash(_ step: FlashStep, index: Int, known: [ReadBack], events: @Sendable (FlashEvent) -> Void) async throws(DFUError) -> StepOutcome {
         let total = step.bytes.count
-        let current: [UInt8]
+        // What the device holds there, as far as it matters: nil means "differs from the first
+        // bytes on", so every page is erased and written without reading the rest first. A
+        // matching start (a re-flash, or a write that was interrupted) reads the whole range
+        // and writes only the pages that differ.
+        let current: [UInt8]?
         if let cached = known.lazy.compactMap({ $0.slice(step.address, count: total) }).first {
             current = cached
         } else {
-            current = try await session.read(at: step.address, count: total) { done in
-                events(.phase(index: index, name: "read", done: done, total: total))
+            let probe: [UInt8]
+            if let start = known.lazy.compactMap({ $0.suffix(from: step.address) }).first {
+                probe = Array(start.prefix(total))
+            } else {
+                probe = try await session.read(at: step.address, count: min(total, session.transferSize))
+            }
+            if probe[...] != step.bytes.prefix(probe.count) {
+                current = nil
+            } else if probe.count == total {
+                current = probe
+            } else {
+                let rest = try await session.read(at: step.address + UInt32(probe.count), count: total - probe.count) { done in
+                    events(.phase(index: index, name: "read", done: probe.count + done, total: total))
+                }
+                current = probe + rest
             }
         }
         if current == step.bytes { return StepOutcome(step: step, action: .skipped) }
@@ -71,7 +89,7 @@ public struct FlashExecutor: Sendable {
         for page in pages {
             let from = max(Int(page.start) - Int(step.address), 0)
             let to = min(Int(page.end - UInt64(step.address)), total)
-            guard current[from..<to] != step.bytes[from..<to] else { continue }
+            if let current, current[from..<to] == step.bytes[from..<to] { continue }
             if page.attributes.contains(.erasable) {
                 try await session.erase(page: page.start)
                 erased += 1

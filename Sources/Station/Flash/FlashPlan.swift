@@ -54,6 +54,14 @@ public struct FlashPlan: Hashable, Sendable {
     }
 
     public var dfuSteps: [FlashStep] { steps.filter { $0.path == .dfu } }
+
+    /// True when a step writes a module into the slot (function and index) of `installed`.
+    public func replaces(_ installed: ModuleIdentity) -> Bool {
+        steps.contains { step in
+            guard case .module(let identity) = step.kind else { return false }
+            return identity.function == installed.function && identity.index == installed.index
+        }
+    }
     public var controlRequestSteps: [FlashStep] { steps.filter { $0.path == .controlRequest } }
 }
 
