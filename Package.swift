@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), each imported by exactly one wrapper module.
@@ -71,6 +72,7 @@ let package = Package(
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             exclude: ["README.md"]),
         .executableTarget(

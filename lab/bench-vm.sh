@@ -7,7 +7,8 @@ now() { date +%s.%N; }
 elapsed() { echo "$2 - $1" | awk '{ split($0, p, " - "); printf "%.3f\n", p[1] - p[2] }'; }
 timeit() { t0=$(now); "$@" > /tmp/bench-cmd.log 2>&1 || { cat /tmp/bench-cmd.log >&2; echo "bench: command failed: $*" >&2; exit 1; }; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-dfu() { dfu-util -d 2b04:d00d -a 0 -s 0xb4000 -D "$1"; }
+# Device 1-1 by its serial number (the device ID): several devices may be attached.
+dfu() { dfu-util -d 2b04:d00d -S e00fce68ae40e8a1f5b40001 -a 0 -s 0xb4000 -D "$1"; }
 station_flash() { $st flash --port "$1" --stay-in-dfu "$2"; }
 : > /tmp/full-dfu; : > /tmp/full-st; : > /tmp/re-dfu; : > /tmp/re-st
 img=a

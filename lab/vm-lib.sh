@@ -1,5 +1,6 @@
 # Sourced inside the VM by every job: loopback, the emulator's USB/IP server, and attaching
-# the devices named in LAB_DEVICES (PLATFORM:MODE ...) as bus IDs 1-1, 1-2, ...
+# the devices named in LAB_DEVICES (PLATFORM:MODE ...) or the spec file LAB_SPEC as bus IDs
+# 1-1, 1-2, ...
 # systemd's tools refuse to act inside a chroot unless told this is intended.
 export SYSTEMD_IGNORE_CHROOT=1
 
@@ -11,25 +12,29 @@ lab_attach_devices() {
         udevadm trigger --action=add >/dev/null 2>&1 || true
         udevadm settle --timeout=10 >/dev/null 2>&1 || true
     fi
-    [ -n "$LAB_DEVICES" ] || return 0
-    args=""
-    for d in $LAB_DEVICES; do args="$args --device $d"; done
+    [ -n "$LAB_DEVICES" ] || [ -n "$LAB_SPEC" ] || return 0
+    if [ -n "$LAB_SPEC" ]; then
+        args="--spec $LAB_SPEC"
+    else
+        args=""
+        for d in $LAB_DEVICES; do args="$args --device $d"; done
+    fi
     [ "${LAB_PHYSICAL:-0}" = 1 ] && args="$args --physical"
     station lab serve $args > /tmp/lab-serve.log 2>&1 &
     LAB_SERVER_PID=$!
     for i in $(seq 1 100); do grep -q '^ready' /tmp/lab-serve.log 2>/dev/null && break; sleep 0.1; done
     grep -q '^ready' /tmp/lab-serve.log || { echo "lab: the emulator did not start:"; cat /tmp/lab-serve.log; exit 1; }
     n=0
-    for d in $LAB_DEVICES; do
+    for bus in $(sed -n 's/^serving \([0-9-]*\) .*/\1/p' /tmp/lab-serve.log); do
         n=$((n + 1))
         # usbip reads vhci's state through sysfs; it can fail while the previous device is
         # still enumerating, so retry a few times.
         attached=no
         for try in 1 2 3 4 5 6 7 8; do
-            if usbip attach -r 127.0.0.1 -b "1-$n" 2>/tmp/usbip-attach.err; then attached=yes; break; fi
+            if usbip attach -r 127.0.0.1 -b "$bus" 2>/tmp/usbip-attach.err; then attached=yes; break; fi
             sleep 0.5
         done
-        [ "$attached" = yes ] || { echo "lab: usbip attach 1-$n ($d) failed: $(cat /tmp/usbip-attach.err)"; exit 1; }
+        [ "$attached" = yes ] || { echo "lab: usbip attach $bus failed: $(cat /tmp/usbip-attach.err)"; exit 1; }
     done
     # Wait until the kernel has enumerated every device.
     for i in $(seq 1 100); do

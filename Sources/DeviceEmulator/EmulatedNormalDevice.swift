@@ -23,15 +23,29 @@ public actor EmulatedNormalDevice: USBControlTransport {
     var output: [UInt8] = []
     var waiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(platform: Platform, deviceID: String) {
+    /// Who the device is (sticker, SIM, modem, cloud timing), for the console and control
+    /// requests.
+    public let profile: DeviceProfile
+    /// In listening mode (blinking dark blue): the console answers, the cloud is not tried.
+    public private(set) var listening: Bool
+
+    public init(platform: Platform, profile: DeviceProfile, listening: Bool = false) {
         self.platform = platform
-        self.deviceID = deviceID.lowercased()
-        deviceName = "emulated \(platform.name) \(deviceID) (normal)"
+        self.profile = profile
+        self.listening = listening
+        deviceID = profile.deviceID.rawValue
+        deviceName = "emulated \(platform.name) \(profile.deviceID) (normal)"
     }
 
     public var isAttached: Bool { attached }
 
     public func replug() { attached = true }
+
+    /// Leaves the bus (a reset): pending reads end, transfers fail with no-device.
+    public func unplug() {
+        attached = false
+        wakeReaders()
+    }
 
     var name: String { platform.usb?.normalProductString?.replacingOccurrences(of: " CDC Mode", with: "") ?? platform.displayName }
 

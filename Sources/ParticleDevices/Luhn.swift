@@ -1,5 +1,5 @@
 /// The Luhn (mod 10) check digit used by ICCIDs (ITU-T E.118) and IMEIs.
-enum Luhn {
+public enum Luhn {
     /// The check digit that completes `payload` (the digits without the check digit).
     static func checkDigit<S: Sequence<UInt8>>(for payload: S) -> Int where S: BidirectionalCollection {
         var sum = 0
@@ -13,6 +13,12 @@ enum Luhn {
             sum += value
         }
         return (10 - sum % 10) % 10
+    }
+
+    /// `digits` (ASCII 0-9 only) with its Luhn check digit appended: for making test ICCIDs
+    /// and IMEIs.
+    public static func completing(_ digits: String) -> String {
+        digits + String(checkDigit(for: Array(digits.utf8.map { $0 - 0x30 })))
     }
 }
 

@@ -22,8 +22,8 @@ struct FlashCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Emulate a device of this platform (boron, bsom, b5som, esomx, tracker, electron).")
     var emulate: String?
 
-    @Option(name: .long, help: "The real device at this USB port path (e.g. 1-1.3).")
-    var port: String?
+    @Option(name: .long, help: "The real device at this USB port path (e.g. 1-1.3). Repeat to flash several devices at once; each line of output then starts with the port.")
+    var port: [String] = []
 
     @Option(name: .long, help: "The real device with this device ID.")
     var device: String?
@@ -47,8 +47,10 @@ struct FlashCommand: AsyncParsableCommand {
     var files: [String]
 
     func validate() throws {
-        let targets = [emulate, port, device].compactMap { $0 }
-        guard targets.count == 1 else { throw ValidationError("Name exactly one device: --emulate PLATFORM, --port PATH or --device ID.") }
+        let kinds = [emulate != nil, !port.isEmpty, device != nil].filter { $0 }.count
+        guard kinds == 1 else { throw ValidationError("Name the devices one way: --emulate PLATFORM, --port PATH (repeatable) or --device ID.") }
+        guard Set(port).count == port.count else { throw ValidationError("--port: each port once.") }
+        if port.count > 1 && record != nil { throw ValidationError("--record takes one device: name one --port.") }
         if let emulate, PlatformCatalog.bundled.platform(named: emulate)?.isProvisionable != true {
             let names = PlatformCatalog.bundled.provisionable.map(\.name).joined(separator: ", ")
             throw ValidationError("--emulate '\(emulate)' is not a platform the station provisions; choose one of: \(names).")
@@ -77,56 +79,83 @@ struct FlashCommand: AsyncParsableCommand {
             if !report.bootable { throw StationExitCode.failed.exitCode }
             return
         }
-        let target: RealDFUDevice
+        let bus: LibUSBBus
         do {
-            target = try await RealDFUDevice.open(bus: try LibUSBBus(logLevel: .none), port: port, deviceID: device, record: record != nil)
+            bus = try LibUSBBus(logLevel: .none)
         } catch {
             print("FAIL: \(error)")
             throw StationExitCode.unavailable.exitCode
         }
-        print("\(target.platform.displayName) (platform \(target.platform.id)) in DFU mode at \(target.port)")
+        if port.count > 1 {
+            // Several devices at once, each independent: one failing never stops another.
+            let codes = await withTaskGroup(of: Int32.self) { group in
+                for port in self.port {
+                    group.addTask { await self.flashReal(modules, bus: bus, port: port, out: Output(prefix: "[\(port)] ")) }
+                }
+                return await group.reduce(into: [Int32]()) { $0.append($1) }
+            }
+            if let worst = codes.filter({ $0 != 0 }).max() { throw ExitCode(worst) }
+            return
+        }
+        let code = await flashReal(modules, bus: bus, port: port.first, out: Output(prefix: ""))
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    /// One real device: open, inventory, plan, flash, verify, leave. Returns the exit status.
+    func flashReal(_ modules: [PlannedModule], bus: LibUSBBus, port: String?, out: Output) async -> Int32 {
+        let target: RealDFUDevice
         do {
-            try await flash(modules, session: target.session, platform: target.platform, extra: [])
-            if !stayInDFU { print("left DFU mode: \(try await target.session.leave())") }
+            target = try await RealDFUDevice.open(bus: bus, port: port, deviceID: device, record: record != nil)
+        } catch {
+            out.say("FAIL: \(error)")
+            return StationExitCode.unavailable.rawValue
+        }
+        out.say("\(target.platform.displayName) (platform \(target.platform.id)) in DFU mode at \(target.port)")
+        do {
+            try await flash(modules, session: target.session, platform: target.platform, extra: [], out: out)
+            if !stayInDFU { out.say("left DFU mode: \(try await target.session.leave())") }
         } catch {
             await target.saveRecording(to: record)
-            throw error
+            if let code = error as? ExitCode { return code.rawValue }
+            out.say("FAIL: \(error)")
+            return StationExitCode.failed.rawValue
         }
         await target.saveRecording(to: record)
+        return 0
     }
 
     /// Inventory, plan, flash with verification; prints each stage.
-    func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed]) async throws {
+    func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed], out: Output = Output(prefix: "")) async throws {
         let prepared: PreparedFlash
         do {
             prepared = try await PreparedFlash.prepare(modules, session: session, platform: platform, extra: extra, expectedProductID: productID)
         } catch let refusal as PlanRefusal {
-            print("REFUSED [\(refusal.code)]: \(refusal.description)")
+            out.say("REFUSED [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.dataError.exitCode
         } catch let error as DFUError {
-            print("FAIL [\(error.code)]: \(error.description)")
+            out.say("FAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode
         }
-        print("\nplan:")
+        out.say("\nplan:")
         for step in prepared.plan.steps {
             let action = step.path == .dfu ? "write over DFU" : "control request (normal mode)"
-            print("  \(step.name): \(action) at 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)")
+            out.say("  \(step.name): \(action) at 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)")
         }
-        print("")
-        let progress = ProgressPrinter()
+        out.say("")
+        let progress = ProgressPrinter(out: out)
         do {
             let outcomes = try await prepared.run(on: session) { progress.handle($0) }
-            print("\nverification:")
+            out.say("\nverification:")
             for outcome in outcomes {
                 let result = switch outcome.action {
                 case .skipped: "already on the device, byte-identical: skipped"
                 case .written(let erased, _): "written (\(erased) pages erased), read back and verified"
                 case .deferredToControlRequest: "not written here: needs the control-request update in normal mode"
                 }
-                print("  \(outcome.step.name): \(result)")
+                out.say("  \(outcome.step.name): \(result)")
             }
         } catch {
-            print("\nFAIL [\(error.code)]: \(error.description)")
+            out.say("\nFAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode
         }
     }
@@ -148,14 +177,23 @@ struct FlashCommand: AsyncParsableCommand {
     }
 }
 
+/// Standard output for one device: with several at once, every line starts with its port.
+struct Output: Sendable {
+    let prefix: String
+    func say(_ text: String) {
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) { print(prefix + line) }
+    }
+}
+
 /// Prints each phase of each module when it completes, so progress stays readable.
 struct ProgressPrinter: Sendable {
+    let out: Output
     func handle(_ event: FlashEvent) {
         switch event {
         case .stepStarted(let index, let count, let step):
-            print("[\(index + 1)/\(count)] \(step.name)")
+            out.say("[\(index + 1)/\(count)] \(step.name)")
         case .phase(_, let name, let done, let total) where done == total:
-            print("      \(name): \(total) bytes")
+            out.say("      \(name): \(total) bytes")
         case .phase, .stepFinished:
             break
         }

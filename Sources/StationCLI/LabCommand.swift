@@ -18,11 +18,14 @@ struct LabServeCommand: AsyncParsableCommand {
         commandName: "serve", abstract: "Serve emulated devices over USB/IP on loopback until killed.")
 
     @Option(name: .long, help: """
-        PLATFORM:MODE[:FAULT,...], e.g. boron:dfu or boron:dfu:unplug@5 (repeatable). Bus IDs are \
-        1-1, 1-2, ... in order. Faults: unplug@N, stall@N, status@N, lying@N, hang@N (N = data chunk), \
-        powerloss@N (N = erase).
+        PLATFORM:MODE[:FAULT,...], e.g. boron:dfu or boron:dfu:unplug@5 (repeatable). Modes: dfu, normal, \
+        listening. Bus IDs are 1-1, 1-2, ... in order. Faults: unplug@N, stall@N, status@N, lying@N, hang@N \
+        (N = data chunk), powerloss@N (N = erase).
         """)
-    var device: [String]
+    var device: [String] = []
+
+    @Option(name: .long, help: "A device spec file ([[device]] tables; see lab/README.md) instead of --device.")
+    var spec: String?
 
     @Option(name: .long, help: "TCP port (USB/IP's 3240 by default).")
     var port: UInt16 = 3240
@@ -31,19 +34,24 @@ struct LabServeCommand: AsyncParsableCommand {
     var physical = false
 
     func validate() throws {
-        guard !device.isEmpty else { throw ValidationError("Name at least one --device PLATFORM:MODE.") }
-        for spec in device {
-            let parts = spec.split(separator: ":")
-            guard parts.count == 2 || parts.count == 3, PlatformCatalog.bundled.platform(named: String(parts[0]))?.isProvisionable == true else {
-                throw ValidationError("--device '\(spec)': expected PLATFORM:MODE with a platform the station provisions, e.g. boron:dfu.")
-            }
-            guard parts[1] == "dfu" else {
-                throw ValidationError("--device '\(spec)': only dfu mode is emulated over USB/IP so far.")
-            }
-            if parts.count == 3 { _ = try Self.faults(String(parts[2])) }
-        }
+        guard device.isEmpty != (spec == nil) else { throw ValidationError("Name the devices with --device PLATFORM:MODE (repeatable) or with --spec FILE.") }
+        for text in device { _ = try Self.parse(text, index: 0) }
     }
 
+    /// `boron:dfu[:unplug@5,...]` → a bench device with the bootloader preloaded.
+    static func parse(_ text: String, index: Int) throws -> (device: BenchDevice, modules: [FirmwareModule]) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2 || parts.count == 3, let platform = PlatformCatalog.bundled.platform(named: String(parts[0])), platform.isProvisionable else {
+            throw ValidationError("--device '\(text)': expected PLATFORM:MODE with a platform the station provisions, e.g. boron:dfu.")
+        }
+        guard let mode = DeviceProfile.Mode(rawValue: String(parts[1])) else {
+            throw ValidationError("--device '\(text)': mode must be dfu, normal or listening.")
+        }
+        var profile = TestIdentities.profile()
+        profile.deviceID = try DeviceID(String(format: "e00fce68ae40e8a1f5b4%04x", index + 1))
+        let device = BenchDevice(platform: platform, mode: mode, profile: profile, faults: parts.count == 3 ? try faults(String(parts[2])) : [])
+        return (device, try device.modules(files: [:]))
+    }
     /// `usbip attach` for a bus ID of this server (the lab runs as root inside the VM).
     static func attach(_ busID: String) -> String {
         let process = Process()
@@ -76,37 +84,75 @@ struct LabServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let bench: [(device: BenchDevice, modules: [FirmwareModule])]
+        if let spec {
+            do {
+                bench = try LabSpecFile.load(spec)
+            } catch {
+                say("FAIL: \(error)")
+                throw StationExitCode.dataError.exitCode
+            }
+        } else {
+            bench = try device.enumerated().map { try Self.parse($0.element, index: $0.offset) }
+        }
         let server = try USBIPServer(port: port)
-        var served: [(String, EmulatedDFUDevice<ContinuousClock>)] = []
-        for (index, spec) in device.enumerated() {
-            let platform = PlatformCatalog.bundled.platform(named: String(spec.split(separator: ":")[0]))!
-            let deviceID = String(format: "e00fce68ae40e8a1f5b4%04x", index + 1)
-            let boot = platform.generation == 2 ? try ModuleFactory.bootloader(platform, version: 1006) : try ModuleFactory.bootloader(platform, version: 3100)
+        var served: [Served] = []
+        for (index, (spec, modules)) in bench.enumerated() {
+            let platform = spec.platform
             let timing: FlashTiming = physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
-            let parts = spec.split(separator: ":")
-            let faults = parts.count == 3 ? try Self.faults(String(parts[2])) : []
-            let emulated = try EmulatedDFUDevice(.init(platform: platform, deviceID: deviceID, timing: timing, faults: faults), clock: ContinuousClock(), preload: [boot])
-            let busID = "1-\(index + 1)"
-            server.add(emulated, busID: busID)
-            served.append((busID, emulated))
-            say("serving \(busID) \(platform.name) dfu \(deviceID)")
+            let dfu = try EmulatedDFUDevice(
+                .init(platform: platform, deviceID: spec.profile.deviceID.rawValue, timing: timing, faults: spec.faults), clock: ContinuousClock(),
+                preload: modules.filter { $0.header.function != .ncpFirmware }, ncp: modules.first { $0.header.function == .ncpFirmware })
+            let item = Served(busID: "1-\(index + 1)", spec: spec, dfu: dfu)
+            if spec.mode == .dfu {
+                server.add(dfu, busID: item.busID)
+            } else {
+                let normal = EmulatedNormalDevice(platform: platform, profile: spec.profile, listening: spec.mode == .listening)
+                item.normal = normal
+                server.add(normal, busID: item.busID)
+            }
+            served.append(item)
+            say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)")
         }
         say("ready on 127.0.0.1:\(server.port)")
-        // Report each device's boot validation when it leaves DFU mode, for the scenarios.
-        var reported = Set<String>()
+        // Mode changes re-enumerate: leaving DFU boots the firmware (normal mode); 14400
+        // baud on the serial port asks the firmware for DFU mode.
         while true {
             try await Task.sleep(for: .milliseconds(200))
-            for (busID, emulated) in served where !reported.contains(busID) {
-                guard await emulated.presence == .leftDFU else { continue }
-                reported.insert(busID)
-                let report = await emulated.bootReport()
-                say("boot \(busID): \(report.bootable ? "bootable" : "NOT bootable")")
-                for line in report.description.split(separator: "\n") { say("boot \(busID):   \(line)") }
-                // The device resets into its firmware: it re-enumerates in normal mode.
-                let platform = emulated.configuration.platform
-                server.add(EmulatedNormalDevice(platform: platform, deviceID: emulated.configuration.deviceID), busID: busID)
-                say("re-enumerating \(busID) in normal mode: \(Self.attach(busID))")
+            for item in served {
+                if let normal = item.normal {
+                    guard await normal.dfuRequested else { continue }
+                    await normal.unplug()
+                    item.normal = nil
+                    await item.dfu.replug()
+                    server.add(item.dfu, busID: item.busID)
+                    say("re-enumerating \(item.busID) in DFU mode: \(Self.attach(item.busID))")
+                } else {
+                    guard await item.dfu.presence == .leftDFU else { continue }
+                    let report = await item.dfu.bootReport()
+                    say("boot \(item.busID): \(report.bootable ? "bootable" : "NOT bootable")")
+                    for line in report.description.split(separator: "\n") { say("boot \(item.busID):   \(line)") }
+                    // The device resets into its firmware: it re-enumerates in normal mode.
+                    let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile)
+                    item.normal = normal
+                    server.add(normal, busID: item.busID)
+                    say("re-enumerating \(item.busID) in normal mode: \(Self.attach(item.busID))")
+                }
             }
+        }
+    }
+
+    /// One served device and the personality it shows now.
+    final class Served: @unchecked Sendable {
+        // Touched only by `run`'s loop.
+        let busID: String
+        let spec: BenchDevice
+        let dfu: EmulatedDFUDevice<ContinuousClock>
+        var normal: EmulatedNormalDevice?
+        init(busID: String, spec: BenchDevice, dfu: EmulatedDFUDevice<ContinuousClock>) {
+            self.busID = busID
+            self.spec = spec
+            self.dfu = dfu
         }
     }
 }
@@ -125,6 +171,8 @@ struct LabImageCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Payload size in bytes.") var size = 256 * 1024
     @Option(name: .long, help: "Filler seed (different seeds give different content).") var seed: UInt32 = 1
     @Option(name: .long, help: "Output file.") var out: String
+    @Option(name: .long, help: "The Device OS release the application requires (e.g. 6.2.0); without it, only a bootloader.")
+    var requiresDeviceOS: String?
 
     func run() async throws {
         guard let target = PlatformCatalog.bundled.platform(named: platform), target.isProvisionable else {
@@ -134,9 +182,17 @@ struct LabImageCommand: AsyncParsableCommand {
         let module = try FirmwareModule(bytes: ModuleWriter.write(ModuleSpec(
             header: ModuleHeader(startAddress: slot?.start ?? 0, endAddress: 0, version: 6, platformID: target.id.rawValue,
                                  function: .userPart, index: slot?.index ?? 1,
-                                 dependency: ModuleDependency(function: .bootloader, index: 0, version: 1)),
+                                 dependency: try dependency(target)),
             payload: ModuleFactory.filler(size, seed: seed), product: (id: 12_345, version: 1))))
         try Data(module.bytes).write(to: URL(fileURLWithPath: out))
         say("\(out): \(module.size) bytes at 0x\(String(module.header.startAddress, radix: 16))")
+    }
+
+    func dependency(_ platform: Platform) throws -> ModuleDependency {
+        guard let release = requiresDeviceOS else { return ModuleDependency(function: .bootloader, index: 0, version: 1) }
+        guard let version = DeviceOSVersionTable.bundled.systemModuleVersion(forRelease: release) else {
+            throw ValidationError("--requires-device-os '\(release)' is not a Device OS release the station knows (e.g. 6.2.0).")
+        }
+        return ModuleDependency(function: .systemPart, index: platform.generation == 2 ? 3 : 1, version: version)
     }
 }

@@ -1,0 +1,130 @@
+import FirmwareModules
+import ParticleDevices
+
+/// Who an emulated device is, beyond its flash: what the sticker, the SIM and the modem say,
+/// and how it behaves once it runs its firmware. Normal-mode behaviour (console, control
+/// requests, the cloud-connection timer) reads these.
+public struct DeviceProfile: Hashable, Sendable {
+    public enum Mode: String, Hashable, Sendable, CaseIterable {
+        case dfu, normal, listening
+    }
+
+    public var deviceID: DeviceID
+    public var serial: SerialNumber?
+    public var iccid: ICCID?
+    public var imei: IMEI?
+    /// A SIM that is active lets a device in normal operation reach the cloud.
+    public var simActive: Bool
+    /// How long a device in normal operation (not listening) with an active SIM takes to
+    /// connect to the cloud.
+    public var cloudConnectDelay: Duration
+
+    public init(deviceID: DeviceID, serial: SerialNumber? = nil, iccid: ICCID? = nil, imei: IMEI? = nil, simActive: Bool = false,
+                cloudConnectDelay: Duration = .seconds(20)) {
+        self.deviceID = deviceID
+        self.serial = serial
+        self.iccid = iccid
+        self.imei = imei
+        self.simActive = simActive
+        self.cloudConnectDelay = cloudConnectDelay
+    }
+}
+
+/// One device on the virtual bench, as a spec file describes it (`lab/run --devices FILE`,
+/// `station lab serve --spec FILE`).
+public struct BenchDevice: Sendable {
+    /// What the device holds before the station sees it.
+    public enum Preload: Hashable, Sendable {
+        /// The bootloader only (every factory device has one).
+        case bootloader
+        /// Bootloader, radio stack (Gen 3) and system part(s) of the spec's Device OS.
+        case deviceOS
+        /// An application for the spec's Device OS.
+        case application
+        /// A module file.
+        case file(String)
+    }
+
+    public var platform: Platform
+    public var mode: DeviceProfile.Mode
+    public var profile: DeviceProfile
+    /// The Device OS release the `deviceOS` and `application` preloads are made for.
+    public var deviceOS: String
+    public var preload: [Preload]
+    public var faults: [Fault]
+
+    public init(platform: Platform, mode: DeviceProfile.Mode = .dfu, profile: DeviceProfile, deviceOS: String = "6.2.0",
+                preload: [Preload] = [.bootloader], faults: [Fault] = []) {
+        self.platform = platform
+        self.mode = mode
+        self.profile = profile
+        self.deviceOS = deviceOS
+        self.preload = preload
+        self.faults = faults
+    }
+
+    /// The modules to preload, made by the module writer (files are read by the caller and
+    /// passed in `files`, keyed by path). NCP modules go to the co-processor.
+    public func modules(files: [String: FirmwareModule]) throws(BenchSpecError) -> [FirmwareModule] {
+        guard let systemVersion = DeviceOSVersionTable.bundled.systemModuleVersion(forRelease: deviceOS) else {
+            throw .unknownDeviceOS(deviceOS)
+        }
+        let gen2 = platform.generation == 2
+        let bootVersion: UInt16 = gen2 ? 1006 : 3100
+        let boot = ModuleDependency(function: .bootloader, index: 0, version: bootVersion)
+        var result: [FirmwareModule] = []
+        var missing: String?
+        do throws(ModuleError) {
+            for item in preload {
+                switch item {
+                case .bootloader:
+                    result.append(try ModuleFactory.bootloader(platform, version: bootVersion))
+                case .deviceOS:
+                    if !result.contains(where: { $0.header.function == .bootloader }) {
+                        result.append(try ModuleFactory.bootloader(platform, version: bootVersion))
+                    }
+                    if gen2 {
+                        for index in UInt8(1)...3 {
+                            let needs = index == 1 ? boot : ModuleDependency(function: .systemPart, index: index - 1, version: systemVersion)
+                            result.append(try ModuleFactory.systemPart(platform, index: index, version: systemVersion, size: 32 * 1024, dependencies: [needs]))
+                        }
+                    } else {
+                        var needs = [boot]
+                        if platform.moduleSlots?.radioStack != nil {
+                            result.append(try ModuleFactory.radioStack(platform, version: 202, size: 32 * 1024, dependencies: [boot]))
+                            needs.append(ModuleDependency(function: .radioStack, index: 0, version: 202))
+                        }
+                        result.append(try ModuleFactory.systemPart(platform, version: systemVersion, size: 64 * 1024, dependencies: needs))
+                    }
+                case .application:
+                    let system = ModuleDependency(function: .systemPart, index: gen2 ? 3 : 1, version: systemVersion)
+                    result.append(try ModuleFactory.userPart(platform, requiresSystem: system, product: (id: 12_345, version: 1)))
+                case .file(let path):
+                    if let module = files[path] { result.append(module) } else { missing = path }
+                }
+            }
+        } catch {
+            throw .module(error.description)
+        }
+        if let missing { throw .missingFile(missing) }
+        return result
+    }
+}
+
+/// A spec that cannot be used; the message names the key and the fix.
+public enum BenchSpecError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unknownDeviceOS(String)
+    case missingFile(String)
+    case module(String)
+    case invalid(key: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .unknownDeviceOS(let release):
+            "device_os = \"\(release)\" is not a Device OS release the station knows; use one from device-os-versions.json, e.g. \"6.2.0\"."
+        case .missingFile(let path): "preload file \(path) was not loaded."
+        case .module(let problem): "could not make a preload module: \(problem)"
+        case .invalid(let key, let problem): "\(key): \(problem)"
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import TOMLKit
+
+/// A TOML file that cannot be used: which file, which key, what is wrong, and what to do.
+struct ConfigFileError: Error, CustomStringConvertible {
+    let file: String
+    let key: String?
+    let problem: String
+
+    var description: String {
+        if let key { return "\(file): \(key): \(problem)" }
+        return "\(file): \(problem)"
+    }
+}
+
+/// One TOML table read strictly: a key the reader does not know is an error (a typo must
+/// not be silently ignored), and every getter names the key it was reading.
+struct TOMLFields {
+    let table: TOMLTable
+    /// Where this table is, e.g. `device[2]`.
+    let path: String
+    let file: String
+
+    init(_ table: TOMLTable, path: String, file: String, allowed: [String]) throws(ConfigFileError) {
+        self.table = table
+        self.path = path
+        self.file = file
+        for key in table.keys where !allowed.contains(key) {
+            throw ConfigFileError(file: file, key: name(key), problem: "unknown key; the keys here are \(allowed.joined(separator: ", ")).")
+        }
+    }
+
+    /// Parses a whole file's text.
+    static func parse(_ text: String, file: String) throws(ConfigFileError) -> TOMLTable {
+        do {
+            return try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigFileError(file: file, key: nil, problem: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description); fix the TOML syntax there.")
+        } catch {
+            throw ConfigFileError(file: file, key: nil, problem: "not valid TOML: \(error)")
+        }
+    }
+
+    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func fail(_ key: String, _ problem: String) -> ConfigFileError { ConfigFileError(file: file, key: name(key), problem: problem) }
+
+    func string(_ key: String) throws(ConfigFileError) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let text = value.string else { throw fail(key, "expected a string in quotes, e.g. \(key) = \"...\".") }
+        return text
+    }
+
+    func bool(_ key: String) throws(ConfigFileError) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let flag = value.bool else { throw fail(key, "expected true or false.") }
+        return flag
+    }
+
+    func int(_ key: String) throws(ConfigFileError) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let number = value.int else { throw fail(key, "expected a whole number.") }
+        return number
+    }
+
+    /// A number of seconds, whole or not.
+    func seconds(_ key: String) throws(ConfigFileError) -> Duration? {
+        guard let value = table[key] else { return nil }
+        if let whole = value.int, whole >= 0 { return .seconds(whole) }
+        if let fraction = value.double, fraction >= 0, fraction.isFinite { return .seconds(fraction) }
+        throw fail(key, "expected a number of seconds, 0 or more, e.g. \(key) = 20.")
+    }
+
+    func strings(_ key: String) throws(ConfigFileError) -> [String]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else { throw fail(key, "expected an array of strings, e.g. \(key) = [\"a\", \"b\"].") }
+        var result: [String] = []
+        for (index, item) in array.enumerated() {
+            guard let text = item.string else { throw fail("\(key)[\(index + 1)]", "expected a string in quotes.") }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// An array of tables (`[[key]]`).
+    func tables(_ key: String) throws(ConfigFileError) -> [TOMLTable]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else { throw fail(key, "expected [[\(key)]] tables.") }
+        var result: [TOMLTable] = []
+        for (index, item) in array.enumerated() {
+            guard let table = item.table else { throw fail("\(key)[\(index + 1)]", "expected a [[\(key)]] table.") }
+            result.append(table)
+        }
+        return result
+    }
+}
