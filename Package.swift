@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
         .testTarget(
             name: "StationCLITests",
-            dependencies: ["StationCLI", "Station", "TestSupport"]),
+            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices"]),
     ],
     swiftLanguageModes: [.v6]
 )
