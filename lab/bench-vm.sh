@@ -26,10 +26,14 @@ awk -v fd="$fd" -v fs="$fs" -v rd="$rd" -v rs="$rs" -v n="$rounds" -v size="$siz
     printf "full write: dfu-util %.2f s, station (verifying) %.2f s, ratio %.3f\n", fd, fs, fs / fd
     printf "re-flash:   dfu-util %.2f s, station (skips)     %.2f s, ratio %.3f\n", rd, rs, rs / rd }'
 if [ "$devices" -gt 1 ]; then
-    one=$(timeit station_flash 1-1 /tmp/a.bin)
-    t0=$(now)
-    for i in $(seq 1 "$devices"); do station_flash "1-$i" /tmp/b.bin > /tmp/par-$i.log 2>&1 & done
-    wait
-    t1=$(now)
-    awk -v a="$t0" -v b="$t1" -v one="$one" -v n="$devices" 'BEGIN { printf "%d devices at once: %.2f s, one device %.2f s, ratio %.3f\n", n, b - a, one, (b - a) / one }'
+    # Fresh content for both runs, so every device gets a full write: one device alone, then
+    # all N at once through one station process (as the station agent drives its slots).
+    $st lab image --size "$size" --seed 3 --out /tmp/c.bin > /dev/null
+    $st lab image --size "$size" --seed 4 --out /tmp/d.bin > /dev/null
+    one=$(timeit station_flash 1-1 /tmp/c.bin)
+    ports=""
+    for i in $(seq 1 "$devices"); do ports="$ports --port 1-$i"; done
+    all=$(timeit $st flash $ports --stay-in-dfu /tmp/d.bin)
+    [ "$(grep -c 'read back and verified' /tmp/bench-cmd.log)" -eq "$devices" ] || { cat /tmp/bench-cmd.log; echo "bench: not every device was written and verified" >&2; exit 1; }
+    awk -v all="$all" -v one="$one" -v n="$devices" 'BEGIN { printf "%d devices at once: %.2f s, one device %.2f s, ratio %.3f\n", n, all, one, all / one }'
 fi
