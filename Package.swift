@@ -59,6 +59,11 @@ let package = Package(
             exclude: ["README.md"],
             resources: [.embedInCode("Resources/known-platforms.json")]),
 
+        .target(
+            name: "StationConfig",
+            dependencies: ["ParticleDevices", .product(name: "TOMLKit", package: "TOMLKit")],
+            exclude: ["README.md"]),
+
         // MARK: Doubles: they ship in the binary, for `station demo`, the lab and tests.
         .target(
             name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices"],
@@ -70,9 +75,8 @@ let package = Package(
             name: "StationCLI",
             dependencies: [
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
-                "LibUSB", "Udev", "Curl", "Zlib",
+                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             exclude: ["README.md"]),
         .executableTarget(
@@ -103,6 +107,9 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
+        .testTarget(
+            name: "StationConfigTests",
+            dependencies: ["StationConfig", "ParticleDevices", "TestSupport"]),
         .testTarget(
             name: "StationCLITests",
             dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices"]),

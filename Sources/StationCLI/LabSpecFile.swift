@@ -1,3 +1,4 @@
+import StationConfig
 import DeviceEmulator
 import FirmwareModules
 import Foundation

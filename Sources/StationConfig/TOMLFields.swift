@@ -1,12 +1,18 @@
 import TOMLKit
 
 /// A TOML file that cannot be used: which file, which key, what is wrong, and what to do.
-struct ConfigFileError: Error, CustomStringConvertible {
-    let file: String
-    let key: String?
-    let problem: String
+public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let key: String?
+    public let problem: String
 
-    var description: String {
+    public init(file: String, key: String?, problem: String) {
+        self.file = file
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String {
         if let key { return "\(file): \(key): \(problem)" }
         return "\(file): \(problem)"
     }
@@ -14,13 +20,13 @@ struct ConfigFileError: Error, CustomStringConvertible {
 
 /// One TOML table read strictly: a key the reader does not know is an error (a typo must
 /// not be silently ignored), and every getter names the key it was reading.
-struct TOMLFields {
-    let table: TOMLTable
+public struct TOMLFields {
+    public let table: TOMLTable
     /// Where this table is, e.g. `device[2]`.
-    let path: String
-    let file: String
+    public let path: String
+    public let file: String
 
-    init(_ table: TOMLTable, path: String, file: String, allowed: [String]) throws(ConfigFileError) {
+    public init(_ table: TOMLTable, path: String, file: String, allowed: [String]) throws(ConfigFileError) {
         self.table = table
         self.path = path
         self.file = file
@@ -30,7 +36,7 @@ struct TOMLFields {
     }
 
     /// Parses a whole file's text.
-    static func parse(_ text: String, file: String) throws(ConfigFileError) -> TOMLTable {
+    public static func parse(_ text: String, file: String) throws(ConfigFileError) -> TOMLTable {
         do {
             return try TOMLTable(string: text)
         } catch let error as TOMLParseError {
@@ -40,37 +46,37 @@ struct TOMLFields {
         }
     }
 
-    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func fail(_ key: String, _ problem: String) -> ConfigFileError { ConfigFileError(file: file, key: name(key), problem: problem) }
+    public func fail(_ key: String, _ problem: String) -> ConfigFileError { ConfigFileError(file: file, key: name(key), problem: problem) }
 
-    func string(_ key: String) throws(ConfigFileError) -> String? {
+    public func string(_ key: String) throws(ConfigFileError) -> String? {
         guard let value = table[key] else { return nil }
         guard let text = value.string else { throw fail(key, "expected a string in quotes, e.g. \(key) = \"...\".") }
         return text
     }
 
-    func bool(_ key: String) throws(ConfigFileError) -> Bool? {
+    public func bool(_ key: String) throws(ConfigFileError) -> Bool? {
         guard let value = table[key] else { return nil }
         guard let flag = value.bool else { throw fail(key, "expected true or false.") }
         return flag
     }
 
-    func int(_ key: String) throws(ConfigFileError) -> Int? {
+    public func int(_ key: String) throws(ConfigFileError) -> Int? {
         guard let value = table[key] else { return nil }
         guard let number = value.int else { throw fail(key, "expected a whole number.") }
         return number
     }
 
     /// A number of seconds, whole or not.
-    func seconds(_ key: String) throws(ConfigFileError) -> Duration? {
+    public func seconds(_ key: String) throws(ConfigFileError) -> Duration? {
         guard let value = table[key] else { return nil }
         if let whole = value.int, whole >= 0 { return .seconds(whole) }
         if let fraction = value.double, fraction >= 0, fraction.isFinite { return .seconds(fraction) }
         throw fail(key, "expected a number of seconds, 0 or more, e.g. \(key) = 20.")
     }
 
-    func strings(_ key: String) throws(ConfigFileError) -> [String]? {
+    public func strings(_ key: String) throws(ConfigFileError) -> [String]? {
         guard let value = table[key] else { return nil }
         guard let array = value.array else { throw fail(key, "expected an array of strings, e.g. \(key) = [\"a\", \"b\"].") }
         var result: [String] = []
@@ -81,8 +87,15 @@ struct TOMLFields {
         return result
     }
 
+    /// A table (`[key]`), read strictly with its own allowed keys.
+    public func table(_ key: String, allowed: [String]) throws(ConfigFileError) -> TOMLFields? {
+        guard let value = table[key] else { return nil }
+        guard let inner = value.table else { throw fail(key, "expected a [\(name(key))] table.") }
+        return try TOMLFields(inner, path: name(key), file: file, allowed: allowed)
+    }
+
     /// An array of tables (`[[key]]`).
-    func tables(_ key: String) throws(ConfigFileError) -> [TOMLTable]? {
+    public func tables(_ key: String) throws(ConfigFileError) -> [TOMLTable]? {
         guard let value = table[key] else { return nil }
         guard let array = value.array else { throw fail(key, "expected [[\(key)]] tables.") }
         var result: [TOMLTable] = []
