@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), each imported by exactly one wrapper module.
@@ -38,14 +39,20 @@ let package = Package(
         // MARK: Adapters over the C libraries.
         .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "Udev", dependencies: ["CUdev"], exclude: ["README.md"]),
-        .target(name: "Curl", dependencies: ["CCurl", "CShims"], exclude: ["README.md"]),
+        .target(name: "Curl", dependencies: ["CCurl", "CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "Zlib", dependencies: ["CZlib", "FirmwareModules"], exclude: ["README.md"]),
+        /// The station's SQLite store (GRDB over Debian's libsqlite3).
+        .target(
+            name: "StationStore",
+            dependencies: ["ParticleDevices", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["README.md"]),
 
         // MARK: Seams: the protocols the pure layer is written against.
         .target(name: "Seams", exclude: ["README.md"]),
 
         // MARK: Pure domain modules: no I/O, no C imports.
         .target(name: "DFU", dependencies: ["Seams"], exclude: ["README.md"]),
+        .target(name: "ParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
         .target(
             name: "ParticleDevices",
             exclude: ["README.md"],
@@ -69,13 +76,19 @@ let package = Package(
             name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices"],
             exclude: ["README.md"]),
 
+        .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
+
         // MARK: Application and front end.
+        .target(
+            name: "ImportQueue",
+            dependencies: ["ParticleCloud", "StationStore", "StationConfig", "ParticleDevices", "Seams"],
+            exclude: ["README.md"]),
         .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "Seams"], exclude: ["README.md"]),
         .target(
             name: "StationCLI",
             dependencies: [
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
-                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig",
+                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),
@@ -107,6 +120,9 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
+        .testTarget(
+            name: "ImportQueueTests",
+            dependencies: ["ImportQueue", "ParticleCloud", "StationStore", "StationConfig", "FakeParticleCloud", "Curl", "Seams", "ParticleDevices", "TestSupport"]),
         .testTarget(
             name: "StationConfigTests",
             dependencies: ["StationConfig", "ParticleDevices", "TestSupport"]),
