@@ -68,7 +68,7 @@ let package = Package(
 
         .target(
             name: "StationConfig",
-            dependencies: ["ParticleDevices", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["ParticleDevices", "Seams", .product(name: "TOMLKit", package: "TOMLKit")],
             exclude: ["README.md"]),
 
         // MARK: Doubles: they ship in the binary, for `station demo`, the lab and tests.
@@ -125,7 +125,7 @@ let package = Package(
             dependencies: ["ImportQueue", "ParticleCloud", "StationStore", "StationConfig", "FakeParticleCloud", "Curl", "Seams", "ParticleDevices", "TestSupport"]),
         .testTarget(
             name: "StationConfigTests",
-            dependencies: ["StationConfig", "ParticleDevices", "TestSupport"]),
+            dependencies: ["StationConfig", "ParticleDevices", "Seams", "TestSupport"]),
         .testTarget(
             name: "StationCLITests",
             dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices"]),

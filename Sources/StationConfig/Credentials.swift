@@ -1,17 +1,5 @@
 import Foundation
-
-/// An access token. Its text is reachable only through `bearerValue`, for the
-/// Authorization header; printing, logging or interpolating it shows `<token>`.
-public struct Token: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    private let text: String
-    public init(_ text: String) { self.text = text }
-    /// No children: `dump` and reflection show nothing of the text either.
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
-    /// For the `Authorization: Bearer ...` header only.
-    public var bearerValue: String { text }
-    public var description: String { "<token>" }
-    public var debugDescription: String { "<token>" }
-}
+import Seams
 
 /// The credentials file a station config points at (`credentials_file`): kept apart from
 /// the config so the config can be shared and reviewed, and readable by its owner only.

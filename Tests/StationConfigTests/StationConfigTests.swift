@@ -1,5 +1,6 @@
 import Foundation
 import ParticleDevices
+import Seams
 import StationConfig
 import TestSupport
 import Testing
