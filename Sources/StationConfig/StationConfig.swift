@@ -58,6 +58,11 @@ public struct StationConfig: Sendable, Hashable {
         /// Import-result arrays that mean "the product will not take this device, whatever
         /// the retry" (data, so a wrong guess is a config change).
         public var permanentRefusals: [String]
+
+        public init(policy: Policy, permanentRefusals: [String] = StationConfig.defaultPermanentRefusals) {
+            self.policy = policy
+            self.permanentRefusals = permanentRefusals
+        }
     }
 
     public var station: Station
