@@ -64,10 +64,13 @@ public enum CloudError: Error, Hashable, Sendable, CustomStringConvertible {
 public struct RetryPolicy: Hashable, Sendable {
     public var base: Duration
     public var maximum: Duration
+    /// The longest Retry-After honoured as given (a longer one is cut to this).
+    public var retryAfterCap: Duration
 
-    public init(base: Duration = .seconds(1), maximum: Duration = .seconds(300)) {
+    public init(base: Duration = .seconds(1), maximum: Duration = .seconds(300), retryAfterCap: Duration = .seconds(3600)) {
         self.base = base
         self.maximum = maximum
+        self.retryAfterCap = retryAfterCap
     }
 
     /// The wait before retry number `attempt` (1 = first retry). `jitter` in 0...1 spreads
@@ -77,7 +80,7 @@ public struct RetryPolicy: Hashable, Sendable {
         let exponent = min(max(attempt - 1, 0), 30)
         let raw = min(base * Double(1 << exponent), maximum)
         let spread = raw * (0.5 + 0.5 * min(max(jitter, 0), 1))
-        if let retryAfter { return max(spread, min(retryAfter, maximum * 4)) }
+        if let retryAfter { return max(spread, min(retryAfter, retryAfterCap)) }
         return spread
     }
 }
