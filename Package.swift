@@ -128,7 +128,7 @@ let package = Package(
             dependencies: ["StationConfig", "ParticleDevices", "Seams", "TestSupport"]),
         .testTarget(
             name: "StationCLITests",
-            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices"]),
+            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,6 +26,18 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     public let port: UInt16
     private let listener: Int32
+    private let counters = Counters()
+
+    /// Responses that could not be delivered because the client had gone (killed or timed
+    /// out while its request was in flight).
+    public var abandonedResponses: Int { counters.abandoned }
+
+    final class Counters: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        var abandoned: Int { lock.withLock { value } }
+        func abandon() { lock.withLock { value += 1 } }
+    }
     // `stopped` is guarded by `lock`.
     private let lock = NSLock()
     private var stopped = false
@@ -51,6 +63,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         self.port = UInt16(bigEndian: actual.sin_port)
         listener = fd
+        let counters = self.counters
         let accepting = Thread { [listener = fd] in
             while true {
                 let client = accept(listener, nil, nil)
@@ -58,7 +71,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                     if errno == EINTR { continue }
                     return  // closed by stop()
                 }
-                let connection = Thread { Self.serve(client, handler: handler) }
+                let connection = Thread { Self.serve(client, handler: handler, counters: counters) }
                 connection.start()
             }
         }
@@ -80,7 +93,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    static func serve(_ fd: Int32, handler: (Request) -> Reply) {
+    static func serve(_ fd: Int32, handler: (Request) -> Reply, counters: Counters) {
         defer { close(fd) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -94,17 +107,22 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             var head = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
             for (name, value) in headers { head += "\(name): \(value)\r\n" }
             head += "\r\n"
-            write(fd, Array(head.utf8) + body)
+            if !write(fd, Array(head.utf8) + body) { counters.abandon() }
         }
     }
 
-    static func write(_ fd: Int32, _ bytes: [UInt8]) {
+    /// False when the peer is gone.
+    static func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        // A client that has gone (its process killed) has closed its end: a peek reads EOF.
+        var probe: UInt8 = 0
+        if recv(fd, &probe, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 { return false }
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
+            if n <= 0 { return false }
             sent += n
         }
+        return true
     }
 
     /// Reads one request: head up to CRLFCRLF, then Content-Length bytes of body.

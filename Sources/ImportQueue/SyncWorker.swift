@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ParticleCloud
 import ParticleDevices
 import Seams
@@ -80,9 +83,24 @@ public struct SyncWorker: Sendable {
 
     static let leaseSeconds: TimeInterval = 120
 
+    /// Takes the sync lease; a lease left by a process of this machine that no longer runs
+    /// (killed) is taken over at once rather than after it expires.
+    func lease() throws(StoreError) -> Bool {
+        if try store.acquireLease(holder: holder, for: Self.leaseSeconds, now: now()) { return true }
+        guard let current = try store.lease()?.holder, Self.isDeadLocalProcess(current) else { return false }
+        return try store.takeOverLease(from: current, holder: holder, for: Self.leaseSeconds, now: now())
+    }
+
+    /// `host:pid` of this machine whose process is gone.
+    static func isDeadLocalProcess(_ holder: String) -> Bool {
+        let parts = holder.split(separator: ":")
+        guard parts.count == 2, String(parts[0]) == ProcessInfo.processInfo.hostName, let pid = Int32(parts[1]), pid > 0 else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
     /// Runs until the queue is drained or blocked.
     public func run() async throws(StoreError) -> Report {
-        guard try store.acquireLease(holder: holder, for: Self.leaseSeconds, now: now()) else {
+        guard try lease() else {
             return Report(stop: .leaseHeld(by: (try? store.lease())??.holder ?? "another process"))
         }
         defer { try? store.releaseLease(holder: holder) }
@@ -90,7 +108,7 @@ public struct SyncWorker: Sendable {
         var failures = 0
         var failingSince: Date?
         while true {
-            guard try store.acquireLease(holder: holder, for: Self.leaseSeconds, now: now()) else {
+            guard try lease() else {
                 report.stop = .leaseHeld(by: (try? store.lease())??.holder ?? "another process")
                 return report
             }

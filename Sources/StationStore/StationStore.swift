@@ -224,6 +224,15 @@ public final class StationStore: Sendable {
         }
     }
 
+    /// Takes the lease from `previous` (a holder known to be dead), only if it still holds it.
+    public func takeOverLease(from previous: String, holder: String, for duration: TimeInterval, now: Date = Date()) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE sync_lease SET holder = ?, expires_at = ? WHERE id = 1 AND holder = ?",
+                           arguments: [holder, now.timeIntervalSince1970 + duration, previous])
+            return db.changesCount == 1
+        }
+    }
+
     public func releaseLease(holder: String) throws(StoreError) {
         try write { db in try db.execute(sql: "DELETE FROM sync_lease WHERE id = 1 AND holder = ?", arguments: [holder]) }
     }

@@ -1,0 +1,278 @@
+import ArgumentParser
+import Curl
+import Foundation
+import ImportQueue
+import ParticleCloud
+import ParticleDevices
+import Seams
+import StationConfig
+import StationStore
+
+/// `station queue ...`: the product pre-add import queue.
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "The product pre-add import queue: add, status, sync, retry, export.",
+        discussion: "Every subcommand takes --config (the station config) and --store (overrides the config's store path).",
+        subcommands: [QueueAddCommand.self, QueueStatusCommand.self, QueueSyncCommand.self, QueueRetryCommand.self, QueueExportCommand.self])
+}
+
+/// The options every queue command shares, and loading what they name.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The station config (stations/NAME.toml).", completion: .file())
+    var config: String?
+
+    @Option(name: .long, help: "The station store (SQLite); default: the config's [store] path or $XDG_STATE_HOME/station/<station id>/station.sqlite.")
+    var store: String?
+
+    func loadConfig() throws -> StationConfig? {
+        guard let config else { return nil }
+        return try ConfigFiles.stationConfig(config)
+    }
+
+    func openStore(_ config: StationConfig?) throws -> StationStore {
+        guard let path = store ?? config?.storeLocation(environment: ProcessInfo.processInfo.environment) else {
+            print("FAIL: name the station with --config FILE, or the store with --store PATH.")
+            throw StationExitCode.usage.exitCode
+        }
+        do {
+            return try StationStore(path: path)
+        } catch {
+            print("FAIL \(error)")
+            throw StationExitCode.unavailable.exitCode
+        }
+    }
+}
+
+/// Reading the station's files: the config, the credentials (owner-only), a token file.
+enum ConfigFiles {
+    static func text(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            print("FAIL: cannot read \(path): \(error.localizedDescription)")
+            throw StationExitCode.ioError.exitCode
+        }
+    }
+
+    static func stationConfig(_ path: String) throws -> StationConfig {
+        do {
+            return try StationConfig.parse(try text(path), file: path, extraSections: ["bench"])
+        } catch let error as ConfigFileError {
+            print("FAIL [CONFIG]: \(error)")
+            throw StationExitCode.dataError.exitCode
+        }
+    }
+
+    static func mode(_ path: String) throws -> UInt32 {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let mode = attributes[.posixPermissions] as? NSNumber else {
+            print("FAIL: cannot read \(path); check the path.")
+            throw StationExitCode.ioError.exitCode
+        }
+        return mode.uint32Value
+    }
+
+    /// The credentials file a config names (relative to the config's folder).
+    static func credentials(for config: StationConfig, configPath: String) throws -> Credentials {
+        let path = config.cloud.credentialsFile.hasPrefix("/")
+            ? config.cloud.credentialsFile
+            : URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(config.cloud.credentialsFile).path
+        do {
+            let credentials = try Credentials.parse(try text(path), file: path, mode: try mode(path))
+            try config.check(credentials, file: path)
+            return credentials
+        } catch let error as ConfigFileError {
+            print("FAIL [CREDENTIALS]: \(error)")
+            throw StationExitCode.dataError.exitCode
+        }
+    }
+
+    /// A token file: just the product token on one line, owner-only like the credentials.
+    static func token(_ path: String) throws -> Token {
+        let mode = try mode(path)
+        guard mode & 0o077 == 0 else {
+            print("FAIL [CREDENTIALS]: \(path) holds an access token but is readable by others (mode \(String(mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            throw StationExitCode.dataError.exitCode
+        }
+        let value = try text(path).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard value.count >= 20, !value.contains(where: { $0.isWhitespace }) else {
+            print("FAIL [CREDENTIALS]: \(path) should hold just the token on one line.")
+            throw StationExitCode.dataError.exitCode
+        }
+        return Token(value)
+    }
+}
+
+struct QueueAddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Queue devices for import by hand or from a tray/reel file.",
+        discussion: """
+            Each device is DEVICE_ID[,ICCID][,SERIAL] on the command line, or one line of --file: tokens \
+            separated by commas, tabs or spaces, each recognised as device ID, ICCID or serial number. \
+            A file with errors queues nothing (each error with its line number) unless --skip-bad.
+            """)
+
+    @OptionGroup var options: StoreOptions
+    @Option(name: .long, help: "A tray or reel list.", completion: .file()) var file: String?
+    @Flag(name: .long, help: "Queue the good lines of a file with errors.") var skipBad = false
+    @Argument(help: "DEVICE_ID[,ICCID][,SERIAL]") var devices: [String] = []
+
+    func run() async throws {
+        guard file != nil || !devices.isEmpty else { throw ValidationError("Name devices, or a tray file with --file.") }
+        let config = try options.loadConfig()
+        var text = devices.joined(separator: "\n")
+        if let file { text = try ConfigFiles.text(file) + (text.isEmpty ? "" : "\n" + text) }
+        let (entries, errors) = TrayFile.parse(text)
+        for error in errors { print("BAD \(file.map { "\($0) " } ?? "")\(error)") }
+        if !errors.isEmpty && !skipBad {
+            print("nothing queued: \(errors.count) bad line\(errors.count == 1 ? "" : "s"); fix them, or pass --skip-bad to queue the \(entries.count) good one\(entries.count == 1 ? "" : "s").")
+            throw StationExitCode.dataError.exitCode
+        }
+        let store = try options.openStore(config)
+        let destination: Destination = config?.fallback.policy == .always ? .testAccount : .product
+        var added = 0
+        do {
+            for entry in entries {
+                let record = DeviceRecord(deviceID: entry.deviceID.rawValue, serial: entry.serial?.rawValue, iccid: entry.iccid?.rawValue,
+                                          platformID: config.map { Int($0.product.platform.id.rawValue) }, stationID: config?.station.id ?? "manual")
+                if try store.enqueue(record, destination: destination, importSIM: config?.cloud.importSIMs ?? true) { added += 1 }
+            }
+        } catch {
+            print("FAIL \(error)")
+            throw StationExitCode.unavailable.exitCode
+        }
+        print("queued \(added) device\(added == 1 ? "" : "s") for the \(destination.rawValue)" + (entries.count > added ? " (\(entries.count - added) already queued)" : "") + " in \(store.path)")
+        if !errors.isEmpty { throw StationExitCode.failed.exitCode }
+    }
+}
+
+struct QueueStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Pending, done, needing attention (with reasons), and one device's history.")
+
+    @OptionGroup var options: StoreOptions
+    @Option(name: .long, help: "Show this device's attempts.") var device: String?
+
+    func run() async throws {
+        let store = try options.openStore(try options.loadConfig())
+        do {
+            let counts = try store.counts()
+            print(ItemState.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
+            if let lease = try store.lease(), lease.expires > Date() { print("syncing now: \(lease.holder)") }
+            for item in try store.items(state: .attention) { print("needs attention  \(item.deviceID)  \(item.reason ?? "")") }
+            for item in try store.items(state: .pendingMigration) { print("pending migration  \(item.deviceID)  \(item.reason ?? "")") }
+            if let device {
+                guard let item = try store.items().first(where: { $0.deviceID == device.lowercased() }) else {
+                    print("\(device) is not in this store's queue.")
+                    throw StationExitCode.failed.exitCode
+                }
+                print("\(item.deviceID): \(item.state.rawValue) (\(item.destination.rawValue)), \(item.attempts) attempt(s)" + (item.reason.map { ": \($0)" } ?? ""))
+                let format = ISO8601DateFormatter()
+                for (attempt, outcome) in try store.history(item.deviceID) {
+                    print("  \(format.string(from: attempt.at))  \(attempt.kind)  HTTP \(attempt.httpStatus.map(String.init) ?? "-")  \(attempt.outcome)  -> \(outcome)")
+                }
+            }
+        } catch let error as StoreError {
+            print("FAIL \(error)")
+            throw StationExitCode.unavailable.exitCode
+        }
+    }
+}
+
+struct QueueSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Import queued devices into the product until the queue is drained or blocked.",
+        discussion: "--api-url, --product and --token-file override the config, to point the client at any server speaking the API.")
+
+    @OptionGroup var options: StoreOptions
+    @Option(name: .long, help: "API base URL (https; http only to loopback).") var apiURL: String?
+    @Option(name: .long, help: "Product ID or slug.") var product: String?
+    @Option(name: .long, help: "A file holding just the product token (owner-only).", completion: .file()) var tokenFile: String?
+    @Option(name: .long, help: "Stop retrying after this many seconds of failures (default: keep going until drained).") var giveUpAfter: Int?
+
+    func run() async throws {
+        let config = try options.loadConfig()
+        guard config != nil || (apiURL != nil && product != nil && tokenFile != nil) else {
+            throw ValidationError("Name the station with --config, or give --api-url, --product and --token-file.")
+        }
+        let credentials: Credentials? = try config.flatMap { config in
+            tokenFile == nil ? try ConfigFiles.credentials(for: config, configPath: options.config!) : nil
+        }
+        let productToken = try tokenFile.map(ConfigFiles.token) ?? credentials?.productToken
+        let base = apiURL ?? config?.cloud.apiBaseURL.absoluteString ?? StationConfig.defaultAPIBaseURL.absoluteString
+        let transport = CurlHTTPTransport()
+        let store = try options.openStore(config)
+        let settings = SyncWorker.Settings(
+            product: ProductKey(product ?? config!.product.product.description), batchSize: config?.cloud.batchSize ?? 50,
+            importSIMs: config?.cloud.importSIMs ?? true, nameFromSerial: config?.cloud.nameFromSerial ?? false, shipmentGroup: config?.cloud.shipmentGroup,
+            fallback: config?.fallback ?? .init(policy: .off), giveUpAfter: giveUpAfter.map { .seconds($0) })
+        let worker = SyncWorker(
+            store: store, product: productToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) },
+            testAccount: credentials?.testAccountToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) }, settings: settings)
+        let report: SyncWorker.Report
+        do {
+            report = try await worker.run()
+        } catch {
+            print("FAIL \(error)")
+            throw StationExitCode.unavailable.exitCode
+        }
+        print("\(report.requests) request(s): \(report.imported) imported, \(report.alreadyPresent) already in the product, "
+              + "\(report.toTestAccount) to the test account, \(report.needAttention) need attention")
+        switch report.stop {
+        case .drained:
+            print("queue drained")
+        case .blocked(let error):
+            print("BLOCKED \(error)")
+            throw StationExitCode.failed.exitCode
+        case .gaveUp(let error):
+            print("GAVE UP (the devices stay queued): \(error)")
+            throw StationExitCode.failed.exitCode
+        case .leaseHeld(let holder):
+            print("another station process is syncing this store (\(holder)); nothing done.")
+            throw StationExitCode.unavailable.exitCode
+        }
+    }
+}
+
+struct QueueRetryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Put devices needing attention back in the queue.")
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Device IDs (default: every device needing attention).") var devices: [String] = []
+
+    func run() async throws {
+        let store = try options.openStore(try options.loadConfig())
+        let count = try store.retry(devices.isEmpty ? nil : devices.map { $0.lowercased() })
+        print("\(count) device(s) queued again")
+    }
+}
+
+struct QueueExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Write the queue as CSV.")
+
+    @OptionGroup var options: StoreOptions
+    @Option(name: .long, help: "Output file (default: standard output).") var out: String?
+
+    func run() async throws {
+        let store = try options.openStore(try options.loadConfig())
+        let format = ISO8601DateFormatter()
+        var lines = ["device_id,serial,iccid,state,destination,attempts,enqueued_at,reason"]
+        for item in try store.items() {
+            let fields = [item.deviceID, item.serial ?? "", item.iccid ?? "", item.state.rawValue, item.destination.rawValue, String(item.attempts),
+                          format.string(from: item.enqueuedAt), item.reason ?? ""]
+            lines.append(fields.map(Self.csv).joined(separator: ","))
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        if let out {
+            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                print("FAIL: cannot write \(out): \(error.localizedDescription)")
+                throw StationExitCode.ioError.exitCode
+            }
+            print("\(lines.count - 1) device(s) written to \(out)")
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    static func csv(_ field: String) -> String {
+        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+    }
+}

@@ -1,0 +1,166 @@
+import FakeParticleCloud
+import Foundation
+import ParticleDevices
+import StationStore
+import TestSupport
+import Testing
+
+/// `station queue` as a technician runs it, against the fake cloud on loopback.
+@Suite(.serialized) struct QueueBinaryTests {
+    static let token = "prodtoken0123456789abcdef0123456789"
+
+    /// A folder with a station config and owner-only credentials, a fake cloud with a paid
+    /// Boron product and `count` manufactured devices.
+    final class Station: @unchecked Sendable {
+        let folder: URL
+        let cloud = FakeParticleCloud()
+        let server: LoopbackHTTPServer
+        var devices: [(id: String, iccid: String, serial: String)] = []
+
+        init(count: Int, batch: Int = 50, latency: Duration = .zero) throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            cloud.addProduct(.init(id: 4242, slug: "boron-fleet", platformID: 13, plan: .paid, owner: "factory"))
+            cloud.addToken(QueueBinaryTests.token, .init(name: "factory"))
+            cloud.latency = latency
+            server = try cloud.serve()
+            for _ in 0..<count {
+                let id = "e00f" + (0..<20).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+                let iccid = Luhn.completing("8901" + (0..<15).map { _ in String(Int.random(in: 0...9)) }.joined())
+                let serial = "P0" + (0..<13).map { _ in String("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789".randomElement()!) }.joined()
+                cloud.manufacture(.init(deviceID: id, platformID: 13, serial: serial, iccid: iccid))
+                devices.append((id, iccid, serial))
+            }
+            try """
+                [station]
+                id = "bench-test"
+                [product]
+                id = 4242
+                platform = "boron"
+                [cloud]
+                api_base_url = "\(server.baseURL)"
+                credentials_file = "credentials.toml"
+                batch_size = \(batch)
+                [store]
+                path = "\(folder.path)/station.sqlite"
+                """.write(to: folder.appendingPathComponent("station.toml"), atomically: true, encoding: .utf8)
+            try credentials(mode: 0o600)
+        }
+
+        func credentials(mode: Int) throws {
+            let path = folder.appendingPathComponent("credentials.toml").path
+            try "product_token = \"\(QueueBinaryTests.token)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+
+        var config: String { folder.appendingPathComponent("station.toml").path }
+
+        func tray(_ lines: [String]) throws -> String {
+            let path = folder.appendingPathComponent("tray.txt").path
+            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+
+        deinit {
+            server.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    @Test func aTrayFileWithABadLineQueuesNothingUnlessAsked() throws {
+        let station = try Station(count: 3)
+        let d = station.devices
+        let tray = try station.tray(["# tray 7", "\(d[0].id),\(d[0].iccid),\(d[0].serial)", "\(d[1].id)\t\(d[1].iccid)", "e00fZZZ,123", "\(d[2].id) \(d[2].serial)"])
+        let refused = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray])
+        #expect(refused.status == 65, "\(refused.stdout)")
+        #expect(refused.stdout.contains("line 4:") && refused.stdout.contains("nothing queued"))
+        let store = try StationStore(path: station.folder.appendingPathComponent("station.sqlite").path)
+        #expect(try store.items().isEmpty)
+        let skipped = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray, "--skip-bad"])
+        #expect(skipped.status == 1 && skipped.stdout.contains("queued 3 devices"), "\(skipped.stdout)")
+        #expect(try store.items().map(\.iccid).compactMap { $0 }.count == 2)
+    }
+
+    @Test func malformedIDsAndICCIDsAreRejectedWithTheReason() throws {
+        let station = try Station(count: 1)
+        let badICCID = String(station.devices[0].iccid.dropLast()) + String((Int(String(station.devices[0].iccid.last!))! + 1) % 10)
+        let run = try StationBinaryTests.run(["queue", "add", "--config", station.config, "\(station.devices[0].id),\(badICCID)", "e00fce68ae40e8a1f5b4c2d"])
+        #expect(run.status == 65)
+        #expect(run.stdout.contains("line 1:") && run.stdout.lowercased().contains("check digit"), "\(run.stdout)")
+        #expect(run.stdout.contains("line 2:") && run.stdout.contains("neither a device ID"), "\(run.stdout)")
+    }
+
+    @Test func looseCredentialsAreRefusedWithTheFix() throws {
+        let station = try Station(count: 1)
+        try station.credentials(mode: 0o644)
+        _ = try StationBinaryTests.run(["queue", "add", "--config", station.config, station.devices[0].id])
+        let run = try StationBinaryTests.run(["queue", "sync", "--config", station.config])
+        #expect(run.status == 65 && run.stdout.contains("chmod 600"), "\(run.stdout)")
+        #expect(!run.stdout.contains(QueueBinaryTests.token))
+        #expect(station.cloud.ledger.isEmpty, "nothing was sent")
+    }
+
+    @Test func syncStatusAndExport() throws {
+        let station = try Station(count: 4, batch: 3)
+        let ids = station.devices.map { "\($0.id),\($0.iccid)" }
+        #expect(try StationBinaryTests.run(["queue", "add", "--config", station.config] + ids).status == 0)
+        let sync = try StationBinaryTests.run(["queue", "sync", "--config", station.config])
+        #expect(sync.status == 0 && sync.stdout.contains("4 imported") && sync.stdout.contains("queue drained"), "\(sync.stdout)")
+        #expect(station.cloud.ledger.filter { $0.path.hasSuffix("/devices") }.map(\.sentIDs.count) == [3, 1])
+        let status = try StationBinaryTests.run(["queue", "status", "--config", station.config, "--device", station.devices[0].id])
+        #expect(status.stdout.contains("done: 4") && status.stdout.contains("import-devices  HTTP 200  ok  -> updated"), "\(status.stdout)")
+        let csv = try StationBinaryTests.run(["queue", "export", "--config", station.config])
+        #expect(csv.stdout.split(separator: "\n").count == 5 && csv.stdout.contains("\(station.devices[1].id),,\(station.devices[1].iccid),done,product"))
+        // The same through overrides: any server speaking the API, a token file.
+        let tokenFile = station.folder.appendingPathComponent("token").path
+        try (QueueBinaryTests.token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile)
+        let store = station.folder.appendingPathComponent("other.sqlite").path
+        _ = try StationBinaryTests.run(["queue", "add", "--store", store, station.devices[0].id])
+        let override = try StationBinaryTests.run(["queue", "sync", "--store", store, "--api-url", station.server.baseURL, "--product", "boron-fleet", "--token-file", tokenFile])
+        #expect(override.status == 0 && override.stdout.contains("1 already in the product"), "\(override.stdout)")
+    }
+
+    /// The crash test: `station queue sync` killed with SIGKILL again and again, mostly while a
+    /// request is in flight. Nothing is lost and nothing is imported twice.
+    @Test func killedFiftyTimesLosesNothing() throws {
+        // 200 requests of 80 ms: far more than 50 short runs can finish.
+        let station = try Station(count: 2000, batch: 10, latency: .milliseconds(80))
+        let tray = try station.tray(station.devices.map { "\($0.id),\($0.iccid)" })
+        #expect(try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray]).status == 0)
+        var kills = 0
+        while kills < 50 {
+            let process = Process()
+            process.executableURL = try StationBinaryTests.stationPath()
+            process.arguments = ["queue", "sync", "--config", station.config]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: Double.random(in: 0.08...0.45))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            // Without a kill, the run drained the queue: start over with the next kill.
+            if process.terminationReason == .exit { break }
+        }
+        let final = try StationBinaryTests.run(["queue", "sync", "--config", station.config])
+        #expect(final.status == 0, "\(final.stdout)")
+        #expect(kills == 50 && final.stdout.contains("queue drained"), "\(kills) kills")
+        #expect(station.server.abandonedResponses >= kills / 2, "most kills hit a request in flight: \(station.server.abandonedResponses) of \(kills)")
+        print("crash test: \(kills) SIGKILLs, \(station.server.abandonedResponses) with a request in flight, \(station.cloud.ledger.count) calls in all")
+        // Every device imported exactly once over all calls, and all in the product.
+        let updated = station.cloud.ledger.flatMap { $0.response["updatedDeviceIds"] ?? [] }
+        #expect(updated.count == 2000 && Set(updated) == Set(station.devices.map(\.id)), "updated \(updated.count), distinct \(Set(updated).count)")
+        // The store agrees with the ledger: every device done, each with an import outcome the
+        // fake really gave it.
+        let store = try StationStore(path: station.folder.appendingPathComponent("station.sqlite").path)
+        #expect(try store.counts() == [.done: 2000])
+        let existing = Set(station.cloud.ledger.flatMap { $0.response["existingDeviceIds"] ?? [] })
+        for device in station.devices {
+            let outcomes = try store.history(device.id).map(\.1).filter { $0 == "updated" || $0 == "existing" }
+            #expect(outcomes.count >= 1 && (outcomes.last == "updated" || existing.contains(device.id)))
+        }
+    }
+}
