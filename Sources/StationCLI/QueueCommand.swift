@@ -11,9 +11,9 @@ import StationStore
 /// `station queue ...`: the product pre-add import queue.
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "queue", abstract: "The product pre-add import queue: add, status, sync, retry, export.",
+        commandName: "queue", abstract: "The product pre-add import queue: add, status, sync, retry, migrate, export.",
         discussion: "Every subcommand takes --config (the station config) and --store (overrides the config's store path).",
-        subcommands: [QueueAddCommand.self, QueueStatusCommand.self, QueueSyncCommand.self, QueueRetryCommand.self, QueueExportCommand.self])
+        subcommands: [QueueAddCommand.self, QueueStatusCommand.self, QueueSyncCommand.self, QueueRetryCommand.self, QueueMigrateCommand.self, QueueExportCommand.self])
 }
 
 /// The options every queue command shares, and loading what they name.
@@ -242,6 +242,44 @@ struct QueueRetryCommand: AsyncParsableCommand {
         let store = try options.openStore(try options.loadConfig())
         let count = try store.retry(devices.isEmpty ? nil : devices.map { $0.lowercased() })
         print("\(count) device(s) queued again")
+    }
+}
+
+struct QueueMigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Move devices handled under the test account into the product.",
+        discussion: """
+            Per device: unclaim from the test account; for SKUs whose SIM reactivates fast, release the SIM \
+            and import device and SIM into the product; for slow or unknown SKUs, import without releasing \
+            (the test account must be a member of the product's team). Needs both tokens in the credentials file.
+            """)
+
+    @OptionGroup var options: StoreOptions
+
+    func run() async throws {
+        guard let config = try options.loadConfig(), let configPath = options.config else {
+            throw ValidationError("migrate needs --config: the product, the line's SKU and both tokens come from it.")
+        }
+        let credentials = try ConfigFiles.credentials(for: config, configPath: configPath)
+        guard let testToken = credentials.testAccountToken else {
+            print("FAIL [CREDENTIALS]: migrate needs test_account_token in the credentials file too.")
+            throw StationExitCode.dataError.exitCode
+        }
+        let store = try options.openStore(config)
+        let transport = CurlHTTPTransport()
+        let base = config.cloud.apiBaseURL.absoluteString
+        let migration = Migration(
+            store: store, product: ParticleCloudClient(transport: transport, baseURL: base, token: credentials.productToken),
+            testAccount: ParticleCloudClient(transport: transport, baseURL: base, token: testToken),
+            productKey: ProductKey(config.product.product.description), lineSKU: config.product.skus.count == 1 ? config.product.skus[0] : nil)
+        let result: Migration.Result
+        do { result = try await migration.run() } catch {
+            print("FAIL \(error)")
+            throw StationExitCode.unavailable.exitCode
+        }
+        print("migrated \(result.migrated.count) device(s) into the product")
+        for (device, reason) in result.failed { print("NOT MIGRATED \(device): \(reason)") }
+        if !result.failed.isEmpty { throw StationExitCode.failed.exitCode }
     }
 }
 

@@ -181,3 +181,51 @@ import Testing
         #expect(policy.delay(attempt: 1, jitter: 1, retryAfter: .seconds(86_400)) == .seconds(3600), "an absurd Retry-After is capped")
     }
 }
+
+/// `station queue migrate`: the right path per SIM activation class.
+@Suite(.serialized) struct MigrationTests {
+    /// Devices handled under the test account (free-plan refusal), then the product has room.
+    func handledUnderTheTestAccount(skus: [String?]) async throws -> (CloudBench, [DeviceRecord]) {
+        let bench = try CloudBench(plan: .free)
+        bench.cloud.freeDeviceLimit = 0
+        var devices: [DeviceRecord] = []
+        for sku in skus {
+            var device = bench.manufacture()
+            device.sku = sku
+            devices.append(device)
+            try bench.store.enqueue(device, importSIM: true)
+        }
+        _ = try await bench.worker(policy: .onRefusal).run()
+        #expect(try bench.store.counts() == [.pendingMigration: skus.count])
+        bench.cloud.freeDeviceLimit = 100
+        return (bench, devices)
+    }
+
+    @Test(arguments: [
+        ("BRN404X", Migration.Path.releaseThenImport), ("BRN402", .importWithoutRelease), ("BRN310", .importWithoutRelease),
+        ("NOT-A-SKU", .importWithoutRelease),
+    ])
+    func pathPerSKU(sku: String, path: Migration.Path) {
+        #expect(Migration.path(forSKU: sku) == path)
+    }
+
+    @Test func fastSIMsAreReleasedThenImportedSlowOnesNever() async throws {
+        let (bench, devices) = try await handledUnderTheTestAccount(skus: ["BRN404X", "BRN402", nil])
+        let migration = Migration(store: bench.store, product: bench.client(CloudBench.productToken), testAccount: bench.client(CloudBench.testToken),
+                                  productKey: ProductKey(String(CloudBench.productID)), lineSKU: nil)
+        let result = try await migration.run()
+        #expect(result.migrated.count == 3 && result.failed.isEmpty)
+        #expect(bench.cloud.members(of: CloudBench.productID) == Set(devices.map(\.deviceID)))
+        let releases = bench.cloud.ledger.filter { $0.method == "DELETE" && $0.path.hasPrefix("/v1/sims/") }.map(\.path)
+        #expect(releases == ["/v1/sims/\(devices[0].iccid!)"], "only the fast SIM is released")
+        // The slow and the unknown SIM stayed active the whole time: activated once, in the sandbox.
+        for device in devices.dropFirst() {
+            let sim = bench.cloud.sim(device.iccid!)
+            #expect(sim?.state == .active && sim?.activations == 1 && sim?.productID == CloudBench.productID)
+        }
+        #expect(bench.cloud.sim(devices[0].iccid!)?.activations == 2, "released, then activated by the product import")
+        // No product SIM activation before the import: the only product SIM calls are the imports.
+        #expect(!bench.cloud.ledger.contains { $0.method == "PUT" && $0.path.contains("/products/") })
+        #expect(try bench.store.counts() == [.done: 3])
+    }
+}
