@@ -121,6 +121,15 @@ import Testing
         #expect(override.status == 0 && override.stdout.contains("1 already in the product"), "\(override.stdout)")
     }
 
+    @Test func queueBenchPrintsOneObjectPerRun() throws {
+        let run = try StationBinaryTests.run(["bench", "queue", "--json", "--devices", "150", "--devices", "300", "--batch-size", "100"])
+        #expect(run.status == 0, "\(run.stdout)")
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(runs.map { $0["devices"] as? Int } == [150, 300])
+        #expect(runs.map { $0["requests"] as? Int } == [2, 3], "batches of 100")
+        #expect(runs.allSatisfy { ($0["seconds"] as? Double ?? 0) > 0 && ($0["peakRSSBytes"] as? Int ?? 0) > 1_000_000 })
+    }
+
     /// The crash test: `station queue sync` killed with SIGKILL again and again, mostly while a
     /// request is in flight. Nothing is lost and nothing is imported twice.
     @Test func killedFiftyTimesLosesNothing() throws {
