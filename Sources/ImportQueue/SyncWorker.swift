@@ -25,10 +25,13 @@ public struct SyncWorker: Sendable {
         /// How long the worker keeps trying while the network or the cloud is down (nil:
         /// until the queue drains).
         public var giveUpAfter: Duration?
+        /// A free-plan product: count its devices before importing, and send only what fits.
+        public var freeDeviceLimit: Int?
 
         public init(product: ProductKey, batchSize: Int = 50, importSIMs: Bool = true, nameFromSerial: Bool = false, shipmentGroup: String? = nil,
                     fallback: StationConfig.Fallback = .init(policy: .off, permanentRefusals: StationConfig.defaultPermanentRefusals),
-                    retry: RetryPolicy = RetryPolicy(), giveUpAfter: Duration? = nil) {
+                    retry: RetryPolicy = RetryPolicy(), giveUpAfter: Duration? = nil, freeDeviceLimit: Int? = nil) {
+            self.freeDeviceLimit = freeDeviceLimit
             self.product = product
             self.batchSize = batchSize
             self.importSIMs = importSIMs
@@ -168,6 +171,25 @@ public struct SyncWorker: Sendable {
     /// One product import request for a batch, and what it did to each item.
     func importBatch(_ batch: [QueueItem], report: inout Report) async throws(StoreError) -> StepResult {
         guard let product else { return .progress }
+        var batch = batch
+        if let limit = settings.freeDeviceLimit {
+            let at = now()
+            report.requests += 1
+            switch await Self.result({ () async throws(CloudError) in try await product.productDeviceCount(settings.product) }) {
+            case .failure(let error):
+                return try failed(batch, error, kind: "count-devices", at: at, report: &report)
+            case .success(let count):
+                let room = max(0, limit - count)
+                try store.record(Attempt(at: at, kind: "count-devices", httpStatus: 200, outcome: "ok", detail: "\(count) of \(limit) in the product"), updates: [])
+                if room < batch.count {
+                    let reason = "the product is on a free plan, which holds \(limit) devices; it has \(count)"
+                    let updates = batch[room...].map { refusal($0, reason: reason, outcome: "free-plan-full", permanent: true, report: &report) }
+                    try store.record(Attempt(at: at, kind: "route", httpStatus: nil, outcome: "free-plan-full", detail: reason), updates: updates)
+                    batch = Array(batch.prefix(room))
+                    if batch.isEmpty { return .progress }
+                }
+            }
+        }
         let at = now()
         report.requests += 1
         let result: ImportResult

@@ -203,7 +203,8 @@ struct QueueSyncCommand: AsyncParsableCommand {
         let settings = SyncWorker.Settings(
             product: ProductKey(product ?? config!.product.product.description), batchSize: config?.cloud.batchSize ?? 50,
             importSIMs: config?.cloud.importSIMs ?? true, nameFromSerial: config?.cloud.nameFromSerial ?? false, shipmentGroup: config?.cloud.shipmentGroup,
-            fallback: config?.fallback ?? .init(policy: .off), giveUpAfter: giveUpAfter.map { .seconds($0) })
+            fallback: config?.fallback ?? .init(policy: .off), giveUpAfter: giveUpAfter.map { .seconds($0) },
+            freeDeviceLimit: config?.product.freePlan == true ? StationConfig.freePlanDeviceLimit : nil)
         let worker = SyncWorker(
             store: store, product: productToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) },
             testAccount: credentials?.testAccountToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) }, settings: settings)

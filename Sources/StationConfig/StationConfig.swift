@@ -29,6 +29,9 @@ public struct StationConfig: Sendable, Hashable {
         public var platform: Platform
         /// The SKUs made on this line (e.g. BRN404X); empty: any SKU of the platform.
         public var skus: [String]
+        /// On a free plan the account holds at most 100 devices: the station counts the
+        /// product's devices before importing and routes what does not fit to the fallback.
+        public var freePlan: Bool
     }
 
     public struct Cloud: Sendable, Hashable {
@@ -73,6 +76,8 @@ public struct StationConfig: Sendable, Hashable {
     public var storePath: String?
 
     public static let defaultAPIBaseURL = URL(string: "https://api.particle.io")!
+    /// Devices a free account may hold (particle-cloud-and-factory.md section 2).
+    public static let freePlanDeviceLimit = 100
     public static let defaultPermanentRefusals = ["invalidDeviceIds", "nonmemberDeviceIds", "protectedDeviceIds"]
     /// The keys of the cloud part; the station-agent issue adds the bench part's.
     public static let sections = ["station", "product", "cloud", "fallback", "store"]
@@ -94,7 +99,7 @@ public struct StationConfig: Sendable, Hashable {
         }
         let station = Station(id: id, line: try stationTable.string("line"))
 
-        let productTable = try required("product", ["id", "slug", "platform", "skus"])
+        let productTable = try required("product", ["id", "slug", "platform", "skus", "free_plan"])
         let productID = try productTable.int("id")
         let slug = try productTable.string("slug")
         let product: ProductRef
@@ -162,7 +167,8 @@ public struct StationConfig: Sendable, Hashable {
             }
         }
         let storeTable = try root.table("store", allowed: ["path"])
-        return StationConfig(station: station, product: Product(product: product, platform: platform, skus: skus.map { $0.uppercased() }),
+        return StationConfig(station: station, product: Product(product: product, platform: platform, skus: skus.map { $0.uppercased() },
+                                                                freePlan: try productTable.bool("free_plan") ?? false),
                              cloud: cloud, fallback: fallback, storePath: try storeTable?.string("path"))
     }
 

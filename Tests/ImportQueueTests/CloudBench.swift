@@ -56,11 +56,13 @@ final class CloudBench: @unchecked Sendable {
     }
 
     func worker(batch: Int = 50, policy: StationConfig.Fallback.Policy = .off, product: Bool = true, test: Bool = true, productToken: String = productToken,
-                giveUpAfter: Duration? = .seconds(20), nameFromSerial: Bool = false, group: String? = nil, baseURL: String? = nil) -> SyncWorker {
+                giveUpAfter: Duration? = .seconds(20), nameFromSerial: Bool = false, group: String? = nil, baseURL: String? = nil,
+                freeLimit: Int? = nil) -> SyncWorker {
         var worker = SyncWorker(
             store: store, product: product ? client(productToken, baseURL: baseURL) : nil, testAccount: test ? client(Self.testToken, baseURL: baseURL) : nil,
             settings: .init(product: ProductKey(String(Self.productID)), batchSize: batch, importSIMs: true, nameFromSerial: nameFromSerial, shipmentGroup: group,
-                            fallback: .init(policy: policy), retry: RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(200)), giveUpAfter: giveUpAfter),
+                            fallback: .init(policy: policy), retry: RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(200)), giveUpAfter: giveUpAfter,
+                            freeDeviceLimit: freeLimit),
             holder: "test-\(UUID().uuidString)")
         let sleeps = self.sleeps
         worker.sleep = { duration in

@@ -136,6 +136,17 @@ import Testing
         #expect(try off.store.items().allSatisfy { $0.state == .attention && $0.reason?.contains("Device limit reached") == true })
     }
 
+    @Test func aFreePlanProductIsCountedBeforeImporting() async throws {
+        let bench = try CloudBench(plan: .free, devices: 5)
+        bench.cloud.freeDeviceLimit = 3
+        try bench.enqueueAll()
+        let report = try await bench.worker(policy: .onRefusal, freeLimit: 3).run()
+        #expect(report.stop == .drained && report.imported == 3 && report.toTestAccount == 2)
+        #expect(bench.cloud.members(of: CloudBench.productID).count == 3)
+        #expect(!bench.importCalls.contains { $0.status == 400 }, "no import was sent that the plan would refuse")
+        #expect(try bench.store.items().filter { $0.destination == .testAccount }.allSatisfy { $0.reason?.contains("free plan") == true || $0.state == .pendingMigration })
+    }
+
     @Test func aDeviceThatComesOnlineIsClaimedToTheTestAccount() async throws {
         let bench = try CloudBench(devices: 1)
         let device = bench.devices[0]
