@@ -54,6 +54,8 @@ public struct SyncWorker: Sendable {
         case gaveUp(CloudError)
         /// Another process holds the sync lease.
         case leaseHeld(by: String)
+        /// The caller's condition (`run(until:)`) held.
+        case stoppedByCaller
     }
 
     public struct Report: Hashable, Sendable {
@@ -101,8 +103,8 @@ public struct SyncWorker: Sendable {
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 
-    /// Runs until the queue is drained or blocked.
-    public func run() async throws(StoreError) -> Report {
+    /// Runs until the queue is drained or blocked, or `until` holds (checked between requests).
+    public func run(until: @Sendable (Report) -> Bool = { _ in false }) async throws(StoreError) -> Report {
         guard try lease() else {
             return Report(stop: .leaseHeld(by: (try? store.lease())??.holder ?? "another process"))
         }
@@ -111,6 +113,10 @@ public struct SyncWorker: Sendable {
         var failures = 0
         var failingSince: Date?
         while true {
+            if until(report) {
+                report.stop = .stoppedByCaller
+                return report
+            }
             guard try lease() else {
                 report.stop = .leaseHeld(by: (try? store.lease())??.holder ?? "another process")
                 return report

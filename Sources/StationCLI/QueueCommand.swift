@@ -226,6 +226,8 @@ struct QueueSyncCommand: AsyncParsableCommand {
         case .gaveUp(let error):
             print("GAVE UP (the devices stay queued): \(error)")
             throw StationExitCode.failed.exitCode
+        case .stoppedByCaller:
+            print("stopped")
         case .leaseHeld(let holder):
             print("another station process is syncing this store (\(holder)); nothing done.")
             throw StationExitCode.unavailable.exitCode

@@ -65,6 +65,30 @@ import Testing
         #expect(bench.importCalls.count == 1, "one request, then stop")
     }
 
+    @Test func aTokenWithoutTheImportScopeIsARefusal() async throws {
+        let bench = try CloudBench(devices: 2)
+        bench.cloud.addToken("listonly0123456789abcdef0123", .init(name: "factory", scopes: ["devices:list"]))
+        try bench.enqueueAll()
+        let report = try await bench.worker(productToken: "listonly0123456789abcdef0123").run()
+        #expect(report.stop == .drained && report.needAttention == 2)
+        #expect(try bench.store.items().allSatisfy { $0.state == .attention && $0.reason?.contains("scopes") == true })
+        #expect(try bench.store.attempts().map(\.httpStatus) == [403])
+    }
+
+    @Test func theFakesOwnRateLimitIsFeltAndWaitedOut() async throws {
+        let bench = try CloudBench(devices: 6)
+        bench.cloud.rateLimit = 2
+        bench.cloud.retryAfterSeconds = 1
+        try bench.enqueueAll()
+        let worker = bench.worker(batch: 2)
+        // Two requests a minute: the third is refused with Retry-After, and the worker waits
+        // as told; the test stops it at the first wait rather than sleep a minute.
+        let report = try await worker.run(until: { $0.requests >= 3 })
+        #expect(report.stop == .stoppedByCaller && report.requests == 3 && report.imported == 4)
+        #expect(bench.sleeps.all.first.map { $0 >= .seconds(1) } == true, "\(bench.sleeps.all)")
+        #expect(bench.cloud.ledger.last?.status == 429)
+    }
+
     @Test func rateLimitBacksOffAndHonoursRetryAfter() async throws {
         let bench = try CloudBench(devices: 4)
         try bench.enqueueAll()
