@@ -50,14 +50,18 @@ public struct CurlHTTPTransport: HTTPTransport {
     }
 
     static func perform(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPTransportError> {
-        _ = try? CurlLibrary.info()  // curl_global_init, once
-        guard let handle = curl_easy_init() else { return .failure(.network(code: Int(CURLE_FAILED_INIT.rawValue), "curl_easy_init failed")) }
-        defer { curl_easy_cleanup(handle) }
+        do {
+            _ = try CurlLibrary.info()  // loads libcurl and runs curl_global_init, once
+        } catch {
+            return .failure(.network(code: Int(CURLE_FAILED_INIT.rawValue), error.description))
+        }
+        guard let handle = cshim_curl_easy_init() else { return .failure(.network(code: Int(CURLE_FAILED_INIT.rawValue), "curl_easy_init failed")) }
+        defer { cshim_curl_easy_cleanup(handle) }
         let sink = Sink()
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { cshim_curl_slist_free_all(headerList) }
         var mime: OpaquePointer?
-        defer { curl_mime_free(mime) }
+        defer { cshim_curl_mime_free(mime) }
 
         func long(_ option: CURLoption, _ value: Int) { _ = cshim_curl_easy_setopt_long(handle, option, value) }
         func text(_ option: CURLoption, _ value: String) { _ = value.withCString { cshim_curl_easy_setopt_pointer(handle, option, $0) } }
@@ -70,26 +74,26 @@ public struct CurlHTTPTransport: HTTPTransport {
         text(CURLOPT_PROTOCOLS_STR, "http,https")
         long(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request.connectTimeout))
         long(CURLOPT_TIMEOUT_MS, milliseconds(request.timeout))
-        for header in request.headers { headerList = curl_slist_append(headerList, "\(header.name): \(header.value)") }
+        for header in request.headers { headerList = cshim_curl_slist_append(headerList, "\(header.name): \(header.value)") }
 
         switch request.body {
         case .none:
             break
         case .bytes(let bytes, let contentType):
-            headerList = curl_slist_append(headerList, "Content-Type: \(contentType)")
+            headerList = cshim_curl_slist_append(headerList, "Content-Type: \(contentType)")
             long(CURLOPT_POSTFIELDSIZE, bytes.count)
             // COPYPOSTFIELDS copies: the bytes need not outlive this call.
             _ = (bytes + [0]).withUnsafeBufferPointer { cshim_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
         case .multipart(let parts):
-            mime = curl_mime_init(handle)
+            mime = cshim_curl_mime_init(handle)
             for part in parts {
-                let item = curl_mime_addpart(mime)
-                curl_mime_name(item, part.name)
+                let item = cshim_curl_mime_addpart(mime)
+                cshim_curl_mime_name(item, part.name)
                 _ = part.data.withUnsafeBufferPointer { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { curl_mime_data(item, $0.baseAddress, $0.count) }  // copies
+                    buffer.withMemoryRebound(to: CChar.self) { cshim_curl_mime_data(item, $0.baseAddress, $0.count) }  // copies
                 }
-                if let fileName = part.fileName { curl_mime_filename(item, fileName) }
-                if let type = part.contentType { curl_mime_type(item, type) }
+                if let fileName = part.fileName { cshim_curl_mime_filename(item, fileName) }
+                if let type = part.contentType { cshim_curl_mime_type(item, type) }
             }
             _ = cshim_curl_easy_setopt_pointer(handle, CURLOPT_MIMEPOST, UnsafeRawPointer(mime))
         }
@@ -108,7 +112,7 @@ public struct CurlHTTPTransport: HTTPTransport {
         _ = cshim_curl_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
         _ = cshim_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, box.toOpaque())
 
-        let code = curl_easy_perform(handle)
+        let code = cshim_curl_easy_perform(handle)
         guard code == CURLE_OK else { return .failure(map(code, url: request.url)) }
         var status = 0
         _ = cshim_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -120,7 +124,7 @@ public struct CurlHTTPTransport: HTTPTransport {
     }
 
     static func map(_ code: CURLcode, url: String) -> HTTPTransportError {
-        let detail = "\(String(cString: curl_easy_strerror(code))) (\(url))"
+        let detail = "\(String(cString: cshim_curl_easy_strerror(code))) (\(url))"
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT: return .connect(detail)
         case CURLE_OPERATION_TIMEDOUT: return .timeout(detail)

@@ -8,7 +8,7 @@ public struct CurlError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var code: String { "CURL-\(rawCode)" }
     public var description: String {
-        "\(call) failed: \(String(cString: curl_easy_strerror(CURLcode(rawValue: rawCode)))) (CURLcode \(rawCode))."
+        "\(call) failed: \(String(cString: cshim_curl_easy_strerror(CURLcode(rawValue: rawCode)))) (CURLcode \(rawCode))."
     }
 
     static func check(_ result: CURLcode, _ call: String) throws(CurlError) {
@@ -31,13 +31,16 @@ public struct CurlLibraryInfo: Sendable, Equatable {
 public enum CurlLibrary {
     /// `curl_global_init`, once per process (it is not thread-safe, so it runs inside the
     /// lazy, thread-safe initialiser of a static).
-    private static let globalInit: UInt32 = curl_global_init(Int(CURL_GLOBAL_DEFAULT)).rawValue
+    private static let globalInit: UInt32 = cshim_curl_global_init(Int(CURL_GLOBAL_DEFAULT)).rawValue
 
     /// Reads the library's facts.
     /// - Throws: `CurlError` if libcurl cannot initialise or make a handle.
     public static func info() throws(CurlError) -> CurlLibraryInfo {
+        if let message = cshim_curl_load() {
+            throw CurlError(call: "dlopen(libcurl.so.4) (\(String(cString: message)); install Debian's libcurl4)", rawCode: CURLE_FAILED_INIT.rawValue)
+        }
         try CurlError.check(CURLcode(rawValue: globalInit), "curl_global_init")
-        guard let data = curl_version_info(CURLVERSION_TENTH)?.pointee else {
+        guard let data = cshim_curl_version_info(CURLVERSION_TENTH)?.pointee else {
             throw CurlError(call: "curl_version_info", rawCode: CURLE_FAILED_INIT.rawValue)
         }
         var protocols: [String] = []
@@ -47,8 +50,8 @@ public enum CurlLibrary {
                 cursor += 1
             }
         }
-        guard let handle = curl_easy_init() else { throw CurlError(call: "curl_easy_init", rawCode: CURLE_FAILED_INIT.rawValue) }
-        defer { curl_easy_cleanup(handle) }
+        guard let handle = cshim_curl_easy_init() else { throw CurlError(call: "curl_easy_init", rawCode: CURLE_FAILED_INIT.rawValue) }
+        defer { cshim_curl_easy_cleanup(handle) }
         var caInfo: UnsafePointer<CChar>?
         var caPath: UnsafePointer<CChar>?
         // CURLINFO_CAINFO/CAPATH exist from curl 7.84; older libraries answer "unknown option".

@@ -9,6 +9,28 @@
 /// libusb_set_option(ctx, LIBUSB_OPTION_LOG_LEVEL, level): the option call is variadic.
 int cshim_libusb_set_log_level(libusb_context *ctx, int level);
 
+// libcurl is loaded on first use (dlopen of libcurl.so.4), not linked: linking it makes
+// every station command load its thirty-odd libraries at start-up (about 0.2 s in the lab VM)
+// though only the cloud sync uses it. Every curl call goes through these wrappers.
+
+/// Loads libcurl once; NULL when it is loaded, else the loader's message.
+const char *cshim_curl_load(void);
+CURLcode cshim_curl_global_init(long flags);
+CURL *cshim_curl_easy_init(void);
+void cshim_curl_easy_cleanup(CURL *handle);
+CURLcode cshim_curl_easy_perform(CURL *handle);
+const char *cshim_curl_easy_strerror(CURLcode code);
+curl_version_info_data *cshim_curl_version_info(CURLversion age);
+struct curl_slist *cshim_curl_slist_append(struct curl_slist *list, const char *text);
+void cshim_curl_slist_free_all(struct curl_slist *list);
+curl_mime *cshim_curl_mime_init(CURL *handle);
+curl_mimepart *cshim_curl_mime_addpart(curl_mime *mime);
+CURLcode cshim_curl_mime_name(curl_mimepart *part, const char *name);
+CURLcode cshim_curl_mime_data(curl_mimepart *part, const char *data, size_t size);
+CURLcode cshim_curl_mime_filename(curl_mimepart *part, const char *name);
+CURLcode cshim_curl_mime_type(curl_mimepart *part, const char *type);
+void cshim_curl_mime_free(curl_mime *mime);
+
 /// curl_easy_setopt with a long argument (CURLOPT_TIMEOUT_MS, CURLOPT_SSL_VERIFYPEER, ...).
 CURLcode cshim_curl_easy_setopt_long(CURL *handle, CURLoption option, long value);
 /// curl_easy_setopt with a pointer argument (strings, slists, callbacks' user data).
