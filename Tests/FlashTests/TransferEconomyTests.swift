@@ -53,6 +53,24 @@ import Testing
         #expect(try await session.read(at: 0xD4100, count: bytes.count) == bytes)
     }
 
+    @Test func severalRangesAreReadAfterOneSetAddress() async throws {
+        let (device, recorder, session) = try bench()
+        let a = ModuleFactory.filler(0x218, seed: 1), b = ModuleFactory.filler(5000, seed: 2), c = ModuleFactory.filler(16, seed: 3)
+        await device.poke(at: 0x30000, a)
+        await device.poke(at: 0xD4100, b)  // not on a block boundary, and spanning two blocks
+        await device.poke(at: 0x3000, c)
+        let before = await recorder.recording.transfers.count
+        let reads = try await session.read(ranges: [(0x30000, a.count), (0xD4100, b.count), (0x3000, c.count)])
+        #expect(reads == [a, b, c])
+        let transfers = ControlRecording(device: "e", transfers: Array(await recorder.recording.transfers.dropFirst(before)))
+        #expect(Self.setAddresses(transfers) == ["2100300000"], "one SET_ADDRESS, at the lowest block")
+        #expect(Self.uploads(transfers).count == 4)
+        // Other chunk sizes address every range on its own, with the same bytes.
+        let (other, _, small) = try bench(transferSize: 1024)
+        await other.poke(at: 0xD4100, b)
+        #expect(try await small.read(ranges: [(0xD4100, b.count)]) == [b])
+    }
+
     func application(seed: UInt32) throws -> FirmwareModule {
         let slot = boron.moduleSlots!.userParts.first { $0.legacy != true }!
         return try FirmwareModule(bytes: ModuleWriter.write(ModuleSpec(

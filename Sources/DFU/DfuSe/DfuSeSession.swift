@@ -228,6 +228,54 @@ public struct DfuSeSession: Sendable {
         return result
     }
 
+    /// Reads several short ranges with one SET_ADDRESS: UPLOAD block n reads from
+    /// (n - 2) x 4096 + the pointer, so with the pointer at the lowest 4096-aligned address
+    /// every range is one UPLOAD per block it spans (a range that does not start on a block
+    /// boundary reads from the block's start). Falls back to `read(at:count:)` per range when
+    /// chunks are not the device's 4096-byte blocks or the ranges lie too far apart.
+    public func read(ranges: [(address: UInt32, count: Int)]) async throws(DFUError) -> [[UInt8]] {
+        let block = UInt32(Self.deviceBlockSize)
+        guard let lowest = ranges.map(\.address).min(), transferSize == Self.deviceBlockSize,
+            ranges.allSatisfy({ UInt64($0.address) + UInt64($0.count) - UInt64(lowest / block * block) < UInt64(65533) * UInt64(block) })
+        else {
+            var results: [[UInt8]] = []
+            for range in ranges { results.append(try await read(at: range.address, count: range.count)) }
+            return results
+        }
+        let base = lowest / block * block
+        for range in ranges {
+            let start = range.address / block * block
+            guard range.count > 0, let pages = layout.pages(overlapping: UInt64(start), count: Int(range.address - start) + range.count),
+                pages.allSatisfy({ $0.attributes.contains(.readable) })
+            else {
+                throw error("read", .notInLayout(reason: "0x\(String(range.address, radix: 16))+\(range.count) is not readable memory of \(layout.name)"), address: range.address)
+            }
+        }
+        try await setAddress(base)
+        try await abort()
+        var results: [[UInt8]] = []
+        for range in ranges {
+            let start = range.address / block * block
+            var bytes: [UInt8] = []
+            var address = start
+            let end = range.address + UInt32(range.count)
+            while address < end {
+                if Task.isCancelled { try await cancel(address: address) }
+                let number = UInt16((address - base) / block + 2)
+                let want = Int(min(block, end - address))
+                let chunk = try await transfer(.upload, value: number, length: want, operation: "read", address: address)
+                guard chunk.count == want else {
+                    throw error("read", .unexpectedState(expected: "\(want) bytes, got \(chunk.count)"), address: address, block: number)
+                }
+                bytes += chunk
+                address += UInt32(want)
+            }
+            results.append(Array(bytes.dropFirst(Int(range.address - start))))
+        }
+        try await abort()
+        return results
+    }
+
     /// The DfuSe commands the bootloader lists (UPLOAD block 0): `00 21 41` on Gen 2 and old
     /// Gen 3 bootloaders, plus `FA` (6.1.1) and `FB` (6.2.0).
     public func supportedCommands() async throws(DFUError) -> [UInt8] {

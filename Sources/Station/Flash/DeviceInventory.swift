@@ -32,27 +32,37 @@ public enum DeviceInventory {
     public static func read(_ session: DfuSeSession, platform: Platform, depth: Depth = .whole) async throws(DFUError) -> [Found] {
         guard let slots = platform.moduleSlots else { return [] }
         try await session.ensureIdle()
-        var found: [Found] = []
+        // Every place a module header can be, and the SoftDevice's record, in one batch of
+        // reads (one SET_ADDRESS for all of them).
+        let span = 0x200 + ModuleHeader.size
         var probes: [(ModuleSlot, ModuleFunction)] = [(slots.bootloader, .bootloader)]
         probes += slots.systemParts.map { ($0, .systemPart) }
         probes += slots.userParts.map { ($0, .userPart) }
-        for (slot, function) in probes where slot.path == .dfu || function == .bootloader {
+        var candidates: [(function: ModuleFunction, slot: Int, address: UInt32)] = []
+        for (index, (slot, function)) in probes.enumerated() where slot.path == .dfu || function == .bootloader {
             guard let start = slot.start else { continue }
-            for candidate in [start] + (slot.alternateStarts ?? []) {
-                if let item = try await module(session, at: candidate, function: function, platform: platform, depth: depth) {
-                    found.append(item)
-                    break
-                }
+            for candidate in [start] + (slot.alternateStarts ?? []) where readable(session, candidate, span) {
+                candidates.append((function, index, candidate))
             }
         }
-        if let radio = slots.radioStack, let start = radio.start,
-            session.layout.pages(overlapping: UInt64(SoftDeviceInfo.address), count: 16)?.allSatisfy({ $0.attributes.contains(.readable) }) == true
-        {
-            let record = try await session.read(at: SoftDeviceInfo.address, count: 16)
-            if let id = SoftDeviceInfo.firmwareID(in: record, base: SoftDeviceInfo.address) {
-                found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start),
-                                   valid: true, problem: nil, readBack: nil, checked: true, length: 0))
+        let radioRecord = slots.radioStack?.start != nil && readable(session, SoftDeviceInfo.address, 16)
+        var ranges = candidates.map { (address: $0.address, count: span) }
+        if radioRecord { ranges.append((SoftDeviceInfo.address, 16)) }
+        let reads = try await session.read(ranges: ranges)
+
+        var found: [Found] = []
+        var settled = Set<Int>()
+        for (candidate, head) in zip(candidates, reads) where !settled.contains(candidate.slot) {
+            if let item = try await module(session, head: head, at: candidate.address, function: candidate.function, platform: platform, depth: depth) {
+                found.append(item)
+                settled.insert(candidate.slot)
             }
+        }
+        if radioRecord, let record = reads.last, let radio = slots.radioStack, let start = radio.start,
+            let id = SoftDeviceInfo.firmwareID(in: record, base: SoftDeviceInfo.address)
+        {
+            found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start),
+                               valid: true, problem: nil, readBack: nil, checked: true, length: 0))
         }
         return found
     }
@@ -65,11 +75,8 @@ public enum DeviceInventory {
         return judge(bytes, at: address, identity: item.installed.identity, platform: platform)
     }
 
-    static func module(_ session: DfuSeSession, at address: UInt32, function: ModuleFunction, platform: Platform, depth: Depth) async throws(DFUError) -> Found? {
-        // One read covers the three places a prefix can sit (0, 0x184, 0x200).
-        let span = 0x200 + ModuleHeader.size
-        guard readable(session, address, span) else { return nil }
-        let head = try await session.read(at: address, count: span)
+    /// The module whose header span `head` is (read at `address`), if there is one.
+    static func module(_ session: DfuSeSession, head: [UInt8], at address: UInt32, function: ModuleFunction, platform: Platform, depth: Depth) async throws(DFUError) -> Found? {
         guard let header = ModuleHeader.located(in: head, moduleStart: address, function: function),
             readable(session, address, Int(header.endAddress - address) + 4)
         else { return nil }
