@@ -236,14 +236,23 @@ struct QueueSyncCommand: AsyncParsableCommand {
 }
 
 struct QueueRetryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Put devices needing attention back in the queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Put devices needing attention (or in another state) back in the queue.",
+        discussion: "--from pending-migration retries the test-account step, e.g. to claim devices that have come online since.")
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "Device IDs (default: every device needing attention).") var devices: [String] = []
+    @Option(name: .long, help: "The state to take devices from: attention (default), pending-migration or done.") var from = "attention"
+    @Argument(help: "Device IDs (default: every device in that state).") var devices: [String] = []
+
+    func validate() throws {
+        guard let state = ItemState(rawValue: from), state != .pending else {
+            throw ValidationError("--from '\(from)': use attention, pending-migration or done.")
+        }
+    }
 
     func run() async throws {
         let store = try options.openStore(try options.loadConfig())
-        let count = try store.retry(devices.isEmpty ? nil : devices.map { $0.lowercased() })
+        let count = try store.retry(devices.isEmpty ? nil : devices.map { $0.lowercased() }, from: ItemState(rawValue: from)!)
         print("\(count) device(s) queued again")
     }
 }

@@ -145,7 +145,7 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: Double.random(in: 0.08...0.45))
+            Thread.sleep(forTimeInterval: Double.random(in: 0.15...0.5))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 kills += 1
