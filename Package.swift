@@ -54,6 +54,7 @@ let package = Package(
         // MARK: Pure domain modules: no I/O, no C imports.
         .target(name: "DFU", dependencies: ["Seams"], exclude: ["README.md"]),
         .target(name: "ParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
+        .target(name: "ControlRequests", dependencies: ["Seams", "FirmwareModules"], exclude: ["README.md"]),
         .target(
             name: "ParticleDevices",
             exclude: ["README.md"],
@@ -124,6 +125,13 @@ let package = Package(
         .testTarget(
             name: "ImportQueueTests",
             dependencies: ["ImportQueue", "ParticleCloud", "StationStore", "StationConfig", "FakeParticleCloud", "Curl", "Seams", "ParticleDevices", "TestSupport"]),
+        .testTarget(
+            name: "ControlRequestsTests",
+            dependencies: [
+                "ControlRequests", "Seams", "FirmwareModules",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Clocks", package: "swift-clocks"),
+            ]),
         .testTarget(
             name: "StationConfigTests",
             dependencies: ["StationConfig", "ParticleDevices", "Seams", "TestSupport"]),
