@@ -61,6 +61,7 @@ let package = Package(
             resources: [
                 .embedInCode("Resources/platforms.json"),
                 .embedInCode("Resources/device-os-versions.json"),
+                .embedInCode("Resources/device-os-capabilities.json"),
             ]),
         .target(
             name: "FirmwareModules",
@@ -75,7 +76,7 @@ let package = Package(
 
         // MARK: Doubles: they ship in the binary, for `station demo`, the lab and tests.
         .target(
-            name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices"],
+            name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices", "ControlRequests"],
             exclude: ["README.md"]),
 
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
@@ -128,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "ControlRequestsTests",
             dependencies: [
-                "ControlRequests", "Seams", "FirmwareModules",
+                "ControlRequests", "Seams", "FirmwareModules", "DeviceEmulator", "ParticleDevices",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),

@@ -16,7 +16,7 @@ public actor EmulatedNormalDevice: USBControlTransport {
     var attached = true
     /// Set when the host asks for DFU mode (14400 baud); the lab then re-enumerates the
     /// device in DFU mode.
-    public private(set) var dfuRequested = false
+    public internal(set) var dfuRequested = false
     var lineCoding: [UInt8] = [0x00, 0xC2, 0x01, 0x00, 0x00, 0x00, 0x08]  // 115200 8N1
     /// Bytes the host wrote to the serial port.
     public private(set) var received: [UInt8] = []
@@ -27,12 +27,37 @@ public actor EmulatedNormalDevice: USBControlTransport {
     /// requests.
     public let profile: DeviceProfile
     /// In listening mode (blinking dark blue): the console answers, the cloud is not tried.
-    public private(set) var listening: Bool
+    public internal(set) var listening: Bool
+    /// The Device OS it runs (what it supports comes from `DeviceOSCapabilities`).
+    public let deviceOS: DeviceOSRelease
+    /// The modules in its flash, as request 90 and the `s` console command report them.
+    public let modules: [EmulatedModule]
+    public internal(set) var setupDone: Bool
+    let clock: any Clock<Duration>
+    let started: ContinuousClock.Instant
+    /// Control requests in progress (at most four; more answer BUSY).
+    var activeRequests: [UInt16: ActiveRequest] = [:]
+    var nextRequestID: UInt16 = 1
+    /// A module staged by the control-request firmware update (250, 253...).
+    var staged: (expected: Int, bytes: [UInt8])?
+    /// What happened, in order, with the time since the device arrived.
+    public internal(set) var events: [DeviceEvent] = []
+    var cloudTimer: Task<Void, Never>?
+    /// True once the device connected to the cloud (billing starts).
+    public internal(set) var connected = false
+    /// A reset, safe mode or DFU the device will perform 1 s after answering.
+    public internal(set) var pendingReset: PendingReset?
 
-    public init(platform: Platform, profile: DeviceProfile, listening: Bool = false) {
+    public init(platform: Platform, profile: DeviceProfile, listening: Bool = false, deviceOS: String = "6.2.0", modules: [EmulatedModule] = [],
+                setupDone: Bool = true, clock: any Clock<Duration> = ContinuousClock()) {
         self.platform = platform
         self.profile = profile
         self.listening = listening
+        self.deviceOS = DeviceOSRelease(deviceOS) ?? DeviceOSRelease("6.2.0")!
+        self.modules = modules
+        self.setupDone = setupDone
+        self.clock = clock
+        started = ContinuousClock.now
         deviceID = profile.deviceID.rawValue
         deviceName = "emulated \(platform.name) \(profile.deviceID) (normal)"
     }
@@ -94,14 +119,21 @@ public actor EmulatedNormalDevice: USBControlTransport {
             guard data.count == 7 else { throw .stall }
             lineCoding = data
             let baud = UInt32(data[0]) | UInt32(data[1]) << 8 | UInt32(data[2]) << 16 | UInt32(data[3]) << 24
-            if baud == 14400 { dfuRequested = true }
+            if baud == 14400 {
+                dfuRequested = true
+                stopCloud("DFU mode requested (14400 baud)")
+            }
             return []
         case (0xA1, 0x21):  // GET_LINE_CODING
             return Array(lineCoding.prefix(Int(setup.length)))
         case (0x21, 0x22):  // SET_CONTROL_LINE_STATE
             return []
+        case (0xC0, 1...5), (0x40, 3):
+            return try await service(setup, data: data)
+        case (0xC0, 0x50), (0x40, 0x50):
+            return try legacy(setup)
         default:
-            throw .stall  // vendor control requests arrive with the identify issue
+            throw .stall
         }
     }
 
