@@ -91,7 +91,7 @@ let package = Package(
             name: "StationCLI",
             dependencies: [
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
-                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue",
+                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),

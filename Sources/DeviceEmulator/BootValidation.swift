@@ -122,3 +122,12 @@ extension EmulatedDFUDevice {
         }
     }
 }
+
+extension EmulatedDFUDevice {
+    /// The modules the firmware reports (request 90) once it boots from this flash.
+    public func installedModules() -> [EmulatedModule] {
+        bootReport().entries.map {
+            EmulatedModule(function: $0.identity.function, index: $0.identity.index, version: $0.identity.version, size: 0, valid: $0.valid)
+        }
+    }
+}

@@ -107,12 +107,17 @@ struct LabServeCommand: AsyncParsableCommand {
             if spec.mode == .dfu {
                 server.add(dfu, busID: item.busID)
             } else {
-                let normal = EmulatedNormalDevice(platform: platform, profile: spec.profile, listening: spec.mode == .listening)
+                let normal = EmulatedNormalDevice(platform: platform, profile: spec.profile, listening: spec.mode == .listening, deviceOS: spec.deviceOS,
+                                                  modules: modules.map(EmulatedModule.init))
                 item.normal = normal
                 server.add(normal, busID: item.busID)
+                await normal.powerOn()
             }
             served.append(item)
             say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)")
+            let p = spec.profile
+            say("identity \(item.busID) serial=\(p.serial?.rawValue ?? "-") iccid=\(p.iccid?.rawValue ?? "-") imei=\(p.imei?.rawValue ?? "-") "
+                + "os=\(spec.deviceOS) sim=\(p.simActive ? "active" : "inactive") cloud-delay=\(p.cloudConnectDelay.components.seconds)s")
         }
         say("ready on 127.0.0.1:\(server.port)")
         // Mode changes re-enumerate: leaving DFU boots the firmware (normal mode); 14400
@@ -121,6 +126,10 @@ struct LabServeCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(200))
             for item in served {
                 if let normal = item.normal {
+                    // The cloud log: the no-cloud guard's evidence.
+                    let events = await normal.events
+                    for event in events.dropFirst(item.eventsReported) { say("cloud \(item.busID): \(event)") }
+                    item.eventsReported = events.count
                     guard await normal.dfuRequested else { continue }
                     await normal.unplug()
                     item.normal = nil
@@ -133,9 +142,11 @@ struct LabServeCommand: AsyncParsableCommand {
                     say("boot \(item.busID): \(report.bootable ? "bootable" : "NOT bootable")")
                     for line in report.description.split(separator: "\n") { say("boot \(item.busID):   \(line)") }
                     // The device resets into its firmware: it re-enumerates in normal mode.
-                    let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile)
+                    let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile, deviceOS: item.spec.deviceOS,
+                                                      modules: await item.dfu.installedModules())
                     item.normal = normal
                     server.add(normal, busID: item.busID)
+                    await normal.powerOn()
                     say("re-enumerating \(item.busID) in normal mode: \(Self.attach(item.busID))")
                 }
             }
@@ -148,7 +159,10 @@ struct LabServeCommand: AsyncParsableCommand {
         let busID: String
         let spec: BenchDevice
         let dfu: EmulatedDFUDevice<ContinuousClock>
-        var normal: EmulatedNormalDevice?
+        var normal: EmulatedNormalDevice? {
+            didSet { eventsReported = 0 }
+        }
+        var eventsReported = 0
         init(busID: String, spec: BenchDevice, dfu: EmulatedDFUDevice<ContinuousClock>) {
             self.busID = busID
             self.spec = spec
