@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "Udev", dependencies: ["CUdev"], exclude: ["README.md"]),
         .target(name: "Curl", dependencies: ["CCurl", "CShims", "Seams"], exclude: ["README.md"]),
+        .target(name: "SerialPort", dependencies: ["CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "Zlib", dependencies: ["CZlib", "FirmwareModules"], exclude: ["README.md"]),
         /// The station's SQLite store (GRDB over Debian's libsqlite3).
         .target(
@@ -55,6 +56,7 @@ let package = Package(
         .target(name: "DFU", dependencies: ["Seams"], exclude: ["README.md"]),
         .target(name: "ParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
         .target(name: "ControlRequests", dependencies: ["Seams", "FirmwareModules"], exclude: ["README.md"]),
+        .target(name: "ListeningConsole", dependencies: ["Seams", "FirmwareModules"], exclude: ["README.md"]),
         .target(
             name: "ParticleDevices",
             exclude: ["README.md"],
@@ -91,7 +93,7 @@ let package = Package(
             name: "StationCLI",
             dependencies: [
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
-                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests",
+                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),
@@ -129,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "ControlRequestsTests",
             dependencies: [
-                "ControlRequests", "Seams", "FirmwareModules", "DeviceEmulator", "ParticleDevices",
+                "ControlRequests", "ListeningConsole", "Seams", "FirmwareModules", "DeviceEmulator", "ParticleDevices",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),

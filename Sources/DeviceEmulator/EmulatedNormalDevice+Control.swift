@@ -64,6 +64,11 @@ extension EmulatedNormalDevice {
     /// connecting and connects after the profile's delay unless stopped first.
     public func powerOn() {
         note(.arrived)
+        powerOnCloudAttempt()
+    }
+
+    /// Normal operation with an active SIM starts the timer toward connecting.
+    func powerOnCloudAttempt() {
         guard !listening, profile.simActive, cloudTimer == nil, !connected else { return }
         note(.cloudAttemptStarted)
         let delay = profile.cloudConnectDelay, clock = self.clock

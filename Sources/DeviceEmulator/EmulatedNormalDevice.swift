@@ -137,8 +137,13 @@ public actor EmulatedNormalDevice: USBControlTransport {
         }
     }
 
-    /// Host → device bytes on the bulk OUT endpoint.
-    public func bulkOut(_ data: [UInt8]) { received += data }
+    /// Host → device bytes on the bulk OUT endpoint. In listening mode each byte is a
+    /// console command; outside it the console is silent, as on a real device.
+    public func bulkOut(_ data: [UInt8]) {
+        received += data
+        guard listening else { return }
+        for byte in data { send(consoleAnswer(byte)) }
+    }
 
     /// Device → host bytes on the bulk IN endpoint: waits until there is output.
     public func bulkIn(maxLength: Int) async -> [UInt8] {

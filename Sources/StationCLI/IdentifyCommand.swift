@@ -2,8 +2,11 @@ import ArgumentParser
 import ControlRequests
 import Foundation
 import LibUSB
+import ListeningConsole
 import ParticleDevices
 import Seams
+import SerialPort
+import Udev
 
 /// `station identify (--port PATH | --device ID) [--listen] [--json]`: reads a normal-mode
 /// device's identity over control requests, and with --listen puts it in listening mode
@@ -22,6 +25,8 @@ struct IdentifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Put the device in listening mode first (keeps it off the cloud).") var listen = false
     @Flag(name: .long, help: "Print JSON.") var json = false
     @Option(name: .long, help: "Record every control transfer to this JSON file.") var record: String?
+    @Flag(name: .long, help: "Read the identity from the listening-mode console on the device's serial port instead (the device must be listening).")
+    var console = false
 
     struct Identity: Codable {
         var port: String
@@ -76,6 +81,10 @@ struct IdentifyCommand: AsyncParsableCommand {
             print("FAIL: \(error)")
             throw StationExitCode.unavailable.exitCode
         }
+        if console {
+            try await identifyByConsole(summary)
+            return
+        }
         let recorder = record != nil ? RecordingTransport(transport) : nil
         let seam: any USBControlTransport = recorder ?? transport
         let channel = ControlChannel(transport: seam, clock: ContinuousClock())
@@ -123,5 +132,39 @@ struct IdentifyCommand: AsyncParsableCommand {
             for note in identity.notes { print("  note: \(note)") }
         }
         if failed { throw StationExitCode.failed.exitCode }
+    }
+
+    /// `i`, `v` and `s` on the serial port udev names for the device's USB port.
+    func identifyByConsole(_ summary: USBDeviceSummary) async throws {
+        guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: summary.portPath))?.first else {
+            print("FAIL: no serial port for \(summary.portPath); is the cdc-acm driver loaded? `station devices` shows the tty.")
+            throw StationExitCode.unavailable.exitCode
+        }
+        let port: SerialPort
+        do { port = try SerialPort(path: tty) } catch {
+            print("FAIL: \(error); check the udev rules (`station doctor`).")
+            throw StationExitCode.unavailable.exitCode
+        }
+        let console = ListeningConsole(stream: port)
+        do {
+            let identity = try await console.identify()
+            let version = try await console.version()
+            let info = try await console.modules()
+            var result = Identity(port: summary.portPath, platform: PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform.name,
+                                  deviceID: identity.deviceID, notes: ["read from the listening-mode console on \(tty)"])
+            result.serialNumber = identity.serialNumber
+            result.deviceOS = version
+            result.iccid = identity.iccid
+            result.imei = identity.imei
+            result.listening = true
+            result.modules = info.modules.map { Identity.Module(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.isValid) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(json ? String(decoding: try encoder.encode(result), as: UTF8.self)
+                  : "\(result.port) (\(tty))  device ID \(result.deviceID), serial \(result.serialNumber ?? "-"), Device OS \(version), ICCID \(result.iccid ?? "-"), IMEI \(result.imei ?? "-")")
+        } catch {
+            print("FAIL \(error)")
+            throw StationExitCode.failed.exitCode
+        }
     }
 }

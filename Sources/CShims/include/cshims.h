@@ -43,6 +43,9 @@ CURLcode cshim_curl_easy_getinfo_string(CURL *handle, CURLINFO info, const char 
 /// curl_easy_getinfo for a long result (CURLINFO_RESPONSE_CODE, ...).
 CURLcode cshim_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 
+/// Raw 8N1 at any baud rate through termios2 (BOTHER); 0 or -errno.
+int cshim_tty_configure(int fd, unsigned int baud);
+
 /// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name the global `stdout` safely.
 void cshim_stdout_line_buffered(void);
 

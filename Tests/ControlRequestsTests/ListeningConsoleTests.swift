@@ -1,0 +1,56 @@
+import DeviceEmulator
+import FirmwareModules
+import ListeningConsole
+import ParticleDevices
+import Seams
+import Testing
+
+/// The listening-mode console: parsers from the documented formats, and the console of an
+/// emulated device (silent outside listening mode).
+@Suite struct ListeningConsoleTests {
+    let boron = PlatformCatalog.bundled.platform(named: "boron")!
+
+    @Test func identityInBothFormats() {
+        let gen3 = "Device ID: E00FCE68AE40E8A1F5B4C2D3\r\nDevice Secret: WBPYG6CPLRCFK4S\r\nSerial Number: E40KAB111111111\r\nIMEI: 352753090123454\r\nICCID: 89014103271234567897\r\nCell Radio Version: L0.0.00.00.05.12\r\n"
+        let parsed = ListeningConsole.parseIdentity(gen3)
+        #expect(parsed?.deviceID == "e00fce68ae40e8a1f5b4c2d3" && parsed?.serialNumber == "E40KAB111111111" && parsed?.imei == "352753090123454")
+        #expect(parsed?.iccid == "89014103271234567897" && parsed?.cellularFirmware == "L0.0.00.00.05.12" && parsed?.hadDeviceSecret == true)
+        let old = "Your device id is e00fce68ae40e8a1f5b4c2d3\r\n"
+        #expect(ListeningConsole.parseIdentity(old)?.deviceID == "e00fce68ae40e8a1f5b4c2d3")
+        #expect(ListeningConsole.parseIdentity("Your core id is 0123456789abcdef01234567\r\n")?.deviceID == "0123456789abcdef01234567")
+        #expect(ListeningConsole.parseIdentity("garbage\r\n") == nil)
+        #expect(ListeningConsole.parseIdentity("Device ID: e00f\r\n") == nil, "not 24 hex characters")
+    }
+
+    @Test func versionAndSystemInfo() {
+        #expect(ListeningConsole.parseVersion("system firmware version: 6.2.0\n\r\n") == "6.2.0")
+        #expect(ListeningConsole.parseVersion("system firmware version: 5.0.0-rc.1\n") == "5.0.0-rc.1")
+        let json = #"{"p":13,"imei":"352753090123454","m":[{"s":49152,"l":"m","vc":30,"vv":30,"f":"b","n":"0","v":1200,"d":[]},{"s":1572864,"l":"m","vc":30,"vv":26,"f":"s","n":"1","v":6200,"d":[{"f":"b","n":"0","v":1200},{"f":"a","n":"0","v":202}]}]}"# + "\r\n"
+        guard let info = ListeningConsole.parseSystemInfo(json) else { Issue.record("not parsed"); return }
+        #expect(info.platformID == 13 && info.modules.count == 2)
+        #expect(info.modules[0].function == .bootloader && info.modules[0].version == 1200 && info.modules[0].isValid)
+        #expect(info.modules[1].function == .systemPart && !info.modules[1].isValid)
+        #expect(info.modules[1].dependencies == [ModuleDependency(function: .bootloader, index: 0, version: 1200), ModuleDependency(function: .radioStack, index: 0, version: 202)])
+        #expect(ListeningConsole.parseSystemInfo("{\"m\": [{\"f\": \"?\"}]}") == nil, "an unknown function letter is not guessed")
+    }
+
+    @Test func theEmulatedConsoleAnswersOnlyInListeningMode() async throws {
+        let profile = TestIdentities.profile()
+        let modules = [EmulatedModule(function: .systemPart, index: 1, version: 6200, size: 600_000, dependencies: [ModuleDependency(function: .bootloader, index: 0, version: 3100)])]
+        let device = EmulatedNormalDevice(platform: boron, profile: profile, listening: false, deviceOS: "6.2.0", modules: modules)
+        var console = ListeningConsole(stream: EmulatedSerialStream(device))
+        console.answerTimeout = .milliseconds(300)
+        console.quiet = .milliseconds(50)
+        await #expect { _ = try await console.identify() } throws: { error in
+            guard let error = error as? ConsoleError else { return false }
+            return error.code == "CONSOLE-NO-ANSWER" && error.description.contains("listening mode") && error.description.contains("emulated tty")
+        }
+        await device.enterListening()
+        let identity = try await console.identify()
+        #expect(identity.deviceID == profile.deviceID.rawValue && identity.serialNumber == profile.serial?.rawValue)
+        #expect(identity.imei == profile.imei?.rawValue && identity.iccid == profile.iccid?.rawValue && identity.hadDeviceSecret)
+        #expect(try await console.version() == "6.2.0")
+        let info = try await console.modules()
+        #expect(info.platformID == 13 && info.modules.map(\.version) == [6200] && info.modules[0].dependencies == modules[0].dependencies)
+    }
+}
