@@ -66,16 +66,23 @@ public struct ListeningConsole: Sendable {
 
     func fail(_ kind: ConsoleError.Kind) -> ConsoleError { ConsoleError(port: stream.name, kind: kind) }
 
-    /// Sends one key and returns the batched answer.
-    public func command(_ key: Character) async throws(ConsoleError) -> String {
+    /// Sends one key and returns the batched answer: everything until `quiet` passes without
+    /// a byte and, when `complete` is given, the text is complete (a slow port can pause
+    /// longer than the quiet period mid-answer), within `answerTimeout`.
+    public func command(_ key: Character, complete: (@Sendable (String) -> Bool)? = nil) async throws(ConsoleError) -> String {
         do {
             try await stream.write(Array(String(key).utf8))
             var output = try await stream.read(timeout: answerTimeout)
             guard !output.isEmpty else { throw fail(.noAnswer(key: key)) }
-            while true {
+            var waited = Duration.zero
+            while waited < answerTimeout {
                 let more = try await stream.read(timeout: quiet)
-                if more.isEmpty { break }
-                output += more
+                if !more.isEmpty {
+                    output += more
+                    continue
+                }
+                if complete?(String(decoding: output, as: UTF8.self)) ?? true { break }
+                waited += quiet
             }
             return String(decoding: output, as: UTF8.self)
         } catch let error as ByteStreamError {
@@ -88,19 +95,19 @@ public struct ListeningConsole: Sendable {
     }
 
     public func identify() async throws(ConsoleError) -> ConsoleIdentity {
-        let text = try await command("i")
+        let text = try await command("i") { $0.hasSuffix("\n") && Self.parseIdentity($0) != nil }
         guard let identity = Self.parseIdentity(text) else { throw fail(.unrecognised(key: "i", text: text)) }
         return identity
     }
 
     public func version() async throws(ConsoleError) -> String {
-        let text = try await command("v")
+        let text = try await command("v") { Self.parseVersion($0) != nil && $0.hasSuffix("\n") }
         guard let version = Self.parseVersion(text) else { throw fail(.unrecognised(key: "v", text: text)) }
         return version
     }
 
     public func modules() async throws(ConsoleError) -> (platformID: Int?, modules: [ConsoleModule]) {
-        let text = try await command("s")
+        let text = try await command("s") { Self.parseSystemInfo($0) != nil }
         guard let parsed = Self.parseSystemInfo(text) else { throw fail(.unrecognised(key: "s", text: text)) }
         return parsed
     }

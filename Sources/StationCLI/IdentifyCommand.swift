@@ -146,25 +146,34 @@ struct IdentifyCommand: AsyncParsableCommand {
             throw StationExitCode.unavailable.exitCode
         }
         let console = ListeningConsole(stream: port)
+        var result: Identity
+        var failed = false
         do {
             let identity = try await console.identify()
             let version = try await console.version()
-            let info = try await console.modules()
-            var result = Identity(port: summary.portPath, platform: PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform.name,
-                                  deviceID: identity.deviceID, notes: ["read from the listening-mode console on \(tty)"])
+            result = Identity(port: summary.portPath, platform: PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform.name,
+                              deviceID: identity.deviceID, notes: ["read from the listening-mode console on \(tty)"])
             result.serialNumber = identity.serialNumber
             result.deviceOS = version
             result.iccid = identity.iccid
             result.imei = identity.imei
             result.listening = true
-            result.modules = info.modules.map { Identity.Module(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.isValid) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(json ? String(decoding: try encoder.encode(result), as: UTF8.self)
-                  : "\(result.port) (\(tty))  device ID \(result.deviceID), serial \(result.serialNumber ?? "-"), Device OS \(version), ICCID \(result.iccid ?? "-"), IMEI \(result.imei ?? "-")")
         } catch {
             print("FAIL \(error)")
             throw StationExitCode.failed.exitCode
         }
+        do {
+            let info = try await console.modules()
+            result.modules = info.modules.map { Identity.Module(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.isValid) }
+        } catch {
+            result.notes.append("module list (s): \(error.description)")
+            failed = true
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(json ? String(decoding: try encoder.encode(result), as: UTF8.self)
+              : "\(result.port) (\(tty))  device ID \(result.deviceID), serial \(result.serialNumber ?? "-"), Device OS \(result.deviceOS ?? "-"), ICCID \(result.iccid ?? "-"), IMEI \(result.imei ?? "-")"
+                + result.notes.dropFirst().map { "\n  note: \($0)" }.joined())
+        if failed { throw StationExitCode.failed.exitCode }
     }
 }
