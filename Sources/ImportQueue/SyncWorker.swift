@@ -122,12 +122,13 @@ public struct SyncWorker: Sendable {
                 return report
             }
             let step: StepResult
-            if product != nil, case let batch = try store.due(limit: settings.batchSize, destination: .product, now: now()), !batch.isEmpty {
-                step = try await importBatch(batch, report: &report)
+            let productBatch = try store.due(limit: settings.batchSize, destination: .product, now: now())
+            if !productBatch.isEmpty {
+                step = product != nil
+                    ? try await importBatch(productBatch, report: &report)
+                    : try moveToFallback(productBatch, reason: "this station has no product credentials", report: &report)
             } else if case let batch = try store.due(limit: settings.batchSize, destination: .testAccount, now: now()), !batch.isEmpty {
                 step = try await testAccountBatch(batch, report: &report)
-            } else if product == nil, case let batch = try store.due(limit: settings.batchSize, destination: .product, now: now()), !batch.isEmpty {
-                step = try moveToFallback(batch, reason: "this station has no product credentials", report: &report)
             } else if let next = try store.nextDue() {
                 // Items wait for their backoff to end.
                 let wait = next.timeIntervalSince(now())

@@ -88,17 +88,12 @@ enum ConfigFiles {
 
     /// A token file: just the product token on one line, owner-only like the credentials.
     static func token(_ path: String) throws -> Token {
-        let mode = try mode(path)
-        guard mode & 0o077 == 0 else {
-            print("FAIL [CREDENTIALS]: \(path) holds an access token but is readable by others (mode \(String(mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        do {
+            return try Credentials.parseTokenFile(try text(path), file: path, mode: try mode(path))
+        } catch let error as ConfigFileError {
+            print("FAIL [CREDENTIALS]: \(error)")
             throw StationExitCode.dataError.exitCode
         }
-        let value = try text(path).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard value.count >= 20, !value.contains(where: { $0.isWhitespace }) else {
-            print("FAIL [CREDENTIALS]: \(path) should hold just the token on one line.")
-            throw StationExitCode.dataError.exitCode
-        }
-        return Token(value)
     }
 }
 
