@@ -57,27 +57,9 @@ struct IdentifyCommand: AsyncParsableCommand {
         let transport: LibUSBTransport
         do {
             bus = try LibUSBBus(logLevel: .none)
-            var candidates = try await bus.devices(vendorID: PlatformCatalog.bundled.vendorID).filter {
-                PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.mode == .normal
-            }
-            if let port { candidates = candidates.filter { $0.portPath == port } }
-            if let device {
-                var matching: [USBDeviceSummary] = []
-                for candidate in candidates {
-                    let opened = try await bus.open(portPath: candidate.portPath)
-                    if let serial = try? await DevicesCommand.serial(opened), serial.lowercased() == device.lowercased() { matching.append(candidate) }
-                }
-                candidates = matching
-            }
-            guard candidates.count == 1 else {
-                print(candidates.isEmpty
-                      ? "FAIL: no Particle device in normal mode matches \(port.map { "port \($0)" } ?? "device \(device ?? "")"); `station devices` lists what is attached."
-                      : "FAIL: several devices match (\(candidates.map(\.portPath).joined(separator: ", "))); name one with --port.")
-                throw StationExitCode.unavailable.exitCode
-            }
-            summary = candidates[0]
+            summary = try await RealDFUDevice.select(bus: bus, port: port, deviceID: device, mode: .normal)
             transport = try await bus.open(portPath: summary.portPath)
-        } catch let error as LibUSBError {
+        } catch {
             print("FAIL: \(error)")
             throw StationExitCode.unavailable.exitCode
         }

@@ -22,7 +22,7 @@ struct RealDFUDevice {
 
         var description: String {
             switch self {
-            case .notFound(let what): "no Particle device in DFU mode matches \(what). Check the cable; `station devices` lists what is attached."
+            case .notFound(let what): "no Particle device matches \(what). Check the cable; `station devices` lists what is attached."
             case .ambiguous(let ports): "several devices match (\(ports.joined(separator: ", "))); name one with --port."
             case .notInDFU(let port, let pid): "the device at \(port) is in normal mode (2b04:\(String(pid, radix: 16))); put it in DFU mode (hold MODE, tap RESET, release MODE when it blinks yellow) and retry."
             case .unknownPlatform(let pid): "2b04:\(String(pid, radix: 16)) is not a platform the station knows."
@@ -33,20 +33,7 @@ struct RealDFUDevice {
 
     static func open(bus: LibUSBBus, port: String?, deviceID: String?, record: Bool) async throws -> RealDFUDevice {
         let catalog = PlatformCatalog.bundled
-        var candidates = try await bus.devices(vendorID: catalog.vendorID)
-        if let port { candidates = candidates.filter { $0.portPath == port } }
-        if let deviceID {
-            let wanted = try DeviceID(deviceID)
-            var matching: [USBDeviceSummary] = []
-            for candidate in candidates {
-                let transport = try await bus.open(portPath: candidate.portPath)
-                if let serial = try? await DevicesCommand.serial(transport), (try? DeviceID(serial)) == wanted { matching.append(candidate) }
-            }
-            candidates = matching
-        }
-        guard !candidates.isEmpty else { throw Failure.notFound(port.map { "port \($0)" } ?? deviceID.map { "device ID \($0)" } ?? "the request") }
-        guard candidates.count == 1 else { throw Failure.ambiguous(candidates.map(\.portPath)) }
-        let summary = candidates[0]
+        let summary = try await select(bus: bus, port: port, deviceID: deviceID)
         guard let (platform, mode) = catalog.platform(usbProductID: summary.productID) else { throw Failure.unknownPlatform(summary.productID) }
         guard mode == .dfu else { throw Failure.notInDFU(summary.portPath, summary.productID) }
         let transport = try await bus.open(portPath: summary.portPath)
@@ -57,6 +44,29 @@ struct RealDFUDevice {
         guard let layoutText = info.altNames[0] else { throw Failure.noLayout }
         let session = DfuSeSession(transport: seam, clock: ContinuousClock(), layout: try DfuSeLayout(layoutText), transferSize: info.transferSize)
         return RealDFUDevice(platform: platform, session: session, recorder: recorder, port: summary.portPath)
+    }
+
+    /// The one Particle device a command names by port path or device ID (its USB serial
+    /// string), optionally only among devices in `mode`.
+    /// - Throws: `Failure.notFound` / `.ambiguous`, or the bus's error.
+    static func select(bus: LibUSBBus, port: String?, deviceID: String?, mode: USBMode? = nil) async throws -> USBDeviceSummary {
+        let catalog = PlatformCatalog.bundled
+        var candidates = try await bus.devices(vendorID: catalog.vendorID)
+        if let mode { candidates = candidates.filter { catalog.platform(usbProductID: $0.productID)?.mode == mode } }
+        if let port { candidates = candidates.filter { $0.portPath == port } }
+        if let deviceID {
+            let wanted = try DeviceID(deviceID)
+            var matching: [USBDeviceSummary] = []
+            for candidate in candidates {
+                let transport = try await bus.open(portPath: candidate.portPath)
+                if let serial = try? await DevicesCommand.serial(transport), (try? DeviceID(serial)) == wanted { matching.append(candidate) }
+            }
+            candidates = matching
+        }
+        let what = (port.map { "port \($0)" } ?? deviceID.map { "device ID \($0)" } ?? "the request") + (mode.map { " in \($0) mode" } ?? "")
+        guard !candidates.isEmpty else { throw Failure.notFound(what) }
+        guard candidates.count == 1 else { throw Failure.ambiguous(candidates.map(\.portPath)) }
+        return candidates[0]
     }
 
     /// Writes the recording, if one was asked for.
