@@ -96,18 +96,21 @@ import Testing
         let clock = TestClock()
         let alone = device(profile: profile, clock: clock)
         await alone.powerOn()
-        await clock.advance(by: .seconds(19))
+        // Advance a second at a time: the timer's task may register its sleep on the test
+        // clock a moment after powerOn returns, so one big advance could pass it by.
+        for _ in 0..<19 { await clock.advance(by: .seconds(1)) }
         #expect(await alone.connected == false)
-        await clock.advance(by: .seconds(2))
-        // The timer's task resumes on the cooperative pool: give a loaded machine time.
-        for _ in 0..<500 where await !alone.connected { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<400 where await !alone.connected {
+            await clock.advance(by: .seconds(1))
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(await alone.connected)
         // Put in listening mode first (request 70): stopped, never connects.
         let guarded = device(profile: profile, clock: clock)
         await guarded.powerOn()
         try await requests(guarded).startListening()
         #expect(try await requests(guarded).isListening())
-        await clock.advance(by: .seconds(60))
+        for _ in 0..<60 { await clock.advance(by: .seconds(1)) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(await guarded.connected == false)
         let kinds = await guarded.events.map(\.kind)
