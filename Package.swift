@@ -88,7 +88,7 @@ let package = Package(
             name: "ImportQueue",
             dependencies: ["ParticleCloud", "StationStore", "StationConfig", "ParticleDevices", "Seams"],
             exclude: ["README.md"]),
-        .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "Seams"], exclude: ["README.md"]),
+        .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "ControlRequests", "ListeningConsole", "Seams"], exclude: ["README.md"]),
         .target(
             name: "StationCLI",
             dependencies: [
@@ -125,6 +125,12 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
+        .testTarget(
+            name: "IdentifyTests",
+            dependencies: [
+                "Station", "DeviceEmulator", "ControlRequests", "ListeningConsole", "ParticleDevices", "FirmwareModules", "Seams",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ]),
         .testTarget(
             name: "ImportQueueTests",
             dependencies: ["ImportQueue", "ParticleCloud", "StationStore", "StationConfig", "FakeParticleCloud", "Curl", "Seams", "ParticleDevices", "TestSupport"]),

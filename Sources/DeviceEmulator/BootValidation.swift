@@ -71,7 +71,7 @@ extension EmulatedDFUDevice {
                 empty.append("radio stack")
             }
         }
-        if let ncp = ncpModule {
+        if let ncp {
             let problems = ncp.crcValid ? [] : ["CRC mismatch"]
             entries.append(BootReport.Entry(slot: "NCP", address: 0, identity: ncp.header.identity, problems: problems))
             if problems.isEmpty { identities.append(ncp.header.identity) }

@@ -56,7 +56,10 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
     let gen3: Bool
     let layoutStrings: [String]
     var memories: [FlashMemory]
+    /// The NCP module it was made with (the Tracker's modem firmware).
     public nonisolated let ncpModule: FirmwareModule?
+    /// The NCP module it holds now (a control-request update may replace it).
+    var ncp: FirmwareModule?
 
     var alt: Int = 0
     var state: DFUState = .idle
@@ -96,6 +99,7 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
         self.layoutStrings = strings
         self.memories = memories
         self.ncpModule = ncp
+        self.ncp = ncp
         self.faults = configuration.faults
         self.busyUntil = clock.now
         for module in preload {
@@ -129,6 +133,20 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
     }
 
     // MARK: Test and lab controls
+
+    /// Writes a module where it belongs, bypassing DFU (what the firmware does when it
+    /// applies a control-request update on reset). An NCP module replaces the modem's.
+    public func install(_ module: FirmwareModule) throws(EmulatorError) {
+        if module.header.function == .ncpFirmware {
+            ncp = module
+            return
+        }
+        let image = module.flashImage
+        guard memories[0].contains(image.address, count: image.bytes.count) else {
+            throw .preloadDoesNotFit(address: image.address, size: image.bytes.count)
+        }
+        memories[0].store(image.address, Array(image.bytes))
+    }
 
     /// Plugs the device back in after an unplug or power loss: DFU state resets, flash keeps
     /// what it holds.

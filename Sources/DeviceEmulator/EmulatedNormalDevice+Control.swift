@@ -182,11 +182,11 @@ extension EmulatedNormalDevice {
         case 72: return (ok, Protobuf.field(1, varint: listening ? 1 : 0))
         case 73:
             let done = fields.first { $0.number == 1 }?.value.integer == 1
-            guard capabilities.supports(.setupDoneBit, deviceOS) else { return (done ? ok : notSupported, []) }
+            guard capabilities.supports(.setupDoneBit, deviceOS, platform: platform.name) else { return (done ? ok : notSupported, []) }
             setupDone = done
             return (ok, [])
         case 74:
-            return (ok, Protobuf.field(1, bool: capabilities.supports(.setupDoneBit, deviceOS) ? setupDone : true))
+            return (ok, Protobuf.field(1, bool: capabilities.supports(.setupDoneBit, deviceOS, platform: platform.name) ? setupDone : true))
         case 90:
             guard capabilities.supports(.moduleInfoRequest, deviceOS) else { return (notSupported, []) }
             return (ok, modules.flatMap { module in
@@ -217,16 +217,19 @@ extension EmulatedNormalDevice {
         case 251:
             guard let update = staged, update.bytes.count == update.expected else { return (invalidState, []) }
             staged = nil
-            guard (try? FirmwareModule(bytes: update.bytes))?.crcValid == true else { return (-280, []) }
+            guard let module = try? FirmwareModule(bytes: update.bytes), module.crcValid, module.header.platformID == platform.id.rawValue else {
+                return (-280, [])
+            }
+            acceptedUpdates.append(module)
             pendingReset = .reset
             return (ok, [])
         case 252:
             staged = nil
             return (ok, [])
         case 554:
-            guard capabilities.supports(.cellularIdentityRequest, deviceOS) else { return (notSupported, []) }
+            guard capabilities.supports(.cellularIdentityRequest, deviceOS, platform: platform.name) else { return (notSupported, []) }
             var data = Protobuf.field(1, string: profile.iccid?.rawValue ?? "")
-            if capabilities.supports(.imeiInCellularIdentity, deviceOS) { data += Protobuf.field(2, string: profile.imei?.rawValue ?? "") }
+            if capabilities.supports(.imeiInCellularIdentity, deviceOS, platform: platform.name) { data += Protobuf.field(2, string: profile.imei?.rawValue ?? "") }
             return (ok, data)
         default:
             return (notSupported, [])

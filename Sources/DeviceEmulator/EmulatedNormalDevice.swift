@@ -1,4 +1,5 @@
 import DFU
+import FirmwareModules
 import Foundation
 import ParticleDevices
 import Seams
@@ -45,17 +46,26 @@ public actor EmulatedNormalDevice: USBControlTransport {
     var cloudTimer: Task<Void, Never>?
     /// True once the device connected to the cloud (billing starts).
     public internal(set) var connected = false
-    /// A reset, safe mode or DFU the device will perform 1 s after answering.
-    public internal(set) var pendingReset: PendingReset?
+    /// A reset, safe mode or DFU the device performs `resetDelay` after answering; it then
+    /// leaves the bus (`isAttached` false) and the lab brings it back in the new mode.
+    public internal(set) var pendingReset: PendingReset? {
+        didSet { if pendingReset != nil, oldValue == nil { scheduleReset() } }
+    }
+    /// How long after answering a reset, DFU or safe-mode request the device leaves the bus.
+    public let resetDelay: Duration
+    /// Modules received by the control-request firmware update (251 accepted them); the
+    /// device applies them on its next reset.
+    public internal(set) var acceptedUpdates: [FirmwareModule] = []
 
     public init(platform: Platform, profile: DeviceProfile, listening: Bool = false, deviceOS: String = "6.2.0", modules: [EmulatedModule] = [],
-                setupDone: Bool = true, clock: any Clock<Duration> = ContinuousClock()) {
+                setupDone: Bool = true, resetDelay: Duration = .seconds(1), clock: any Clock<Duration> = ContinuousClock()) {
         self.platform = platform
         self.profile = profile
         self.listening = listening
         self.deviceOS = DeviceOSRelease(deviceOS) ?? DeviceOSRelease("6.2.0")!
         self.modules = modules
         self.setupDone = setupDone
+        self.resetDelay = resetDelay
         self.clock = clock
         started = ContinuousClock.now
         deviceID = profile.deviceID.rawValue
@@ -65,6 +75,20 @@ public actor EmulatedNormalDevice: USBControlTransport {
     public var isAttached: Bool { attached }
 
     public func replug() { attached = true }
+
+    func scheduleReset() {
+        let delay = resetDelay, clock = self.clock
+        Task { [weak self] in
+            try? await clock.sleep(for: delay, tolerance: nil)
+            await self?.performReset()
+        }
+    }
+
+    func performReset() {
+        guard let reset = pendingReset else { return }
+        stopCloud("reset (\(reset))")
+        unplug()
+    }
 
     /// Leaves the bus (a reset): pending reads end, transfers fail with no-device.
     public func unplug() {
@@ -122,6 +146,7 @@ public actor EmulatedNormalDevice: USBControlTransport {
             if baud == 14400 {
                 dfuRequested = true
                 stopCloud("DFU mode requested (14400 baud)")
+                if pendingReset == nil { pendingReset = .dfu }
             }
             return []
         case (0xA1, 0x21):  // GET_LINE_CODING

@@ -95,13 +95,13 @@ public struct ListeningConsole: Sendable {
     }
 
     public func identify() async throws(ConsoleError) -> ConsoleIdentity {
-        let text = try await command("i") { $0.hasSuffix("\n") && Self.parseIdentity($0) != nil }
+        let text = try await command("i") { $0.utf8.last == UInt8(ascii: "\n") && Self.parseIdentity($0) != nil }
         guard let identity = Self.parseIdentity(text) else { throw fail(.unrecognised(key: "i", text: text)) }
         return identity
     }
 
     public func version() async throws(ConsoleError) -> String {
-        let text = try await command("v") { Self.parseVersion($0) != nil && $0.hasSuffix("\n") }
+        let text = try await command("v") { Self.parseVersion($0) != nil && $0.utf8.last == UInt8(ascii: "\n") }
         guard let version = Self.parseVersion(text) else { throw fail(.unrecognised(key: "v", text: text)) }
         return version
     }

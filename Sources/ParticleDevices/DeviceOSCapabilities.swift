@@ -24,6 +24,7 @@ public struct DeviceOSCapabilities: Sendable {
             struct Range: Decodable { let from: String; let to: String? }
             let name: Capability
             let ranges: [Range]
+            let platforms: [String]?
             let unconfirmed: Bool?
             let source: String
         }
@@ -32,6 +33,8 @@ public struct DeviceOSCapabilities: Sendable {
     }
 
     let ranges: [Capability: [(DeviceOSRelease, DeviceOSRelease?)]]
+    /// Capabilities only some platforms have (by catalog name); absent = every platform.
+    let platforms: [Capability: Set<String>]
 
     public static let bundled: DeviceOSCapabilities = {
         do {
@@ -44,7 +47,9 @@ public struct DeviceOSCapabilities: Sendable {
     public init(json: Data) throws {
         let file = try JSONDecoder().decode(File.self, from: json)
         var ranges: [Capability: [(DeviceOSRelease, DeviceOSRelease?)]] = [:]
+        var platforms: [Capability: Set<String>] = [:]
         for entry in file.capabilities {
+            if let names = entry.platforms { platforms[entry.name] = Set(names) }
             ranges[entry.name] = try entry.ranges.map { range in
                 guard let from = DeviceOSRelease(range.from) else { throw CatalogError.invalid(resource: "device-os-capabilities.json", reason: "\(entry.name): '\(range.from)' is not a release") }
                 return (from, try range.to.map { text in
@@ -57,6 +62,12 @@ public struct DeviceOSCapabilities: Sendable {
             throw CatalogError.invalid(resource: "device-os-capabilities.json", reason: "it lacks \(capability.rawValue)")
         }
         self.ranges = ranges
+        self.platforms = platforms
+    }
+
+    /// True when `release` on `platform` (catalog name, e.g. `boron`) supports `capability`.
+    public func supports(_ capability: Capability, _ release: DeviceOSRelease, platform: String) -> Bool {
+        supports(capability, release) && (platforms[capability].map { $0.contains(platform) } ?? true)
     }
 
     /// True when `release` supports `capability`.

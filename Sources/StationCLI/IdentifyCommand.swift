@@ -1,161 +1,159 @@
 import ArgumentParser
 import ControlRequests
+import DFU
 import Foundation
 import LibUSB
 import ListeningConsole
 import ParticleDevices
 import Seams
 import SerialPort
+import Station
 import Udev
 
-/// `station identify (--port PATH | --device ID) [--listen] [--json]`: reads a normal-mode
-/// device's identity over control requests, and with --listen puts it in listening mode
-/// first, so it cannot reach the cloud (the no-cloud guard).
+/// `station identify [--port PATH | --device ID] [--json]`: every attached Particle device
+/// (or the one named), identified over the channels its mode offers.
 struct IdentifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "identify", abstract: "Read a normal-mode device's identity over USB control requests.",
+        commandName: "identify", abstract: "Read each device's identity: device ID, serial number, ICCID, IMEI, Device OS, modules.",
         discussion: """
-            Device ID, serial number, Device OS version, ICCID and IMEI (when its Device OS reports \
-            them), listening mode, and the modules it holds with their validity. --listen first puts \
-            the device in listening mode, which keeps it off the cloud (a first connection starts billing).
+            Normal-mode devices are first put in listening mode, which keeps them off the cloud (a \
+            first connection starts billing), then read over USB control requests; what those cannot \
+            give (the Electron's ICCID and IMEI, IMEI before Device OS 5.8.0) comes from the \
+            listening-mode console on the device's serial port. DFU-mode devices are identified as \
+            far as DFU allows (device ID, platform, modules, Device OS); the rest needs normal mode. \
+            --json prints an array with one object per device; `sources` says which channel gave \
+            each value and a value that could not be read is null. Exit 1 when a read failed, 69 \
+            when no device matches.
             """)
 
-    @Option(name: .long, help: "The device at this USB port path.") var port: String?
-    @Option(name: .long, help: "The device with this device ID.") var device: String?
-    @Flag(name: .long, help: "Put the device in listening mode first (keeps it off the cloud).") var listen = false
+    @Option(name: .long, help: "Only the device at this USB port path.") var port: String?
+    @Option(name: .long, help: "Only the device with this device ID.") var device: String?
     @Flag(name: .long, help: "Print JSON.") var json = false
-    @Option(name: .long, help: "Record every control transfer to this JSON file.") var record: String?
-    @Flag(name: .long, help: "Read the identity from the listening-mode console on the device's serial port instead (the device must be listening).")
-    var console = false
-
-    struct Identity: Codable {
-        var port: String
-        var platform: String?
-        var deviceID: String
-        var serialNumber: String?
-        var deviceOS: String?
-        var iccid: String?
-        var imei: String?
-        var listening: Bool?
-        var modules: [Module]?
-        var notes: [String]
-        struct Module: Codable {
-            var function: String
-            var index: Int
-            var version: Int
-            var valid: Bool
-        }
-    }
+    @Option(name: .long, help: "Record every control transfer to this JSON file (one device).") var record: String?
 
     func validate() throws {
-        guard (port == nil) != (device == nil) else { throw ValidationError("Name the device with --port PATH or --device ID.") }
+        if port != nil && device != nil { throw ValidationError("Name the device one way: --port PATH or --device ID.") }
+        if let device, (try? DeviceID(device)) == nil { throw ValidationError("--device '\(device)' is not a 24-character hex device ID.") }
     }
 
     func run() async throws {
         let bus: LibUSBBus
-        let summary: USBDeviceSummary
-        let transport: LibUSBTransport
+        var targets: [USBDeviceSummary]
         do {
             bus = try LibUSBBus(logLevel: .none)
-            summary = try await RealDFUDevice.select(bus: bus, port: port, deviceID: device, mode: .normal)
-            transport = try await bus.open(portPath: summary.portPath)
+            if port != nil || device != nil {
+                targets = [try await RealDFUDevice.select(bus: bus, port: port, deviceID: device)]
+            } else {
+                targets = try await bus.devices(vendorID: PlatformCatalog.bundled.vendorID)
+                    .filter { PlatformCatalog.bundled.platform(usbProductID: $0.productID) != nil }
+                    .sorted { $0.portPath < $1.portPath }
+            }
         } catch {
             print("FAIL: \(error)")
             throw StationExitCode.unavailable.exitCode
         }
-        if console {
-            try await identifyByConsole(summary)
-            return
+        if record != nil && targets.count != 1 { throw ValidationError("--record takes one device: name it with --port or --device.") }
+        guard !targets.isEmpty else {
+            if json { print("[]") } else { print("no Particle devices attached; check the cables and `station doctor`.") }
+            throw StationExitCode.unavailable.exitCode
         }
-        let recorder = record != nil ? RecordingTransport(transport) : nil
-        let seam: any USBControlTransport = recorder ?? transport
-        let channel = ControlChannel(transport: seam, clock: ContinuousClock())
-        await channel.reset()  // leftovers from an earlier host
-        let requests = ControlRequests(channel: channel)
-        var identity = Identity(port: summary.portPath, platform: PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform.name,
-                                deviceID: "", notes: [])
-        var failed = false
-        func attempt<T>(_ what: String, _ body: () async throws(ControlRequestError) -> T) async -> T? {
-            do { return try await body() } catch {
-                identity.notes.append("\(what): \(error.description)")
-                if error.code != "CTRL-NOT-SUPPORTED" { failed = true }
-                return nil
+        // Each device on its own task: a slow console does not hold up the others.
+        let identities = await withTaskGroup(of: (Int, DeviceIdentity).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask { (index, await identify(bus: bus, target)) }
             }
-        }
-        if listen {
-            _ = await attempt("start listening") { () async throws(ControlRequestError) in try await requests.startListening() }
-        }
-        identity.deviceID = await attempt("device ID") { () async throws(ControlRequestError) in try await requests.deviceID() } ?? ""
-        identity.serialNumber = await attempt("serial number") { () async throws(ControlRequestError) in try await requests.serialNumber() }
-        identity.deviceOS = await attempt("Device OS version") { () async throws(ControlRequestError) in try await requests.systemVersion() }
-        if let cellular = await attempt("ICCID/IMEI", { () async throws(ControlRequestError) in try await requests.cellularIdentity() }) {
-            identity.iccid = cellular.iccid
-            identity.imei = cellular.imei
-            if cellular.imei == nil { identity.notes.append("IMEI: this Device OS does not report it over USB (5.8.0 / 6.1.0 and later do); the listening-mode console's `i` does") }
-        }
-        identity.listening = await attempt("device mode") { () async throws(ControlRequestError) in try await requests.isListening() }
-        identity.modules = await attempt("module info") { () async throws(ControlRequestError) in try await requests.modules() }?.map {
-            Identity.Module(function: $0.function?.name ?? "unknown", index: Int($0.index), version: Int($0.version), valid: $0.isValid)
-        }
-        if let recorder, let record {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try? encoder.encode(await recorder.recording).write(to: URL(fileURLWithPath: record))
+            var all: [(Int, DeviceIdentity)] = []
+            for await item in group { all.append(item) }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
         }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(identity), as: UTF8.self))
+            print(String(decoding: try encoder.encode(identities), as: UTF8.self))
         } else {
-            print("\(identity.port)  \(identity.platform ?? "?")  device ID \(identity.deviceID)")
-            print("  serial number \(identity.serialNumber ?? "-"), Device OS \(identity.deviceOS ?? "-"), ICCID \(identity.iccid ?? "-"), IMEI \(identity.imei ?? "-")")
-            print("  listening mode: \(identity.listening.map { $0 ? "yes (kept off the cloud)" : "no" } ?? "-")")
-            for module in identity.modules ?? [] { print("  module \(module.function) #\(module.index) v\(module.version) \(module.valid ? "valid" : "INVALID")") }
-            for note in identity.notes { print("  note: \(note)") }
+            for identity in identities { print(Self.text(identity)) }
         }
-        if failed { throw StationExitCode.failed.exitCode }
+        if identities.contains(where: \.incomplete) { throw StationExitCode.failed.exitCode }
     }
 
-    /// `i`, `v` and `s` on the serial port udev names for the device's USB port.
-    func identifyByConsole(_ summary: USBDeviceSummary) async throws {
-        guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: summary.portPath))?.first else {
-            print("FAIL: no serial port for \(summary.portPath); is the cdc-acm driver loaded? `station devices` shows the tty.")
-            throw StationExitCode.unavailable.exitCode
+    func identify(bus: LibUSBBus, _ target: USBDeviceSummary) async -> DeviceIdentity {
+        let identifier = DeviceIdentifier()
+        let transport: LibUSBTransport
+        do { transport = try await bus.open(portPath: target.portPath) } catch {
+            var identity = DeviceIdentity(port: target.portPath, mode: .normal)
+            identity.notes.append("could not open the device: \(error)")
+            identity.incomplete = true
+            return identity
         }
-        let port: SerialPort
-        do { port = try SerialPort(path: tty) } catch {
-            print("FAIL: \(error); check the udev rules (`station doctor`).")
-            throw StationExitCode.unavailable.exitCode
+        let recorder = record != nil ? RecordingTransport(transport) : nil
+        let seam: any USBControlTransport = recorder ?? transport
+        let identity = identifier.start(port: target.portPath, productID: target.productID, usbSerial: try? await DevicesCommand.serial(seam))
+        if identity.mode == .dfu {
+            let result = await identifyDFU(identity, transport: transport, seam: seam)
+            await save(recorder)
+            return result
         }
-        let console = ListeningConsole(stream: port)
-        var result: Identity
-        var failed = false
-        do {
-            let identity = try await console.identify()
-            let version = try await console.version()
-            result = Identity(port: summary.portPath, platform: PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform.name,
-                              deviceID: identity.deviceID, notes: ["read from the listening-mode console on \(tty)"])
-            result.serialNumber = identity.serialNumber
-            result.deviceOS = version
-            result.iccid = identity.iccid
-            result.imei = identity.imei
-            result.listening = true
-        } catch {
-            print("FAIL \(error)")
-            throw StationExitCode.failed.exitCode
+        let channel = ControlChannel(transport: seam, clock: ContinuousClock())
+        await channel.reset()  // leftovers from an earlier host
+        let portPath = target.portPath
+        let result = await identifier.identifyNormal(identity, requests: ControlRequests(channel: channel)) { () async throws -> ListeningConsole in
+            guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: portPath))?.first else {
+                throw ConsoleOpenFailure(text: "no serial port for \(portPath); is the cdc-acm driver loaded? `station devices` shows the tty")
+            }
+            do { return ListeningConsole(stream: try SerialPort(path: tty)) } catch {
+                throw ConsoleOpenFailure(text: "\(tty): \(error); check the udev rules (`station doctor`)")
+            }
         }
-        do {
-            let info = try await console.modules()
-            result.modules = info.modules.map { Identity.Module(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.isValid) }
-        } catch {
-            result.notes.append("module list (s): \(error.description)")
-            failed = true
-        }
+        await save(recorder)
+        return result
+    }
+
+    func save(_ recorder: RecordingTransport?) async {
+        guard let recorder, let record else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(json ? String(decoding: try encoder.encode(result), as: UTF8.self)
-              : "\(result.port) (\(tty))  device ID \(result.deviceID), serial \(result.serialNumber ?? "-"), Device OS \(result.deviceOS ?? "-"), ICCID \(result.iccid ?? "-"), IMEI \(result.imei ?? "-")"
-                + result.notes.dropFirst().map { "\n  note: \($0)" }.joined())
-        if failed { throw StationExitCode.failed.exitCode }
+        do { try encoder.encode(await recorder.recording).write(to: URL(fileURLWithPath: record)) } catch {
+            print("could not write the recording to \(record): \(error.localizedDescription)")
+        }
     }
+
+    func identifyDFU(_ identity: DeviceIdentity, transport: LibUSBTransport, seam: any USBControlTransport) async -> DeviceIdentity {
+        var identity = identity
+        guard let name = identity.platform, let platform = PlatformCatalog.bundled.platform(named: name) else { return identity }
+        do {
+            try await transport.claim(interface: 0, alternateSetting: 0)
+            let info = try await DFUDeviceInfo.read(seam)
+            guard let layout = info.altNames[0] else { throw ConsoleOpenFailure(text: "the device did not report a memory layout for alt setting 0") }
+            let session = DfuSeSession(transport: seam, clock: ContinuousClock(), layout: try DfuSeLayout(layout), transferSize: info.transferSize)
+            let inventory = try await DeviceInventory.read(session, platform: platform, depth: .whole)
+            try? await session.abort()
+            return DeviceIdentifier().identifyDFU(identity, inventory: inventory)
+        } catch {
+            identity.notes.append("DFU read: \(error)")
+            identity.incomplete = true
+            return identity
+        }
+    }
+
+    static func text(_ identity: DeviceIdentity) -> String {
+        func value(_ field: String, _ text: String?) -> String {
+            guard let text else { return "-" }
+            return "\(text) (\(identity.sources[field]?.rawValue ?? "?"))"
+        }
+        var lines = ["\(identity.port)  \(identity.platform ?? "unknown platform")  \(identity.mode.rawValue) mode  device ID \(value("deviceID", identity.deviceID))"]
+        lines.append("  serial number \(value("serialNumber", identity.serialNumber))")
+        lines.append("  ICCID \(value("iccid", identity.iccid)), IMEI \(value("imei", identity.imei))")
+        lines.append("  Device OS \(value("deviceOSVersion", identity.deviceOSVersion))")
+        if identity.mode == .listening { lines.append("  listening mode: kept off the cloud") }
+        for module in identity.modules ?? [] {
+            lines.append("  module \(module.functionName) #\(module.moduleIndex) v\(module.moduleVersion) \(module.valid ? "valid" : "INVALID")")
+        }
+        lines += identity.notes.map { "  note: \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct ConsoleOpenFailure: Error, CustomStringConvertible {
+    let text: String
+    var description: String { text }
 }

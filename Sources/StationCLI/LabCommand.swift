@@ -130,12 +130,31 @@ struct LabServeCommand: AsyncParsableCommand {
                     let events = await normal.events
                     for event in events.dropFirst(item.eventsReported) { say("cloud \(item.busID): \(event)") }
                     item.eventsReported = events.count
-                    guard await normal.dfuRequested else { continue }
-                    await normal.unplug()
+                    // A reset (40, an accepted firmware update), safe mode (60) or DFU (50,
+                    // 14400 baud): the device left the bus; it comes back in the new mode.
+                    guard let reset = await normal.pendingReset, !(await normal.isAttached) else { continue }
+                    for event in await normal.events.dropFirst(item.eventsReported) { say("cloud \(item.busID): \(event)") }
                     item.normal = nil
-                    await item.dfu.replug()
-                    server.add(item.dfu, busID: item.busID)
-                    say("re-enumerating \(item.busID) in DFU mode: \(Self.attach(item.busID))")
+                    if reset == .dfu {
+                        await item.dfu.replug()
+                        server.add(item.dfu, busID: item.busID)
+                        say("re-enumerating \(item.busID) in DFU mode: \(Self.attach(item.busID))")
+                        continue
+                    }
+                    for module in await normal.acceptedUpdates {
+                        do {
+                            try await item.dfu.install(module)
+                            say("update \(item.busID): applied \(module.header.function) #\(module.header.index) v\(module.header.version)")
+                        } catch {
+                            say("update \(item.busID): NOT applied: \(error)")
+                        }
+                    }
+                    let next = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
+                                                    deviceOS: item.spec.deviceOS, modules: await item.dfu.installedModules())
+                    item.normal = next
+                    server.add(next, busID: item.busID)
+                    await next.powerOn()
+                    say("re-enumerating \(item.busID) in normal mode after \(reset): \(Self.attach(item.busID))")
                 } else {
                     guard await item.dfu.presence == .leftDFU else { continue }
                     let report = await item.dfu.bootReport()

@@ -83,9 +83,19 @@ import Testing
         progress = recorder.values
         #expect(progress.last == boot.bytes.count && progress.count == (boot.bytes.count + 1023) / 1024, "1024-byte chunks")
         #expect(await device.pendingReset == .reset)
+        #expect(await device.acceptedUpdates.map(\.bytes) == [boot.bytes])
+        // It resets after its reset delay (at once on this clock): it leaves the bus.
+        for _ in 0..<200 where await device.isAttached { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await !device.isAttached)
         var corrupt = boot.bytes
         corrupt[100] ^= 0xFF
-        await #expect { try await requests(device).updateFirmware(corrupt) } throws: { ($0 as? ControlRequestError)?.code == "CTRL-BAD-DATA" }
+        let other = self.device()
+        await #expect { try await requests(other).updateFirmware(corrupt) } throws: { ($0 as? ControlRequestError)?.code == "CTRL-BAD-DATA" }
+        #expect(await other.acceptedUpdates.isEmpty)
+        #expect(await other.pendingReset == nil)
+        // A module for another platform is refused too.
+        let electronBoot = try ModuleFactory.bootloader(PlatformCatalog.bundled.platform(named: "electron")!, version: 1000)
+        await #expect { try await requests(other).updateFirmware(electronBoot.bytes) } throws: { ($0 as? ControlRequestError)?.code == "CTRL-BAD-DATA" }
     }
 
     @Test func aDeviceWithAnActiveSIMConnectsUnlessStopped() async throws {

@@ -54,3 +54,34 @@ import Testing
         #expect(info.platformID == 13 && info.modules.map(\.version) == [6200] && info.modules[0].dependencies == modules[0].dependencies)
     }
 }
+
+/// A port that answers each key with a fixed text at once and counts the reads.
+actor ScriptedPort: ByteStream {
+    nonisolated let name = "scripted"
+    let answers: [UInt8: [UInt8]]
+    var pending: [UInt8] = []
+    private(set) var reads = 0
+    init(_ answers: [Character: String]) {
+        self.answers = Dictionary(uniqueKeysWithValues: answers.map { (Array(String($0.key).utf8)[0], Array($0.value.utf8)) })
+    }
+    func write(_ bytes: [UInt8]) async throws(ByteStreamError) { for byte in bytes { pending += answers[byte] ?? [] } }
+    func read(timeout: Duration) async throws(ByteStreamError) -> [UInt8] {
+        reads += 1
+        defer { pending = [] }
+        return pending
+    }
+}
+
+@Suite struct ListeningConsoleCompletionTests {
+    /// Answers end in CR LF, which Swift treats as one Character: the completion check must
+    /// look at bytes, or every command waits for its whole timeout.
+    @Test(arguments: [("i", "Device ID: e00fce68ae40e8a1f5b40001\r\nSerial Number: P0ABCDEFGHJKLMN\r\nICCID: 89014103211118510720\r\n"),
+                      ("v", "system firmware version: 2.3.1\n\r\n")])
+    func anAnswerEndingInCRLFCompletesAtTheFirstQuietRead(key: String, answer: String) async throws {
+        let port = ScriptedPort([Character(key): answer])
+        var console = ListeningConsole(stream: port)
+        console.answerTimeout = .seconds(3600)
+        if key == "i" { _ = try await console.identify() } else { #expect(try await console.version() == "2.3.1") }
+        #expect(await port.reads == 2)
+    }
+}

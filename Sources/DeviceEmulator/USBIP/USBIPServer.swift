@@ -128,13 +128,20 @@ public final class USBIPServer: @unchecked Sendable {
 
         let connection = Connection(fd: fd)
         defer { connection.cancelAll(device: device) }
+        // A device that leaves the bus on its own (a reset some time after its last reply)
+        // closes the connection, so vhci-hcd reports the disconnect as a real unplug would.
+        let watcher = Task {
+            while !Task.isCancelled, await device.isAttached {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            if !Task.isCancelled { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+        defer { watcher.cancel() }
         while let header = readExactly(fd, USBIP.headerSize) {
             let command = header.be32(0)
             if command == USBIP.commandUnlink {
                 let seqnum = header.be32(4), target = header.be32(20)
-                if let task = connection.take(target) {
-                    task.cancel()
-                    blocking { await device.wakeReaders() }
+                if connection.unlink(target) {
                     guard connection.write(USBIP.returnUnlink(seqnum: seqnum, status: .reset)) else { return }
                 } else {
                     // Already answered: nothing to cancel.
@@ -153,14 +160,9 @@ public final class USBIPServer: @unchecked Sendable {
             if submit.endpoint != 0 {
                 let endpoint = UInt8(submit.endpoint)
                 if submit.directionIn {
-                    // Stays pending until the device has data (or the URB is unlinked).
-                    let length = Int(submit.transferBufferLength), seqnum = submit.seqnum
-                    connection.start(seqnum) {
-                        let data = await device.endpointIn(endpoint, maxLength: length)
-                        guard connection.finish(seqnum) else { return }
-                        _ = connection.write(data.map { USBIP.returnSubmit(seqnum: seqnum, status: .ok, data: $0) }
-                            ?? USBIP.returnSubmit(seqnum: seqnum, status: .stall, data: []))
-                    }
+                    // Stays pending until the device has data (or the URB is unlinked);
+                    // answered strictly in submission order, as a real host controller does.
+                    connection.submitIn(seqnum: submit.seqnum, length: Int(submit.transferBufferLength), endpoint: endpoint, device: device)
                 } else {
                     let accepted = blocking { await device.endpointOut(endpoint, payload) }
                     let reply = accepted
@@ -232,30 +234,96 @@ public final class USBIPServer: @unchecked Sendable {
 
 }
 
-/// One imported device's socket: writes from several threads and tasks go through one lock;
-/// IN URBs that wait for data are tasks keyed by sequence number.
+/// One imported device's socket: writes from several threads and tasks go through one lock.
+/// IN URBs wait in a queue per endpoint; one pump task per endpoint reads the device and
+/// answers the queue's head, so data leaves in the order the device produced it and the
+/// URBs complete in the order they were submitted. Data read for a URB that was unlinked
+/// meanwhile is kept for the next one: nothing is lost or reordered.
 final class Connection: @unchecked Sendable {
-    // `pending` is guarded by `lock`; writes to `fd` are serialised by `writeLock`.
+    // `queues`, `carry`, `pumps`, `wake` and `closed` are guarded by `lock`; writes to `fd`
+    // are serialised by `writeLock`.
     private let lock = NSLock()
     private let writeLock = NSLock()
-    private var pending: [UInt32: Task<Void, Never>] = [:]
+    private var queues: [UInt8: [(seqnum: UInt32, length: Int)]] = [:]
+    private var carry: [UInt8: [UInt8]] = [:]
+    private var pumps: [UInt8: Task<Void, Never>] = [:]
+    private var wake: [UInt8: CheckedContinuation<Void, Never>] = [:]
+    private var closed = false
     let fd: Int32
 
     init(fd: Int32) { self.fd = fd }
 
-    func start(_ seqnum: UInt32, _ body: @escaping @Sendable () async -> Void) {
-        lock.withLock { pending[seqnum] = Task { await body() } }
+    /// Queues an IN URB and starts the endpoint's pump if it is not running.
+    func submitIn(seqnum: UInt32, length: Int, endpoint: UInt8, device: any USBIPServable) {
+        lock.withLock {
+            guard !closed else { return }
+            queues[endpoint, default: []].append((seqnum, length))
+            deliverLocked(endpoint)
+            if let waiting = wake.removeValue(forKey: endpoint) { waiting.resume() }
+            if pumps[endpoint] == nil {
+                pumps[endpoint] = Task { await self.pump(endpoint, device: device) }
+            }
+        }
     }
 
-    /// True if the URB was still pending (not unlinked), and marks it answered.
-    func finish(_ seqnum: UInt32) -> Bool { lock.withLock { pending.removeValue(forKey: seqnum) != nil } }
+    /// Removes a queued URB; false if it was already answered.
+    func unlink(_ seqnum: UInt32) -> Bool {
+        lock.withLock {
+            for (endpoint, queue) in queues {
+                if let index = queue.firstIndex(where: { $0.seqnum == seqnum }) {
+                    queues[endpoint]?.remove(at: index)
+                    return true
+                }
+            }
+            return false
+        }
+    }
 
-    func take(_ seqnum: UInt32) -> Task<Void, Never>? { lock.withLock { pending.removeValue(forKey: seqnum) } }
+    private func pump(_ endpoint: UInt8, device: any USBIPServable) async {
+        while !Task.isCancelled {
+            // Wait for a URB to answer.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                lock.withLock {
+                    if closed || !(queues[endpoint] ?? []).isEmpty { continuation.resume() } else { wake[endpoint] = continuation }
+                }
+            }
+            guard let length = lock.withLock({ closed ? nil : queues[endpoint]?.first?.length ?? 0 }) else { return }
+            guard length > 0 else { continue }
+            let data = await device.endpointIn(endpoint, maxLength: length)
+            if Task.isCancelled { return }
+            lock.withLock {
+                guard let data else {
+                    // STALL answers the head.
+                    if let head = queues[endpoint]?.first {
+                        queues[endpoint]?.removeFirst()
+                        _ = write(USBIP.returnSubmit(seqnum: head.seqnum, status: .stall, data: []))
+                    }
+                    return
+                }
+                carry[endpoint, default: []] += data
+                deliverLocked(endpoint)
+            }
+        }
+    }
+
+    /// Gives carried data to queued URBs, oldest first. Caller holds `lock`.
+    private func deliverLocked(_ endpoint: UInt8) {
+        while let bytes = carry[endpoint], !bytes.isEmpty, let head = queues[endpoint]?.first {
+            queues[endpoint]?.removeFirst()
+            let chunk = Array(bytes.prefix(head.length))
+            carry[endpoint] = Array(bytes.dropFirst(chunk.count))
+            _ = write(USBIP.returnSubmit(seqnum: head.seqnum, status: .ok, data: chunk))
+        }
+    }
 
     func cancelAll(device: any USBIPServable) {
         let tasks = lock.withLock { () -> [Task<Void, Never>] in
-            let all = Array(pending.values)
-            pending.removeAll()
+            closed = true
+            let all = Array(pumps.values)
+            pumps.removeAll()
+            queues.removeAll()
+            for waiting in wake.values { waiting.resume() }
+            wake.removeAll()
             return all
         }
         for task in tasks { task.cancel() }

@@ -1,0 +1,95 @@
+import FirmwareModules
+import ParticleDevices
+
+/// What the station knows about one attached device, with the channel each value came from.
+/// A value that could not be read is nil (JSON null), never an empty string or a guess.
+public struct DeviceIdentity: Hashable, Sendable, Encodable {
+    /// Where a value came from.
+    public enum Source: String, Hashable, Sendable, Encodable {
+        case usbDescriptor = "usb-descriptor"
+        case controlRequest = "control-request"
+        case console
+        case dfu
+    }
+
+    public enum Mode: String, Hashable, Sendable, Encodable {
+        case normal, listening, dfu
+    }
+
+    /// A module as the device reports it: function and index as in the module header,
+    /// version, and whether the device considers it valid.
+    public struct Module: Hashable, Sendable, Encodable {
+        public var moduleFunction: Int
+        public var moduleIndex: Int
+        public var moduleVersion: Int
+        public var valid: Bool
+
+        public init(moduleFunction: Int, moduleIndex: Int, moduleVersion: Int, valid: Bool) {
+            self.moduleFunction = moduleFunction
+            self.moduleIndex = moduleIndex
+            self.moduleVersion = moduleVersion
+            self.valid = valid
+        }
+
+        public var functionName: String { ModuleFunction(rawValue: UInt8(truncatingIfNeeded: moduleFunction)).name }
+    }
+
+    public var port: String
+    public var deviceID: String?
+    public var platform: String?
+    public var platformID: Int?
+    public var mode: Mode
+    public var serialNumber: String?
+    public var iccid: String?
+    public var imei: String?
+    public var deviceOSVersion: String?
+    public var modules: [Module]?
+    /// Field name (`deviceID`, `iccid`, ...) → the channel that gave it.
+    public var sources: [String: Source]
+    /// What could not be read and why, what needs another mode, disagreements between channels.
+    public var notes: [String]
+    /// True when a read that should have worked failed (not merely unsupported).
+    public var incomplete: Bool
+
+    public init(port: String, mode: Mode) {
+        self.port = port
+        self.mode = mode
+        sources = [:]
+        notes = []
+        incomplete = false
+    }
+
+    /// Sets a value and its source; a nil value leaves the field as it is.
+    mutating func set(_ keyPath: WritableKeyPath<DeviceIdentity, String?>, _ field: String, _ value: String?, from source: Source) {
+        guard let value, !value.isEmpty else { return }
+        if let existing = self[keyPath: keyPath], existing.lowercased() != value.lowercased() {
+            notes.append("\(field): \(sources[field]?.rawValue ?? "?") says \(existing), \(source.rawValue) says \(value); kept the first")
+            return
+        }
+        if self[keyPath: keyPath] == nil {
+            self[keyPath: keyPath] = value
+            sources[field] = source
+        }
+    }
+
+    enum Key: String, CodingKey {
+        case port, deviceID, platform, platformID, mode, serialNumber, iccid, imei, deviceOSVersion, modules, sources, notes
+    }
+
+    /// Every key is present; unknown values are null.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(port, forKey: .port)
+        try container.encode(deviceID, forKey: .deviceID)
+        try container.encode(platform, forKey: .platform)
+        try container.encode(platformID, forKey: .platformID)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(serialNumber, forKey: .serialNumber)
+        try container.encode(iccid, forKey: .iccid)
+        try container.encode(imei, forKey: .imei)
+        try container.encode(deviceOSVersion, forKey: .deviceOSVersion)
+        try container.encode(modules, forKey: .modules)
+        try container.encode(sources, forKey: .sources)
+        try container.encode(notes, forKey: .notes)
+    }
+}
