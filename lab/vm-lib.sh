@@ -25,16 +25,9 @@ lab_attach_devices() {
     for i in $(seq 1 100); do grep -q '^ready' /tmp/lab-serve.log 2>/dev/null && break; sleep 0.1; done
     grep -q '^ready' /tmp/lab-serve.log || { echo "lab: the emulator did not start:"; cat /tmp/lab-serve.log; exit 1; }
     n=0
-    for bus in $(sed -n 's/^serving \([0-9-]*\) .*/\1/p' /tmp/lab-serve.log); do
+    for bus in $(sed -n '/attach-by-scenario/d; s/^serving \([0-9-]*\) .*/\1/p' /tmp/lab-serve.log); do
         n=$((n + 1))
-        # usbip reads vhci's state through sysfs; it can fail while the previous device is
-        # still enumerating, so retry a few times.
-        attached=no
-        for try in 1 2 3 4 5 6 7 8; do
-            if usbip attach -r 127.0.0.1 -b "$bus" 2>/tmp/usbip-attach.err; then attached=yes; break; fi
-            sleep 0.5
-        done
-        [ "$attached" = yes ] || { echo "lab: usbip attach $bus failed: $(cat /tmp/usbip-attach.err)"; exit 1; }
+        lab_attach "$bus" --no-wait || exit 1
     done
     # Wait until the kernel has enumerated every device.
     for i in $(seq 1 100); do
@@ -42,4 +35,26 @@ lab_attach_devices() {
         sleep 0.1
     done
     echo "lab: only $(lsusb -d 2b04: | wc -l) of $n devices appeared"; exit 1
+}
+
+# Plugs an emulated device in (its bus ID, e.g. 1-2): USB/IP attach, retried while vhci is
+# busy with the previous device; then waits until the kernel has enumerated it unless
+# --no-wait. A device that is plugged in powers on (its cloud timer starts) at this moment.
+lab_attach() {
+    bus="$1"
+    before="$(lsusb -d 2b04: 2>/dev/null | wc -l)"
+    attached=no
+    for try in 1 2 3 4 5 6 7 8; do
+        # usbip reads vhci's state through sysfs; it can fail while the previous device is
+        # still enumerating, so retry a few times.
+        if usbip attach -r 127.0.0.1 -b "$bus" 2>/tmp/usbip-attach.err; then attached=yes; break; fi
+        sleep 0.5
+    done
+    [ "$attached" = yes ] || { echo "lab: usbip attach $bus failed: $(cat /tmp/usbip-attach.err)"; return 1; }
+    [ "${2:-}" = --no-wait ] && return 0
+    for i in $(seq 1 100); do
+        [ "$(lsusb -d 2b04: 2>/dev/null | wc -l)" -gt "$before" ] && return 0
+        sleep 0.1
+    done
+    echo "lab: $bus did not enumerate after attach"; return 1
 }

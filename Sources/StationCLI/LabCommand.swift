@@ -111,10 +111,9 @@ struct LabServeCommand: AsyncParsableCommand {
                                                   modules: modules.map(EmulatedModule.init))
                 item.normal = normal
                 server.add(normal, busID: item.busID)
-                await normal.powerOn()
             }
             served.append(item)
-            say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)")
+            say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)\(spec.attachAtStart ? "" : " attach-by-scenario")")
             let p = spec.profile
             say("identity \(item.busID) serial=\(p.serial?.rawValue ?? "-") iccid=\(p.iccid?.rawValue ?? "-") imei=\(p.imei?.rawValue ?? "-") "
                 + "os=\(spec.deviceOS) sim=\(p.simActive ? "active" : "inactive") cloud-delay=\(p.cloudConnectDelay.components.seconds)s")
@@ -153,7 +152,6 @@ struct LabServeCommand: AsyncParsableCommand {
                                                     deviceOS: item.spec.deviceOS, modules: await item.dfu.installedModules())
                     item.normal = next
                     server.add(next, busID: item.busID)
-                    await next.powerOn()
                     say("re-enumerating \(item.busID) in normal mode after \(reset): \(Self.attach(item.busID))")
                 } else {
                     guard await item.dfu.presence == .leftDFU else { continue }
@@ -165,7 +163,6 @@ struct LabServeCommand: AsyncParsableCommand {
                                                       modules: await item.dfu.installedModules())
                     item.normal = normal
                     server.add(normal, busID: item.busID)
-                    await normal.powerOn()
                     say("re-enumerating \(item.busID) in normal mode: \(Self.attach(item.busID))")
                 }
             }

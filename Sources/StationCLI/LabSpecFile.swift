@@ -8,7 +8,7 @@ import ParticleDevices
 /// FILE`): one `[[device]]` table per emulated device, attached as bus IDs 1-1, 1-2, ... in
 /// order. Keys are documented in lab/README.md; unknown keys are errors.
 enum LabSpecFile {
-    static let keys = ["platform", "mode", "device_id", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults"]
+    static let keys = ["platform", "mode", "device_id", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach"]
 
     /// The devices a spec file describes; preload files are read relative to the spec.
     static func load(_ path: String) throws(ConfigFileError) -> [(device: BenchDevice, modules: [FirmwareModule])] {
@@ -80,7 +80,12 @@ enum LabSpecFile {
         } catch {
             throw fields.fail("faults", "\(error)")
         }
-        let device = BenchDevice(platform: platform, mode: mode, profile: profile, deviceOS: deviceOS, preload: preload, faults: faults)
+        let attach = try fields.string("attach") ?? "start"
+        guard attach == "start" || attach == "scenario" else {
+            throw fields.fail("attach", "'\(attach)' is not a choice; use \"start\" (plugged in when the bench starts) or \"scenario\" (the scenario plugs it in with lab_attach).")
+        }
+        let device = BenchDevice(platform: platform, mode: mode, profile: profile, deviceOS: deviceOS, preload: preload, faults: faults,
+                                 attachAtStart: attach == "start")
         do {
             return (device, try device.modules(files: files))
         } catch {

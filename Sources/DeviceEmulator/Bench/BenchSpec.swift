@@ -52,15 +52,19 @@ public struct BenchDevice: Sendable {
     public var deviceOS: String
     public var preload: [Preload]
     public var faults: [Fault]
+    /// Plugged in when the bench starts (true), or left for the scenario to plug in
+    /// (`lab_attach BUS`), so something already watching sees it arrive.
+    public var attachAtStart: Bool
 
     public init(platform: Platform, mode: DeviceProfile.Mode = .dfu, profile: DeviceProfile, deviceOS: String = "6.2.0",
-                preload: [Preload] = [.bootloader], faults: [Fault] = []) {
+                preload: [Preload] = [.bootloader], faults: [Fault] = [], attachAtStart: Bool = true) {
         self.platform = platform
         self.mode = mode
         self.profile = profile
         self.deviceOS = deviceOS
         self.preload = preload
         self.faults = faults
+        self.attachAtStart = attachAtStart
     }
 
     /// The modules to preload, made by the module writer (files are read by the caller and

@@ -21,6 +21,9 @@ public protocol USBIPServable: USBControlTransport {
     func endpointIn(_ endpoint: UInt8, maxLength: Int) async -> [UInt8]?
     /// Wakes waiting `endpointIn` calls so cancelled ones can return.
     func wakeReaders() async
+    /// A host imported the device: it is on the bus now (a normal-mode device powers on and
+    /// starts its cloud timer from here).
+    func imported() async
 }
 
 extension EmulatedDFUDevice: USBIPServable {
@@ -28,9 +31,14 @@ extension EmulatedDFUDevice: USBIPServable {
     public func endpointOut(_ endpoint: UInt8, _ data: [UInt8]) async -> Bool { false }
     public func endpointIn(_ endpoint: UInt8, maxLength: Int) async -> [UInt8]? { nil }
     public func wakeReaders() async {}
+    public func imported() async {}
 }
 
 extension EmulatedNormalDevice: USBIPServable {
+    public func imported() async {
+        if events.isEmpty { powerOn() }
+    }
+
     public func endpointOut(_ endpoint: UInt8, _ data: [UInt8]) async -> Bool {
         guard endpoint == 1 else { return false }
         bulkOut(data)
@@ -125,6 +133,7 @@ public final class USBIPServer: @unchecked Sendable {
             deviceClass: descriptor[4], deviceSubClass: descriptor[5], deviceProtocol: descriptor[6],
             configurationValue: configuration[5], numConfigurations: descriptor[17], numInterfaces: configuration[4])
         guard Connection(fd: fd).write(reply + record.encoded) else { return }
+        blocking { await device.imported() }
 
         let connection = Connection(fd: fd)
         defer { connection.cancelAll(device: device) }
