@@ -203,10 +203,18 @@ struct LabImageCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output file.") var out: String
     @Option(name: .long, help: "The Device OS release the application requires (e.g. 6.2.0); without it, only a bootloader.")
     var requiresDeviceOS: String?
+    @Option(name: .long, help: "Write a bootloader module of this module version instead of an application (for the control-request update).")
+    var bootloader: UInt16?
 
     func run() async throws {
         guard let target = PlatformCatalog.bundled.platform(named: platform), target.isProvisionable else {
             throw ValidationError("--platform '\(platform)' is not a platform the station provisions.")
+        }
+        if let bootloader {
+            let module = try ModuleFactory.bootloader(target, version: bootloader)
+            try Data(module.bytes).write(to: URL(fileURLWithPath: out))
+            say("\(out): bootloader v\(bootloader), \(module.size) bytes at 0x\(String(module.header.startAddress, radix: 16))")
+            return
         }
         let slot = target.moduleSlots?.userParts.first { $0.legacy != true }
         let module = try FirmwareModule(bytes: ModuleWriter.write(ModuleSpec(
