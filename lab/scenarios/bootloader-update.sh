@@ -1,0 +1,19 @@
+# about: a bootloader update through control requests on an emulated Boron in normal mode (Device OS 3.3.0): 250/253/251, the device resets and applies it, re-enumerates, and module info shows the new bootloader valid; setup-done is set (Gen 3 below 4.0)
+# spec: lab/specs/bootloader-update.toml
+set -e
+station lab image --platform boron --bootloader 3200 --out /tmp/bootloader.bin
+station flash --port 1-1 /tmp/bootloader.bin | tee /tmp/flash.log
+grep -q 'control request (normal mode)' /tmp/flash.log
+grep -q 'verified by module info: bootloader #0 v3200, valid' /tmp/flash.log
+grep -q 'setup done set' /tmp/flash.log
+grep -q '^update 1-1: applied bootloader' /tmp/lab-serve.log
+grep -q '^re-enumerating 1-1 in normal mode after reset' /tmp/lab-serve.log
+station identify --port 1-1 --json > /tmp/after.json
+python3 - <<'PY'
+import json
+d = json.load(open("/tmp/after.json"))[0]
+boot = [m for m in d["modules"] if m["moduleFunction"] == 2]
+assert boot == [{"moduleFunction": 2, "moduleIndex": 0, "moduleVersion": 3200, "valid": True}], boot
+assert d["sources"]["modules"] == "control-request" and d["mode"] == "listening", d
+print("bootloader v3200 valid after the update, per module info")
+PY
