@@ -26,6 +26,7 @@ import Testing
         #expect(boron.profile.imei?.rawValue == "352753090123454")
         #expect(boron.profile.simActive && boron.profile.cloudConnectDelay == .seconds(30))
         #expect(boron.preload == [.deviceOS, .application])
+        #expect(boron.attachAtStart)
         // Device OS 6.2.0 made by the module writer: bootloader, radio stack, system part, app.
         #expect(devices[0].modules.map(\.header.function) == [.bootloader, .radioStack, .systemPart, .userPart])
         #expect(devices[0].modules.first { $0.header.function == .systemPart }?.header.version == 6200)
@@ -36,6 +37,12 @@ import Testing
         // Unnamed identities are random but valid, and differ between devices.
         #expect(electron.profile.deviceID.rawValue == "e00fce68ae40e8a1f5b40003")
         #expect(electron.profile.iccid != nil && electron.profile.imei != nil && electron.profile.iccid != devices[1].device.profile.iccid)
+    }
+
+    @Test func theWatchSpecLeavesPluggingInToTheScenario() throws {
+        let devices = try LabSpecFile.load(SharedFixtures.packageRoot.appendingPathComponent("lab/specs/watch-guard.toml").path)
+        #expect(devices.map(\.device.attachAtStart) == [false, false])
+        #expect(devices.allSatisfy { $0.device.profile.simActive && $0.device.profile.cloudConnectDelay == .seconds(5) })
     }
 
     @Test(arguments: [
@@ -49,6 +56,7 @@ import Testing
         ("[[device]]\nplatform = \"boron\"\nfaults = [\"melt@3\"]\n", "device[1].faults", "unknown"),
         ("[[device]]\nplatform = \"boron\"\ncloud_connect_delay = \"soon\"\n", "device[1].cloud_connect_delay", "number of seconds"),
         ("[[device]]\nplatform = \"boron\"\nsim_active = 1\n", "device[1].sim_active", "true or false"),
+        ("[[device]]\nplatform = \"boron\"\nattach = \"later\"\n", "device[1].attach", "lab_attach"),
         ("[[device]\nplatform = \"boron\"\n", nil, "line 1"),
         ("", "device", "no devices"),
     ] as [(String, String?, String)])
