@@ -112,6 +112,13 @@ public struct ListeningConsole: Sendable {
         return parsed
     }
 
+    /// `m`: the MAC address (`Your device MAC address is` then `xx:xx:xx:xx:xx:xx`).
+    public func macAddress() async throws(ConsoleError) -> String {
+        let text = try await command("m") { Self.parseMACAddress($0) != nil && $0.utf8.last == UInt8(ascii: "\n") }
+        guard let mac = Self.parseMACAddress(text) else { throw fail(.unrecognised(key: "m", text: text)) }
+        return mac
+    }
+
     /// Leaves listening mode (`x`); the device answers nothing.
     public func exitListening() async throws(ConsoleError) {
         do { try await stream.write(Array("x".utf8)) } catch { throw fail(.stream(error)) }
@@ -133,6 +140,12 @@ public struct ListeningConsole: Sendable {
         guard let id, id.count == 24, id.allSatisfy(\.isHexDigit) else { return nil }
         return ConsoleIdentity(deviceID: id.lowercased(), serialNumber: labels["Serial Number"], imei: labels["IMEI"], iccid: labels["ICCID"],
                                cellularFirmware: labels["Cell Radio Version"], hadDeviceSecret: labels["Device Secret"] != nil)
+    }
+
+    /// Six colon-separated hex pairs, lowercased.
+    public static func parseMACAddress(_ text: String) -> String? {
+        guard let range = text.range(of: #"([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}"#, options: .regularExpression) else { return nil }
+        return text[range].lowercased()
     }
 
     /// `system firmware version: <ver>`.

@@ -22,6 +22,11 @@ import Testing
         #expect(ListeningConsole.parseIdentity("Device ID: e00f\r\n") == nil, "not 24 hex characters")
     }
 
+    @Test func macAddressWithNoiseAndPartialLines() {
+        #expect(ListeningConsole.parseMACAddress("\u{0}Your device MAC address is\r\n0a:1B:2c:3D:4e:5F\r\n") == "0a:1b:2c:3d:4e:5f")
+        #expect(ListeningConsole.parseMACAddress("Your device MAC address is\r\n0a:1b:2c") == nil)
+    }
+
     @Test func versionAndSystemInfo() {
         #expect(ListeningConsole.parseVersion("system firmware version: 6.2.0\n\r\n") == "6.2.0")
         #expect(ListeningConsole.parseVersion("system firmware version: 5.0.0-rc.1\n") == "5.0.0-rc.1")
@@ -76,12 +81,17 @@ actor ScriptedPort: ByteStream {
     /// Answers end in CR LF, which Swift treats as one Character: the completion check must
     /// look at bytes, or every command waits for its whole timeout.
     @Test(arguments: [("i", "Device ID: e00fce68ae40e8a1f5b40001\r\nSerial Number: P0ABCDEFGHJKLMN\r\nICCID: 89014103211118510720\r\n"),
-                      ("v", "system firmware version: 2.3.1\n\r\n")])
+                      ("v", "system firmware version: 2.3.1\n\r\n"),
+                      ("m", "Your device MAC address is\r\nE0:0F:CE:68:AE:40\r\n")])
     func anAnswerEndingInCRLFCompletesAtTheFirstQuietRead(key: String, answer: String) async throws {
         let port = ScriptedPort([Character(key): answer])
         var console = ListeningConsole(stream: port)
         console.answerTimeout = .seconds(3600)
-        if key == "i" { _ = try await console.identify() } else { #expect(try await console.version() == "2.3.1") }
+        switch key {
+        case "i": _ = try await console.identify()
+        case "m": #expect(try await console.macAddress() == "e0:0f:ce:68:ae:40")
+        default: #expect(try await console.version() == "2.3.1")
+        }
         #expect(await port.reads == 2)
     }
 }

@@ -28,3 +28,15 @@ for bus, want in served.items():
 PY
 # The console was read through the kernel's cdc-acm tty with termios.
 ls /dev/ttyACM*
+# The 14400-baud trigger on the Electron's tty (termios2): it re-enumerates in DFU mode and is
+# identified as far as DFU allows.
+station enter-dfu --port 1-2 --serial
+station identify --device e00fce68ae40e8a1f5b40002 --json > /tmp/dfu.json
+python3 - <<'PY'
+import json
+d = json.load(open("/tmp/dfu.json"))[0]
+assert d["platform"] == "electron" and d["mode"] == "dfu" and d["deviceOSVersion"] == "2.3.1", d
+assert d["sources"]["modules"] == "dfu" and len(d["modules"]) == 4 and all(m["valid"] for m in d["modules"]), d["modules"]
+assert d["iccid"] is None and d["imei"] is None, d
+print("electron in DFU mode:", [(m["moduleFunction"], m["moduleIndex"], m["moduleVersion"]) for m in d["modules"]])
+PY
