@@ -88,7 +88,9 @@ let package = Package(
             name: "ImportQueue",
             dependencies: ["ParticleCloud", "StationStore", "StationConfig", "ParticleDevices", "Seams"],
             exclude: ["README.md"]),
-        .target(name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "ControlRequests", "ListeningConsole", "Seams"], exclude: ["README.md"]),
+        .target(
+            name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "ControlRequests", "ListeningConsole", "StationConfig", "Seams"],
+            exclude: ["README.md"]),
         .target(
             name: "StationCLI",
             dependencies: [
@@ -125,6 +127,12 @@ let package = Package(
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Station", "StationConfig", "StationStore", "DeviceEmulator", "FirmwareModules", "ParticleDevices", "Seams", "TestSupport",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ]),
         .testTarget(
             name: "IdentifyTests",
             dependencies: [

@@ -148,3 +148,14 @@ extension FirmwareModule {
         return (header.startAddress, bytes[...])
     }
 }
+
+/// SHA-256 of whole files, as firmware manifests pin them.
+public enum FileDigest {
+    /// Lowercase hex SHA-256 of `bytes`.
+    public static func sha256(_ bytes: some Collection<UInt8>) -> String {
+        SHA256.hash(data: Array(bytes)).map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+}

@@ -115,6 +115,34 @@ public struct BenchDevice: Sendable {
     }
 }
 
+/// Demo firmware made by the project's own module writer (never Particle's binaries): a
+/// Device OS release's modules for a platform and a product firmware, named like release
+/// files with a `demo-` prefix so nobody mistakes them for real firmware.
+public enum DemoFirmware {
+    public static func release(_ platform: Platform, deviceOS: String, product: (id: UInt16, version: UInt16)) throws(BenchSpecError) -> [(name: String, module: FirmwareModule)] {
+        let device = BenchDevice(platform: platform, profile: TestIdentities.profile(), deviceOS: deviceOS, preload: [.deviceOS])
+        var named = try device.modules(files: [:]).map { module -> (name: String, module: FirmwareModule) in
+            let header = module.header
+            let what = switch header.function {
+            case .bootloader: "bootloader"
+            case .radioStack: "softdevice"
+            case .systemPart: "system-part\(header.index)"
+            default: header.function.name
+            }
+            return ("demo-\(platform.name)-\(what)@\(deviceOS).bin", module)
+        }
+        guard let systemVersion = DeviceOSVersionTable.bundled.systemModuleVersion(forRelease: deviceOS) else { throw .unknownDeviceOS(deviceOS) }
+        let system = ModuleDependency(function: .systemPart, index: platform.generation == 2 ? 3 : 1, version: systemVersion)
+        do {
+            named.append(("demo-\(platform.name)-product-\(product.id)-v\(product.version).bin",
+                          try ModuleFactory.userPart(platform, requiresSystem: system, product: product)))
+        } catch {
+            throw .module(error.description)
+        }
+        return named
+    }
+}
+
 /// A spec that cannot be used; the message names the key and the fix.
 public enum BenchSpecError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownDeviceOS(String)

@@ -1,0 +1,124 @@
+import DFU
+import FirmwareModules
+import ParticleDevices
+import StationConfig
+
+/// Why a manifest cannot be used. The station refuses to start with one.
+public struct ManifestError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let code: String
+    public let file: String?
+    public let message: String
+
+    public var description: String { (file.map { "\($0): " } ?? "") + message }
+}
+
+/// A manifest whose files are all present, unaltered and consistent: the modules a line
+/// flashes, checked as the image a device will hold (platform, dependencies, product).
+public struct FirmwareManifest: Sendable {
+    public let file: FirmwareManifestFile
+    public let platform: Platform
+    public let modules: [PlannedModule]
+    /// The application that carries the product ID and version.
+    public let productFirmware: PlannedModule
+
+    /// Checks `file` against the bytes of its module files (`contents[name]`, nil when the
+    /// file is missing).
+    public static func check(_ file: FirmwareManifestFile, contents: [String: [UInt8]?], catalog: PlatformCatalog = .bundled,
+                             versions: DeviceOSVersionTable = .bundled) throws(ManifestError) -> FirmwareManifest {
+        guard let platform = catalog.platform(named: file.platform), platform.isProvisionable else {
+            throw ManifestError(code: "MANIFEST-PLATFORM", file: nil,
+                                message: "platform '\(file.platform)' is not one the station provisions (\(catalog.provisionable.map(\.name).joined(separator: ", ")))")
+        }
+        var modules: [PlannedModule] = []
+        for entry in file.modules {
+            guard let found = contents[entry.file], let bytes = found else {
+                throw ManifestError(code: "MANIFEST-FILE-MISSING", file: entry.file,
+                                    message: "the file is missing. Restore it from the firmware release, or make a new manifest with `station manifest create`")
+            }
+            let digest = FileDigest.sha256(bytes)
+            guard digest == entry.sha256 else {
+                throw ManifestError(code: "MANIFEST-FILE-ALTERED", file: entry.file,
+                                    message: "the file is not the one the manifest pins (SHA-256 \(digest), manifest says \(entry.sha256)). Restore the released file; do not edit the manifest to match")
+            }
+            do {
+                modules.append(PlannedModule(name: entry.file, module: try FirmwareModule(bytes: bytes)))
+            } catch {
+                throw ManifestError(code: "MANIFEST-NOT-A-MODULE", file: entry.file, message: "not a Device OS module: \(error.description)")
+            }
+        }
+        return try consistent(file, platform: platform, modules: modules, versions: versions)
+    }
+
+    static func consistent(_ file: FirmwareManifestFile, platform: Platform, modules: [PlannedModule], versions: DeviceOSVersionTable) throws(ManifestError) -> FirmwareManifest {
+        for item in modules where item.module.header.platformID != platform.id.rawValue {
+            throw ManifestError(code: "MANIFEST-WRONG-PLATFORM", file: item.name,
+                                message: "built for platform \(item.module.header.platformID), but the manifest is for \(platform.name) (\(platform.id))")
+        }
+        let applications = modules.filter { $0.module.header.function == .userPart }
+        guard applications.count == 1, let application = applications.first else {
+            throw ManifestError(code: "MANIFEST-PRODUCT", file: nil,
+                                message: "a manifest holds exactly one product firmware (application module); this one has \(applications.count)")
+        }
+        guard Int(application.module.productID ?? 0) == file.productID, Int(application.module.productVersion ?? 0) == file.productVersion else {
+            throw ManifestError(code: "MANIFEST-PRODUCT", file: application.name,
+                                message: "the product firmware is product \(application.module.productID.map(String.init) ?? "none") version \(application.module.productVersion.map(String.init) ?? "none"), but the manifest says product \(file.productID) version \(file.productVersion)")
+        }
+        if let system = modules.first(where: { $0.module.header.function == .systemPart }) {
+            let release = versions.release(for: system.module.header.version, kind: .systemPart)
+            guard release == file.deviceOS else {
+                throw ManifestError(code: "MANIFEST-DEVICE-OS", file: system.name,
+                                    message: "system part version \(system.module.header.version) is Device OS \(release ?? "unknown"), but the manifest says \(file.deviceOS)")
+            }
+        }
+        // The image a blank device (bootloader only) would hold once everything is flashed:
+        // every dependency must be met inside the manifest.
+        guard let text = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(text) else {
+            throw ManifestError(code: "MANIFEST-PLATFORM", file: nil, message: "the catalog has no DFU memory layout for \(platform.name)")
+        }
+        do {
+            _ = try FlashPlanner.plan(modules, platform: platform, layout: layout, installed: [], expectedProductID: UInt16(file.productID))
+        } catch {
+            throw ManifestError(code: "MANIFEST-INCONSISTENT", file: nil, message: "\(error.description.replacingOccurrences(of: " Nothing was written.", with: "").replacingOccurrences(of: "; nothing was written.", with: "."))")
+        }
+        return FirmwareManifest(file: file, platform: platform, modules: modules, productFirmware: application)
+    }
+
+    /// The station's own product and platforms must match the manifest's.
+    public func check(stationProductID: Int, platforms: [String]?) throws(ManifestError) {
+        guard file.productID == stationProductID else {
+            throw ManifestError(code: "MANIFEST-STATION-MISMATCH", file: nil,
+                                message: "the manifest is for product \(file.productID), but this station makes product \(stationProductID). Use this line's manifest")
+        }
+        if let platforms, !platforms.contains(platform.name) {
+            throw ManifestError(code: "MANIFEST-STATION-MISMATCH", file: nil,
+                                message: "the manifest is for \(platform.name), but this station provisions \(platforms.joined(separator: ", "))")
+        }
+    }
+
+    /// Makes a manifest from module files (`station manifest create`): platform, Device OS
+    /// and product from the modules themselves, each file pinned by SHA-256, then checked
+    /// like any manifest.
+    public static func create(name: String, files: [(name: String, bytes: [UInt8])], catalog: PlatformCatalog = .bundled,
+                              versions: DeviceOSVersionTable = .bundled) throws(ManifestError) -> FirmwareManifest {
+        var modules: [PlannedModule] = []
+        for item in files.sorted(by: { $0.name < $1.name }) {
+            do { modules.append(PlannedModule(name: item.name, module: try FirmwareModule(bytes: item.bytes))) } catch {
+                throw ManifestError(code: "MANIFEST-NOT-A-MODULE", file: item.name, message: "not a Device OS module: \(error.description). Remove it from the folder")
+            }
+        }
+        let platformIDs = Set(modules.map(\.module.header.platformID))
+        guard platformIDs.count == 1, let id = platformIDs.first, let platform = catalog.platform(id: PlatformID(id)), platform.isProvisionable else {
+            throw ManifestError(code: "MANIFEST-WRONG-PLATFORM", file: nil,
+                                message: platformIDs.count == 1 ? "the modules are for platform \(platformIDs.first!), which the station does not provision"
+                                    : "the modules are for several platforms (\(platformIDs.sorted().map(String.init).joined(separator: ", "))); one manifest per platform")
+        }
+        let application = modules.first { $0.module.header.function == .userPart }
+        let system = modules.first { $0.module.header.function == .systemPart }
+        let deviceOS = system.flatMap { versions.release(for: $0.module.header.version, kind: .systemPart) } ?? "unknown"
+        let file = FirmwareManifestFile(
+            name: name, platform: platform.name, deviceOS: deviceOS, productID: Int(application?.module.productID ?? 0),
+            productVersion: Int(application?.module.productVersion ?? 0),
+            modules: files.sorted(by: { $0.name < $1.name }).map { .init(file: $0.name, sha256: FileDigest.sha256($0.bytes)) })
+        return try consistent(file, platform: platform, modules: modules, versions: versions)
+    }
+}

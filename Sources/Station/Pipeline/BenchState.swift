@@ -1,0 +1,384 @@
+/// What the bench needs from the station config to run jobs.
+public struct BenchPolicy: Hashable, Sendable {
+    public var pairing: PairingKey
+    /// False: a device goes on without a scan (a scan that comes is still checked).
+    public var scanRequired: Bool
+    /// Where each platform is left (by catalog name); others get `defaultFinalState`.
+    public var finalStates: [String: NoCloudPolicy.FinalState]
+    public var defaultFinalState: NoCloudPolicy.FinalState
+    /// An end-to-end connectivity line (test account): after flashing, the device connects
+    /// and must be seen online.
+    public var connectivityTest: Bool
+    /// Seconds a scan waits for its device before it is dropped (with a prompt).
+    public var scanHold: Double
+    /// Seconds between reminders for a device waiting for its scan.
+    public var scanReminder: Double
+
+    public init(pairing: PairingKey = .serialNumber, scanRequired: Bool = true, finalStates: [String: NoCloudPolicy.FinalState] = [:],
+                defaultFinalState: NoCloudPolicy.FinalState = .listening, connectivityTest: Bool = false, scanHold: Double = 120, scanReminder: Double = 30) {
+        self.pairing = pairing
+        self.scanRequired = scanRequired
+        self.finalStates = finalStates
+        self.defaultFinalState = defaultFinalState
+        self.connectivityTest = connectivityTest
+        self.scanHold = scanHold
+        self.scanReminder = scanReminder
+    }
+
+    public func finalState(for platform: String?) -> NoCloudPolicy.FinalState {
+        platform.flatMap { finalStates[$0] } ?? defaultFinalState
+    }
+}
+
+/// Something the technician must read or do.
+public enum Prompt: Hashable, Sendable, CustomStringConvertible {
+    case scanSticker(port: String, platform: String?)
+    case scanHeld(code: String)
+    case scanDiscarded(code: String)
+    case duplicateScan(code: String, deviceID: String?)
+    case unplugged(port: String, deviceID: String, during: JobStep)
+    case resumed(port: String, deviceID: String)
+    case done(port: String, deviceID: String, passed: Bool)
+
+    public var description: String {
+        switch self {
+        case .scanSticker(let port, let platform):
+            "\(port): scan the sticker of this \(platform ?? "device")"
+        case .scanHeld(let code):
+            "scan \(code) kept: plug its device in"
+        case .scanDiscarded(let code):
+            "scan \(code) matched no device and was dropped: plug the device in, then scan its sticker again"
+        case .duplicateScan(let code, let deviceID):
+            "\(code) was already scanned" + (deviceID.map { " (for \($0))" } ?? "") + ": scan the sticker of the next device"
+        case .unplugged(let port, let deviceID, let step):
+            "\(port): \(deviceID) was unplugged while \(step.rawValue): plug the same device back in to resume"
+        case .resumed(let port, let deviceID):
+            "\(port): \(deviceID) is back; resuming"
+        case .done(let port, _, let passed):
+            passed ? "\(port): PASS, unplug the device" : "\(port): FAIL, set the device aside (the reason is on its row)"
+        }
+    }
+}
+
+/// What happened, as the adapters report it.
+public enum BenchEvent: Hashable, Sendable {
+    /// A device is on the bus (any mode), already under the no-cloud guard.
+    case arrived(port: String, deviceID: String)
+    case departed(port: String)
+    /// The guard could not stop it: it may connect.
+    case guardFailed(port: String, JobFailure)
+    case identified(deviceID: String, JobIdentity)
+    case identifyFailed(deviceID: String, JobFailure)
+    case scanned(String)
+    case progress(deviceID: String, done: Int, total: Int)
+    /// Every module written and verified.
+    case flashed(deviceID: String)
+    /// `deviceGone`: it left and did not come back (unplugged): the job is interrupted.
+    case flashFailed(deviceID: String, JobFailure, deviceGone: Bool)
+    /// The final state is applied.
+    case finished(deviceID: String)
+    case finishFailed(deviceID: String, JobFailure)
+    /// The connectivity test: nil when the device came online under the test account.
+    case connectivity(deviceID: String, JobFailure?)
+    /// The technician re-runs the failed device on this port.
+    case retry(port: String)
+    /// Time passes (scan timeouts, reminders).
+    case tick
+}
+
+/// What the adapters must do next.
+public enum BenchAction: Hashable, Sendable {
+    case identify(port: String, deviceID: String)
+    /// Plan against what the device holds, flash (DFU and control-request paths) and verify.
+    case flash(port: String, deviceID: String)
+    case finish(port: String, deviceID: String, state: NoCloudPolicy.FinalState)
+    case connectivityTest(port: String, deviceID: String)
+    /// Persist the job as it is now (before anything else happens).
+    case save(Job)
+    /// The attempt is over (passed or failed): its durable record.
+    case record(Job)
+    case enqueueImport(deviceID: String, iccid: String?)
+    case prompt(Prompt)
+}
+
+/// The bench as a pure state machine: every device is a job keyed by device ID; scans are
+/// paired with devices by value first, else in order; unplugged jobs wait to be resumed;
+/// jobs restored after a restart resume when their device returns. No I/O: events in,
+/// actions out, time as seconds given by the caller.
+public struct BenchState: Sendable {
+    public let policy: BenchPolicy
+    public private(set) var jobs: [String: Job] = [:]
+    /// Port → device ID of the job there.
+    public private(set) var ports: [String: String] = [:]
+    /// Scans not yet paired: code and when.
+    public private(set) var pendingScans: [(code: String, at: Double)] = []
+    /// When each job started its current attempt, and when it was last reminded.
+    var startedAt: [String: Double] = [:]
+    var waitingSince: [String: Double] = [:]
+    /// The last port each device was on (for prompts about a device that is away).
+    var lastPort: [String: String] = [:]
+
+    public init(policy: BenchPolicy) {
+        self.policy = policy
+    }
+
+    /// Jobs from the store after a restart: active ones wait, interrupted, for their device.
+    public mutating func restore(_ saved: [Job]) -> [BenchAction] {
+        var actions: [BenchAction] = []
+        for var job in saved {
+            if job.step.isActive && job.step != .interrupted {
+                job.interruptedAt = job.step
+                job.step = .interrupted
+                job.port = nil
+                actions.append(.save(job))
+            }
+            jobs[job.deviceID] = job
+        }
+        return actions
+    }
+
+    public func job(at port: String) -> Job? { ports[port].flatMap { jobs[$0] } }
+
+    public mutating func handle(_ event: BenchEvent, now: Double) -> [BenchAction] {
+        switch event {
+        case .arrived(let port, let deviceID): return arrived(port, deviceID, now)
+        case .departed(let port): return departed(port, now)
+        case .guardFailed(let port, let failure):
+            guard let deviceID = ports[port] else { return [] }
+            return fail(deviceID, failure, now)
+        case .identified(let deviceID, let identity): return identified(deviceID, identity, now)
+        case .identifyFailed(let deviceID, let failure): return fail(deviceID, failure, now)
+        case .scanned(let raw): return scanned(raw, now)
+        case .progress(let deviceID, let done, let total):
+            guard var job = jobs[deviceID], job.step == .flashing else { return [] }
+            job.progress = .init(done: done, total: total)
+            jobs[deviceID] = job
+            return []
+        case .flashed(let deviceID):
+            guard let job = jobs[deviceID], job.step == .flashing, let port = job.port else { return [] }
+            return move(deviceID, to: .finishing, now) + [.finish(port: port, deviceID: deviceID, state: policy.finalState(for: job.identity.platform))]
+        case .flashFailed(let deviceID, let failure, let gone):
+            guard let job = jobs[deviceID], job.step == .flashing else { return [] }
+            if gone { return interrupt(deviceID, port: job.port ?? lastPort[deviceID] ?? "?", now) }
+            return fail(deviceID, failure, now)
+        case .finished(let deviceID):
+            guard let job = jobs[deviceID], job.step == .finishing else { return [] }
+            if policy.connectivityTest, let port = job.port {
+                return move(deviceID, to: .connectivityTest, now) + [.connectivityTest(port: port, deviceID: deviceID)]
+            }
+            return pass(deviceID, now)
+        case .finishFailed(let deviceID, let failure): return fail(deviceID, failure, now)
+        case .connectivity(let deviceID, let failure):
+            guard let job = jobs[deviceID], job.step == .connectivityTest else { return [] }
+            if let failure { return fail(deviceID, failure, now) }
+            return pass(deviceID, now)
+        case .retry(let port):
+            guard var job = job(at: port), job.step == .failed else { return [] }
+            job.attempt += 1
+            job.failure = nil
+            job.progress = nil
+            job.stepLog = []
+            job.scan = nil
+            jobs[job.deviceID] = job
+            startedAt[job.deviceID] = now
+            return move(job.deviceID, to: .identifying, now) + [.identify(port: port, deviceID: job.deviceID)]
+        case .tick: return tick(now)
+        }
+    }
+
+    // MARK: Transitions
+
+    mutating func arrived(_ port: String, _ deviceID: String, _ now: Double) -> [BenchAction] {
+        if let other = ports[port], other != deviceID { ports[port] = nil }
+        ports[port] = deviceID
+        lastPort[deviceID] = port
+        guard var job = jobs[deviceID] else {
+            jobs[deviceID] = Job(deviceID: deviceID, port: port)
+            startedAt[deviceID] = now
+            return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
+        }
+        let previousPort = job.port
+        job.port = port
+        jobs[deviceID] = job
+        switch job.step {
+        case .interrupted:
+            // Back after an unplug or a restart: identify again (it re-enumerated), keep the
+            // pairing, then go on.
+            job.interruptedAt = nil
+            jobs[deviceID] = job
+            if startedAt[deviceID] == nil { startedAt[deviceID] = now }
+            return [.prompt(.resumed(port: port, deviceID: deviceID))] + move(deviceID, to: .identifying, now)
+                + [.identify(port: port, deviceID: deviceID)]
+        case .passed, .failed:
+            // Still where it finished (seen again after a restart): nothing to do. Plugged
+            // in again after leaving: a new attempt.
+            if previousPort == port { return [] }
+            job.attempt += 1
+            job.failure = nil
+            job.progress = nil
+            job.stepLog = []
+            job.scan = nil
+            jobs[deviceID] = job
+            startedAt[deviceID] = now
+            return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
+        case .flashing, .finishing, .connectivityTest:
+            // A mode switch the flash or finish step asked for: its adapter reconnects.
+            return [.save(job)]
+        case .detected, .identifying, .waitingForScan:
+            return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
+        }
+    }
+
+    mutating func departed(_ port: String, _ now: Double) -> [BenchAction] {
+        guard let deviceID = ports[port], var job = jobs[deviceID] else { return [] }
+        ports[port] = nil
+        switch job.step {
+        case .flashing, .finishing, .connectivityTest:
+            // Mode switches re-enumerate: the step's adapter decides (it reports a device
+            // that does not come back as `flashFailed(deviceGone:)`).
+            job.port = nil
+            jobs[deviceID] = job
+            return [.save(job)]
+        case .passed, .failed:
+            job.port = nil
+            jobs[deviceID] = job
+            return [.save(job)]
+        case .detected, .identifying, .waitingForScan, .interrupted:
+            return interrupt(deviceID, port: port, now)
+        }
+    }
+
+    mutating func interrupt(_ deviceID: String, port: String, _ now: Double) -> [BenchAction] {
+        guard var job = jobs[deviceID], job.step.isActive else { return [] }
+        let was = job.step == .interrupted ? (job.interruptedAt ?? .detected) : job.step
+        job.interruptedAt = was
+        job.step = .interrupted
+        job.port = nil
+        job.stepLog.append(.init(step: .interrupted, at: elapsed(deviceID, now)))
+        jobs[deviceID] = job
+        waitingSince[deviceID] = nil
+        if ports[port] == deviceID { ports[port] = nil }
+        return [.save(job), .prompt(.unplugged(port: port, deviceID: deviceID, during: was))]
+    }
+
+    mutating func identified(_ deviceID: String, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
+        guard var job = jobs[deviceID], job.step == .identifying, let port = job.port else { return [] }
+        job.identity = identity
+        jobs[job.deviceID] = job
+        if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
+            return startFlash(job.deviceID, now)
+        }
+        guard let key = pairingValue(job) else {
+            let what = policy.pairing == .imei ? "IMEI" : "serial number"
+            return fail(deviceID, JobFailure(code: "PAIR-NO-KEY", message: "the device did not report its \(what), so its sticker cannot be checked. Set it aside"), now)
+        }
+        if let index = pendingScans.firstIndex(where: { $0.code == key }) {
+            pendingScans.remove(at: index)
+            return pair(job.deviceID, key, now)
+        }
+        // A scan that matches nobody goes to this device only when no other device could
+        // still claim it (none is being identified).
+        let othersIdentifying = jobs.values.contains { $0.deviceID != job.deviceID && $0.step == .identifying }
+        if !othersIdentifying, !pendingScans.isEmpty {
+            let scan = pendingScans.removeFirst()
+            return pair(job.deviceID, scan.code, now)
+        }
+        if !policy.scanRequired { return startFlash(job.deviceID, now) }
+        waitingSince[job.deviceID] = now
+        return move(job.deviceID, to: .waitingForScan, now) + [.prompt(.scanSticker(port: port, platform: identity.platform))]
+    }
+
+    mutating func scanned(_ raw: String, _ now: Double) -> [BenchAction] {
+        let code = normalise(raw)
+        guard !code.isEmpty else { return [] }
+        // A sticker already paired with a device (in progress or passed) is a duplicate; one
+        // that failed pairing is free for its right device.
+        if let owner = jobs.values.first(where: { $0.scan == code && $0.step != .failed }) {
+            return [.prompt(.duplicateScan(code: code, deviceID: owner.deviceID))]
+        }
+        if pendingScans.contains(where: { $0.code == code }) { return [.prompt(.duplicateScan(code: code, deviceID: nil))] }
+        let waiting = jobs.values.filter { $0.step == .waitingForScan }.sorted { (waitingSince[$0.deviceID] ?? 0) < (waitingSince[$1.deviceID] ?? 0) }
+        if let match = waiting.first(where: { pairingValue($0) == code }) { return pair(match.deviceID, code, now) }
+        let othersIdentifying = jobs.values.contains { $0.step == .identifying }
+        if let oldest = waiting.first, !othersIdentifying { return pair(oldest.deviceID, code, now) }
+        pendingScans.append((code, now))
+        return [.prompt(.scanHeld(code: code))]
+    }
+
+    /// Binds a scan to a job and checks it against what the device reports.
+    mutating func pair(_ deviceID: String, _ code: String, _ now: Double) -> [BenchAction] {
+        guard var job = jobs[deviceID] else { return [] }
+        job.scan = code
+        jobs[deviceID] = job
+        waitingSince[deviceID] = nil
+        if policy.pairing != .none, let key = pairingValue(job), key != code {
+            let what = policy.pairing == .imei ? "IMEI" : "serial number"
+            return fail(deviceID, JobFailure(
+                code: "PAIR-MISMATCH",
+                message: "the scanned sticker says \(code) but the device reports \(what) \(key): the sticker belongs to another device. Find the right sticker (or device) and re-run"), now)
+        }
+        return startFlash(deviceID, now)
+    }
+
+    mutating func startFlash(_ deviceID: String, _ now: Double) -> [BenchAction] {
+        guard let port = jobs[deviceID]?.port else { return [] }
+        return move(deviceID, to: .flashing, now) + [.flash(port: port, deviceID: deviceID)]
+    }
+
+    mutating func pass(_ deviceID: String, _ now: Double) -> [BenchAction] {
+        guard let job = jobs[deviceID] else { return [] }
+        let moved = move(deviceID, to: .passed, now)
+        let done = jobs[deviceID] ?? job
+        return moved + [.record(done), .enqueueImport(deviceID: deviceID, iccid: done.identity.iccid),
+                        .prompt(.done(port: done.port ?? "?", deviceID: deviceID, passed: true))]
+    }
+
+    mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
+        guard var job = jobs[deviceID], job.step.isActive else { return [] }
+        let port = job.port ?? lastPort[deviceID] ?? "?"
+        job.failure = failure
+        jobs[job.deviceID] = job
+        waitingSince[job.deviceID] = nil
+        let moved = move(job.deviceID, to: .failed, now)
+        let done = jobs[job.deviceID] ?? job
+        return moved + [.record(done), .prompt(.done(port: port, deviceID: deviceID, passed: false))]
+    }
+
+    mutating func tick(_ now: Double) -> [BenchAction] {
+        var actions: [BenchAction] = []
+        let expired = pendingScans.filter { now - $0.at >= policy.scanHold }
+        pendingScans.removeAll { now - $0.at >= policy.scanHold }
+        actions += expired.map { .prompt(.scanDiscarded(code: $0.code)) }
+        for (deviceID, since) in waitingSince where now - since >= policy.scanReminder {
+            guard let job = jobs[deviceID], job.step == .waitingForScan, let port = job.port else { continue }
+            waitingSince[deviceID] = now
+            actions.append(.prompt(.scanSticker(port: port, platform: job.identity.platform)))
+        }
+        return actions
+    }
+
+    // MARK: Helpers
+
+    mutating func move(_ deviceID: String, to step: JobStep, _ now: Double) -> [BenchAction] {
+        guard var job = jobs[deviceID] else { return [] }
+        job.step = step
+        job.stepLog.append(.init(step: step, at: elapsed(deviceID, now)))
+        jobs[deviceID] = job
+        return [.save(job)]
+    }
+
+    func elapsed(_ deviceID: String, _ now: Double) -> Double { max(0, now - (startedAt[deviceID] ?? now)) }
+
+    func pairingValue(_ job: Job) -> String? {
+        switch policy.pairing {
+        case .serialNumber: job.identity.serialNumber.map(normalise)
+        case .imei: job.identity.imei.map(normalise)
+        case .none: nil
+        }
+    }
+
+    /// Scanners add CR/LF and keyboard wedges may add spaces; stickers are upper-case.
+    func normalise(_ text: String) -> String {
+        String(text.filter { !$0.isWhitespace && !$0.isNewline }).uppercased()
+    }
+}

@@ -1,0 +1,87 @@
+/// How a device is paired with the sticker the technician scans.
+public enum PairingKey: String, Hashable, Sendable, Codable, CaseIterable {
+    /// The serial number on the sticker equals the one the device reports (request 21 / `i`).
+    case serialNumber = "serial"
+    /// Older Electron and E-Series stickers carry the IMEI.
+    case imei
+    /// No pairing: nothing is scanned.
+    case none
+}
+
+/// Where a job is. Persisted with the job, shown on the screen.
+public enum JobStep: String, Hashable, Sendable, Codable {
+    case detected, identifying, waitingForScan, flashing, finishing, connectivityTest, passed, failed, interrupted
+
+    /// Still to finish (a restarted station resumes these).
+    public var isActive: Bool { self != .passed && self != .failed }
+}
+
+/// A failure with its stable code and a message the technician can act on.
+public struct JobFailure: Hashable, Sendable, Codable {
+    public let code: String
+    public let message: String
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// What the station knows about a device, as far as the job needs it.
+public struct JobIdentity: Hashable, Sendable, Codable {
+    public var platform: String?
+    public var serialNumber: String?
+    public var iccid: String?
+    public var imei: String?
+    public var deviceOSVersion: String?
+    public init(platform: String? = nil, serialNumber: String? = nil, iccid: String? = nil, imei: String? = nil, deviceOSVersion: String? = nil) {
+        self.platform = platform
+        self.serialNumber = serialNumber
+        self.iccid = iccid
+        self.imei = imei
+        self.deviceOSVersion = deviceOSVersion
+    }
+
+    public init(_ identity: DeviceIdentity) {
+        self.init(platform: identity.platform, serialNumber: identity.serialNumber, iccid: identity.iccid, imei: identity.imei,
+                  deviceOSVersion: identity.deviceOSVersion)
+    }
+}
+
+/// One device's provisioning job: a plain value with a durable record from the moment the
+/// device is seen. `BenchState` moves it; the adapters never do.
+public struct Job: Hashable, Sendable, Codable {
+    public let deviceID: String
+    /// The USB port path it is on now (nil while it is away).
+    public var port: String?
+    public var attempt: Int
+    public var step: JobStep
+    /// Where an interrupted job was.
+    public var interruptedAt: JobStep?
+    public var identity: JobIdentity
+    /// The sticker scanned for it.
+    public var scan: String?
+    /// Bytes written and to write in the flash step.
+    public var progress: Progress?
+    public var failure: JobFailure?
+    /// Per-step start times (seconds since the job's attempt started), for the record.
+    public var stepLog: [StepMark]
+
+    public struct Progress: Hashable, Sendable, Codable {
+        public var done: Int
+        public var total: Int
+    }
+
+    public struct StepMark: Hashable, Sendable, Codable {
+        public var step: JobStep
+        public var at: Double
+    }
+
+    public init(deviceID: String, port: String?, attempt: Int = 1) {
+        self.deviceID = deviceID
+        self.port = port
+        self.attempt = attempt
+        step = .detected
+        identity = JobIdentity()
+        stepLog = []
+    }
+}

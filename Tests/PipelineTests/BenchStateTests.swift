@@ -1,0 +1,256 @@
+import Station
+import Testing
+
+/// The bench state machine without I/O: every pairing and interruption path.
+@Suite struct BenchStateTests {
+    let boronA = JobIdentity(platform: "boron", serialNumber: "P0AAAAAAAAAAAAA", iccid: "89014103211118510720", imei: "352753090123454")
+    let boronB = JobIdentity(platform: "boron", serialNumber: "P0BBBBBBBBBBBBB", iccid: "89014103211118510738", imei: "352753090123462")
+    let idA = "e00fce68ae40e8a1f5b40001", idB = "e00fce68ae40e8a1f5b40002"
+
+    /// Drives the bench and keeps every action, like the station's driver would.
+    struct Harness {
+        var bench: BenchState
+        var actions: [BenchAction] = []
+        var now = 0.0
+        init(_ policy: BenchPolicy = BenchPolicy()) { bench = BenchState(policy: policy) }
+        @discardableResult
+        mutating func send(_ event: BenchEvent, after seconds: Double = 1) -> [BenchAction] {
+            now += seconds
+            let out = bench.handle(event, now: now)
+            actions += out
+            return out
+        }
+        var prompts: [Prompt] { actions.compactMap { if case .prompt(let p) = $0 { p } else { nil } } }
+        var records: [Job] { actions.compactMap { if case .record(let j) = $0 { j } else { nil } } }
+        var imports: [String] { actions.compactMap { if case .enqueueImport(let id, _) = $0 { id } else { nil } } }
+        func step(_ id: String) -> JobStep? { bench.jobs[id]?.step }
+        /// Flash, finish: what the adapters report for a device that goes through cleanly.
+        mutating func complete(_ id: String) {
+            send(.progress(deviceID: id, done: 4096, total: 8192))
+            send(.progress(deviceID: id, done: 8192, total: 8192))
+            send(.flashed(deviceID: id))
+            send(.finished(deviceID: id))
+        }
+    }
+
+    @Test func scanAfterPlug() {
+        var h = Harness()
+        #expect(h.send(.arrived(port: "1-1", deviceID: idA)).contains(.identify(port: "1-1", deviceID: idA)))
+        h.send(.identified(deviceID: idA, boronA))
+        #expect(h.step(idA) == .waitingForScan)
+        #expect(h.prompts.last == .scanSticker(port: "1-1", platform: "boron"))
+        #expect(h.send(.scanned("p0aaaaaaaaaaaaa\r\n")).contains(.flash(port: "1-1", deviceID: idA)), "case and CR/LF from the scanner do not matter")
+        h.complete(idA)
+        #expect(h.step(idA) == .passed)
+        #expect(h.records.map(\.deviceID) == [idA] && h.records[0].scan == "P0AAAAAAAAAAAAA")
+        #expect(h.actions.contains(.finish(port: "1-1", deviceID: idA, state: .listening)))
+        #expect(h.imports == [idA])
+        #expect(h.actions.contains(.enqueueImport(deviceID: idA, iccid: boronA.iccid)))
+        #expect(h.records[0].stepLog.map(\.step) == [.identifying, .waitingForScan, .flashing, .finishing, .passed])
+    }
+
+    @Test func scanBeforePlug() {
+        var h = Harness()
+        h.send(.scanned("P0AAAAAAAAAAAAA"))
+        #expect(h.prompts == [.scanHeld(code: "P0AAAAAAAAAAAAA")])
+        h.send(.arrived(port: "1-2", deviceID: idA))
+        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-2", deviceID: idA)))
+        #expect(h.bench.pendingScans.isEmpty)
+    }
+
+    @Test func twoScansBeforeTwoDevicesPairByValueNotOrder() {
+        var h = Harness()
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scanned(boronB.serialNumber!))
+        h.send(.arrived(port: "1-1", deviceID: idB))
+        h.send(.arrived(port: "1-2", deviceID: idA))
+        h.send(.identified(deviceID: idB, boronB))
+        h.send(.identified(deviceID: idA, boronA))
+        #expect(h.bench.jobs[idA]?.scan == boronA.serialNumber && h.bench.jobs[idB]?.scan == boronB.serialNumber)
+        #expect(h.step(idA) == .flashing && h.step(idB) == .flashing)
+    }
+
+    @Test func aMismatchFailsWithItsCodeAndTheStickerIsFreeForItsDevice() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronB.serialNumber!))
+        #expect(h.step(idA) == .failed)
+        #expect(h.bench.jobs[idA]?.failure?.code == "PAIR-MISMATCH")
+        #expect(h.bench.jobs[idA]?.failure?.message.contains(boronB.serialNumber!) == true)
+        #expect(!h.actions.contains(.flash(port: "1-1", deviceID: idA)), "nothing is written to a mismatched device")
+        #expect(h.imports.isEmpty)
+        // The sticker was B's: B arrives and takes it.
+        h.send(.arrived(port: "1-2", deviceID: idB))
+        h.send(.identified(deviceID: idB, boronB))
+        h.send(.scanned(boronB.serialNumber!))
+        #expect(h.step(idB) == .flashing)
+        // A is re-run with its own sticker.
+        h.send(.retry(port: "1-1"))
+        #expect(h.bench.jobs[idA]?.attempt == 2)
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.complete(idA)
+        #expect(h.step(idA) == .passed)
+        #expect(h.records.filter { $0.deviceID == idA }.map(\.attempt) == [1, 2])
+    }
+
+    @Test func aDuplicateScanIsIgnoredWithAPrompt() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        let before = h.bench.jobs
+        h.send(.scanned(boronA.serialNumber!))
+        #expect(h.prompts.last == .duplicateScan(code: boronA.serialNumber!, deviceID: idA))
+        #expect(h.bench.jobs == before && h.bench.pendingScans.isEmpty)
+        // Twice before any device: the second is a duplicate too.
+        var g = Harness()
+        g.send(.scanned("P0CCCCCCCCCCCCC"))
+        g.send(.scanned("P0CCCCCCCCCCCCC"))
+        #expect(g.prompts.last == .duplicateScan(code: "P0CCCCCCCCCCCCC", deviceID: nil) && g.bench.pendingScans.count == 1)
+    }
+
+    @Test func aDeviceWithNoScanWaitsAndIsReminded() {
+        var h = Harness(BenchPolicy(scanReminder: 30))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.tick, after: 10)
+        #expect(h.prompts.count == 1)
+        h.send(.tick, after: 25)
+        #expect(h.prompts == [.scanSticker(port: "1-1", platform: "boron"), .scanSticker(port: "1-1", platform: "boron")])
+        #expect(h.step(idA) == .waitingForScan && !h.actions.contains(.flash(port: "1-1", deviceID: idA)))
+    }
+
+    @Test func aScanWithNoDeviceIsDroppedWithAPrompt() {
+        var h = Harness(BenchPolicy(scanHold: 60))
+        h.send(.scanned("P0ZZZZZZZZZZZZZ"))
+        h.send(.tick, after: 61)
+        #expect(h.prompts == [.scanHeld(code: "P0ZZZZZZZZZZZZZ"), .scanDiscarded(code: "P0ZZZZZZZZZZZZZ")])
+        #expect(h.bench.pendingScans.isEmpty)
+    }
+
+    @Test func withoutPairingNoScanIsNeeded() {
+        var h = Harness(BenchPolicy(pairing: .none))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
+    }
+
+    @Test func imeiPairingForOlderElectronStickers() {
+        var h = Harness(BenchPolicy(pairing: .imei))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", imei: "352753090123454")))
+        #expect(h.send(.scanned("352753090123454")).contains(.flash(port: "1-1", deviceID: idA)))
+        var missing = Harness(BenchPolicy(pairing: .imei))
+        missing.send(.arrived(port: "1-1", deviceID: idA))
+        missing.send(.identified(deviceID: idA, JobIdentity(platform: "electron")))
+        #expect(missing.bench.jobs[idA]?.failure?.code == "PAIR-NO-KEY")
+    }
+
+    @Test func unplugMidWriteThenResumeOnReturn() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.progress(deviceID: idA, done: 4096, total: 65536))
+        // The device leaves: maybe a mode switch; the flash adapter reports it gone.
+        h.send(.departed(port: "1-1"))
+        #expect(h.step(idA) == .flashing)
+        h.send(.flashFailed(deviceID: idA, JobFailure(code: "DFU-WRITE-NO-DEVICE", message: "gone"), deviceGone: true))
+        #expect(h.step(idA) == .interrupted && h.bench.jobs[idA]?.interruptedAt == .flashing)
+        #expect(h.prompts.last == .unplugged(port: "1-1", deviceID: idA, during: .flashing))
+        #expect(h.records.isEmpty, "an interruption is not the end of the attempt")
+        // Plugged back into another port: recognised by its device ID, pairing kept.
+        h.send(.arrived(port: "1-3", deviceID: idA))
+        #expect(h.prompts.last == .resumed(port: "1-3", deviceID: idA))
+        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-3", deviceID: idA)))
+        h.complete(idA)
+        #expect(h.step(idA) == .passed && h.records.count == 1 && h.records[0].attempt == 1)
+    }
+
+    @Test func unplugWhileWaitingForTheScan() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.departed(port: "1-1"))
+        #expect(h.step(idA) == .interrupted)
+        h.send(.scanned(boronA.serialNumber!))
+        #expect(h.prompts.last == .scanHeld(code: boronA.serialNumber!))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
+    }
+
+    @Test func aModeSwitchDuringFlashingIsNotAnInterruption() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.departed(port: "1-1"))
+        #expect(h.send(.arrived(port: "1-1", deviceID: idA)).allSatisfy { if case .save = $0 { true } else { false } })
+        h.complete(idA)
+        #expect(h.step(idA) == .passed)
+    }
+
+    @Test func killAndRestartResumesFromTheRecords() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.arrived(port: "1-2", deviceID: idB))
+        h.send(.identified(deviceID: idB, boronB))
+        h.send(.scanned(boronB.serialNumber!))
+        h.complete(idB)
+        // The station is killed: what survives is the last saved copy of each job.
+        var saved: [String: Job] = [:]
+        for case .save(let job) in h.actions { saved[job.deviceID] = job }
+        var restarted = Harness()
+        let restoring = restarted.bench.restore(Array(saved.values))
+        #expect(restarted.step(idA) == .interrupted && restarted.bench.jobs[idA]?.interruptedAt == .flashing)
+        #expect(restarted.step(idB) == .passed, "finished jobs stay finished")
+        #expect(restoring.count == 1)
+        // The devices are enumerated again after the restart.
+        restarted.send(.arrived(port: "1-1", deviceID: idA))
+        restarted.send(.arrived(port: "1-2", deviceID: idB))
+        #expect(restarted.bench.jobs[idA]?.scan == boronA.serialNumber, "the pairing survived")
+        #expect(restarted.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
+        restarted.complete(idA)
+        #expect(restarted.step(idA) == .passed && restarted.records.map(\.attempt) == [1])
+        #expect(restarted.bench.jobs[idB]?.attempt == 1 && restarted.step(idB) == .passed, "a passed device still in its port stays passed")
+        restarted.send(.departed(port: "1-2"))
+        restarted.send(.arrived(port: "1-2", deviceID: idB))
+        #expect(restarted.bench.jobs[idB]?.attempt == 2, "plugged in again: a new attempt")
+    }
+
+    @Test func oneDeviceFailingNeverDisturbsAnother() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.arrived(port: "1-2", deviceID: idB))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.identified(deviceID: idB, boronB))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scanned(boronB.serialNumber!))
+        h.send(.flashFailed(deviceID: idA, JobFailure(code: "DFU-WRITE-STALL", message: "stall"), deviceGone: false))
+        h.complete(idB)
+        #expect(h.step(idA) == .failed && h.bench.jobs[idA]?.failure?.code == "DFU-WRITE-STALL")
+        #expect(h.step(idB) == .passed && h.imports == [idB])
+    }
+
+    @Test func theConnectivityLineWaitsForTheDeviceOnline() {
+        var h = Harness(BenchPolicy(connectivityTest: true))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.flashed(deviceID: idA))
+        #expect(h.send(.finished(deviceID: idA)).contains(.connectivityTest(port: "1-1", deviceID: idA)))
+        h.send(.connectivity(deviceID: idA, nil))
+        #expect(h.step(idA) == .passed)
+    }
+
+    @Test func finalStatesPerPlatform() {
+        var h = Harness(BenchPolicy(finalStates: ["tracker": .dfu]))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, JobIdentity(platform: "tracker", serialNumber: "P0TTTTTTTTTTTTT")))
+        h.send(.scanned("P0TTTTTTTTTTTTT"))
+        #expect(h.send(.flashed(deviceID: idA)).contains(.finish(port: "1-1", deviceID: idA, state: .dfu)))
+    }
+}
