@@ -81,6 +81,7 @@ let package = Package(
             name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices", "ControlRequests"],
             exclude: ["README.md"]),
 
+        .target(name: "StationReports", dependencies: ["StationStore"], exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
 
         // MARK: Application and front end.
@@ -94,6 +95,7 @@ let package = Package(
         .target(
             name: "StationCLI",
             dependencies: [
+                "StationReports",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -79,6 +79,7 @@ public final class StationStore: Sendable {
                 );
                 """)
         }
+        registerProvisioningMigration(&migrator)
         return migrator
     }
 

@@ -1,0 +1,115 @@
+import Foundation
+import StationReports
+@testable import StationStore
+import Testing
+
+/// The provisioning log (store v2) and the line report built from it.
+@Suite struct ReportTests {
+    func temporaryStore() throws -> StationStore {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+        return try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
+    }
+
+    func record(_ device: String, attempt: Int = 1, station: String = "bench-1", passed: Bool, code: String? = nil, at minute: Double,
+                operatorName: String = "ana") -> ProvisioningRecord {
+        let start = Date(timeIntervalSince1970: 1_800_000_000 + minute * 60)
+        return ProvisioningRecord(
+            deviceID: device, attempt: attempt, stationID: station, line: "line-a", operatorName: operatorName, startedAt: start,
+            finishedAt: start.addingTimeInterval(40), passed: passed, failureCode: code, failureMessage: code.map { "because \($0), \"quoted\"" },
+            platform: "boron", serialNumber: "P0" + device.suffix(13).uppercased(), iccid: "89014103211118510720",
+            steps: [.init(step: "identifying", at: 0), .init(step: passed ? "passed" : "failed", at: 40)],
+            modulesBefore: [.init(function: "bootloader", index: 0, version: 3100, valid: true)],
+            modulesAfter: [.init(function: "systemPart", index: 1, version: 6200, valid: true)],
+            written: [.init(file: "demo-boron-system-part1@6.2.0.bin", sha256: String(repeating: "ab", count: 32), bytes: 65_536, action: "written", verified: true)])
+    }
+
+    @Test func recordsRoundTripWithFiltersAndTheImportState() throws {
+        let store = try temporaryStore()
+        try store.record(record("e00f00000000000000000001", passed: true, at: 0))
+        try store.record(record("e00f00000000000000000002", passed: false, code: "DFU-WRITE-STALL", at: 5, operatorName: "bo"))
+        // Recording the same attempt again (a restart) replaces it.
+        try store.record(record("e00f00000000000000000001", passed: true, at: 0))
+        try store.enqueue(DeviceRecord(deviceID: "e00f00000000000000000001", stationID: "bench-1"), importSIM: true)
+        let all = try store.records()
+        #expect(all.count == 2)
+        #expect(all[0] == record("e00f00000000000000000001", passed: true, at: 0).with(importOutcome: "pending"))
+        #expect(all[1].importOutcome == nil && all[1].failureCode == "DFU-WRITE-STALL")
+        #expect(try store.records(RecordFilter(operatorName: "bo")).map(\.deviceID) == ["e00f00000000000000000002"])
+        #expect(try store.records(RecordFilter(since: Date(timeIntervalSince1970: 1_800_000_000 + 120))).count == 1)
+    }
+
+    @Test func jobSnapshotsAreSavedPerStation() throws {
+        let store = try temporaryStore()
+        try store.saveJob(deviceID: "a", stationID: "s1", step: "flashing", snapshot: Data("{\"x\":1}".utf8))
+        try store.saveJob(deviceID: "a", stationID: "s1", step: "passed", snapshot: Data("{\"x\":2}".utf8))
+        try store.saveJob(deviceID: "b", stationID: "s2", step: "identifying", snapshot: Data("{}".utf8))
+        #expect(try store.jobs(stationID: "s1") == [Data("{\"x\":2}".utf8)])
+    }
+
+    @Test func theEventLogIsAppendOnly() throws {
+        let store = try temporaryStore()
+        try store.appendEvent(stationID: "s1", deviceID: "a", kind: "arrived", detail: "{\"port\":\"1-1\"}")
+        try store.appendEvent(stationID: "s1", kind: "scan", detail: "P0AAA")
+        #expect(try store.events().map(\.kind) == ["arrived", "scan"])
+        #expect(throws: StoreError.self) { try store.tamperWithEventLogForTest() }
+        #expect(try store.events().count == 2)
+    }
+
+    @Test func yieldFirstPassYieldAndFailuresByCode() throws {
+        // Device 1 passes first time; 2 fails then passes; 3 fails twice; 4 fails once.
+        let records = [
+            record("d1", passed: true, at: 0),
+            record("d2", passed: false, code: "PAIR-MISMATCH", at: 1), record("d2", attempt: 2, passed: true, at: 2),
+            record("d3", passed: false, code: "DFU-WRITE-STALL", at: 3), record("d3", attempt: 2, passed: false, code: "DFU-WRITE-STALL", at: 4),
+            record("d4", passed: false, code: "PAIR-MISMATCH", at: 5),
+        ]
+        let report = LineReport(records: records)
+        #expect(report.devices == 4 && report.attempts == 6 && report.passed == 2 && report.failed == 2)
+        #expect(report.firstPassYield == 0.25 && report.yield == 0.5)
+        #expect(report.failuresByCode == ["PAIR-MISMATCH": 2, "DFU-WRITE-STALL": 2])
+        #expect(report.pareto.map(\.count) == [2, 2] && report.pareto.last?.cumulative == 1)
+        #expect(report.trace("D3").map(\.attempt) == [1, 2])
+        // Two passed over a span of 5 min 40 s.
+        #expect(abs(report.throughputPerHour - 2 / (340.0 / 3600)) < 0.001)
+        let json = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as! [String: Any]
+        #expect(json["devices"] as? Int == 4 && json["attempts"] as? Int == 6 && json["passed"] as? Int == 2 && json["failed"] as? Int == 2)
+        #expect(json["firstPassYield"] as? Double == 0.25)
+        #expect((json["failuresByCode"] as? [String: Int]) == ["PAIR-MISMATCH": 2, "DFU-WRITE-STALL": 2])
+        #expect((json["records"] as? [Any])?.count == 6)
+    }
+
+    @Test func severalStoresMergeWithoutCountingAnAttemptTwice() throws {
+        let a = record("d1", station: "bench-1", passed: true, at: 0)
+        let b = record("d2", station: "bench-2", passed: false, code: "X", at: 1)
+        let report = LineReport(records: [a, b, a])
+        #expect(report.attempts == 2 && report.stations == ["bench-1", "bench-2"])
+    }
+
+    @Test func csvQuotesAndHTMLIsSelfContained() throws {
+        let report = LineReport(records: [record("d1", passed: true, at: 0), record("d2", passed: false, code: "DFU-WRITE-STALL", at: 1)])
+        let csv = report.csv()
+        #expect(csv.split(separator: "\r\n").count == 3)
+        #expect(csv.contains("\"because DFU-WRITE-STALL, \"\"quoted\"\"\""))
+        let html = report.html()
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && html.contains("DFU-WRITE-STALL"))
+        for outside in ["http:", "https:", "src=", "href=", "url(", "@import", "<script", "<link"] {
+            #expect(!html.contains(outside), "\(outside)")
+        }
+        #expect(html.contains("default-src 'none'"))
+    }
+}
+
+extension ProvisioningRecord {
+    func with(importOutcome: String?) -> ProvisioningRecord {
+        var copy = self
+        copy.importOutcome = importOutcome
+        return copy
+    }
+}
+
+extension StationStore {
+    /// What a careless script might try: change or delete a logged event.
+    func tamperWithEventLogForTest() throws(StoreError) {
+        try write { db in try db.execute(sql: "UPDATE event SET kind = 'edited'") }
+    }
+}
