@@ -20,7 +20,7 @@ import Testing
 
     func example(_ name: String) throws -> StationConfig {
         let url = SharedFixtures.packageRoot.appendingPathComponent("stations/\(name)")
-        return try StationConfig.parse(try String(contentsOf: url, encoding: .utf8), file: url.path)
+        return try StationConfig.parse(try String(contentsOf: url, encoding: .utf8), file: url.path, extraSections: BenchConfig.sections)
     }
 
     @Test func theShippedExamplesLoad() throws {

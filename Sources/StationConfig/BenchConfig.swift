@@ -1,0 +1,155 @@
+import ParticleDevices
+
+/// The bench part of a station config (`[bench]`, `[scanner]`): the firmware manifest, the
+/// slots, the barcode scanner, how stickers pair with devices, where devices are left, and
+/// operator sign-in. Read strictly, like the rest of the file; `StationConfig.parse` reads the
+/// other sections of the same file.
+public struct BenchConfig: Sendable, Hashable {
+    public struct Slot: Sendable, Hashable {
+        public var name: String
+        /// The USB port path the slot's cable ends in (`1-1.3`), as `station devices` shows it.
+        public var port: String
+    }
+
+    public enum Scanner: Sendable, Hashable {
+        /// A keyboard-wedge scanner typing into the station's terminal (standard input).
+        case keyboardWedge
+        /// A keyboard-wedge scanner read from its evdev device (matched by USB VID:PID) and
+        /// grabbed, so scans do not leak into the terminal.
+        case evdev(vendorID: UInt16, productID: UInt16)
+        /// A USB-serial (CDC ACM) scanner: a tty path, or matched by VID:PID.
+        case serial(path: String?, vendorID: UInt16?, productID: UInt16?, baud: Int)
+        /// No scanner (pairing `none`).
+        case none
+    }
+
+    public enum Pairing: String, Sendable, Hashable, CaseIterable {
+        case serial, imei, none
+    }
+
+    public enum FinalState: String, Sendable, Hashable, CaseIterable {
+        case listening, dfu
+    }
+
+    /// The manifest file, as written (relative paths are relative to the config file).
+    public var manifest: String
+    /// Fixed slots, or nil: slots are assigned as devices arrive, one per USB port.
+    public var slots: [Slot]?
+    public var scanner: Scanner
+    public var pairing: Pairing
+    public var scanRequired: Bool
+    public var finalState: FinalState
+    /// Per platform (catalog name) where it differs.
+    public var finalStates: [String: FinalState]
+    /// An end-to-end connectivity line: devices connect under the test account.
+    public var connectivityTest: Bool
+    public var operatorSignIn: Bool
+    /// Names allowed to sign in (empty: anyone who types a name).
+    public var operators: [String]
+
+    public static let sections = ["bench", "scanner"]
+
+    /// Battery-powered SKUs keep running when unplugged, so listening mode would last only
+    /// until their next reset; DFU mode (no firmware runs) is their default final state.
+    public static let batteryPlatforms: Set<String> = ["tracker"]
+
+    public static func parse(_ text: String, file: String, station: StationConfig, catalog: PlatformCatalog = .bundled) throws(ConfigFileError) -> BenchConfig {
+        let root = try TOMLFields(try TOMLFields.parse(text, file: file), path: "", file: file, allowed: StationConfig.sections + sections)
+        guard let bench = try root.table("bench", allowed: ["manifest", "slots", "slot", "pairing", "scan_required", "final_state", "final_state_by_platform",
+                                                           "connectivity_test", "operator_sign_in", "operators"]) else {
+            throw ConfigFileError(file: file, key: "bench", problem: "missing; add a [bench] table with at least manifest = \"path/to/manifest.toml\" (stations/README.md).")
+        }
+        guard let manifest = try bench.string("manifest"), !manifest.isEmpty else {
+            throw bench.fail("manifest", "missing; point it at the line's firmware manifest (`station manifest create` writes one).")
+        }
+        var slots: [Slot]?
+        if let mode = try bench.string("slots") {
+            guard mode == "auto" else { throw bench.fail("slots", "'\(mode)': use \"auto\", or list [[bench.slot]] tables with name and port.") }
+        }
+        if let tables = try bench.tables("slot") {
+            if try bench.string("slots") != nil { throw bench.fail("slots", "give slots = \"auto\" or [[bench.slot]] tables, not both.") }
+            var list: [Slot] = []
+            for (index, table) in tables.enumerated() {
+                let fields = try TOMLFields(table, path: "bench.slot[\(index + 1)]", file: file, allowed: ["name", "port"])
+                guard let name = try fields.string("name"), !name.isEmpty else { throw fields.fail("name", "missing; e.g. name = \"A1\".") }
+                guard let port = try fields.string("port"), isPortPath(port) else {
+                    throw fields.fail("port", "missing or not a USB port path; use what `station devices` shows, e.g. port = \"1-1.3\".")
+                }
+                if list.contains(where: { $0.name == name }) { throw fields.fail("name", "'\(name)' is used by another slot.") }
+                if list.contains(where: { $0.port == port }) { throw fields.fail("port", "\(port) is used by another slot.") }
+                list.append(Slot(name: name, port: port))
+            }
+            slots = list
+        }
+        let pairingText = try bench.string("pairing") ?? "serial"
+        guard let pairing = Pairing(rawValue: pairingText) else {
+            throw bench.fail("pairing", "'\(pairingText)': use serial (the sticker's serial number), imei (older Electron and E-Series stickers) or none.")
+        }
+        func state(_ text: String, key: String) throws(ConfigFileError) -> FinalState {
+            guard let value = FinalState(rawValue: text) else {
+                throw bench.fail(key, "'\(text)': use listening or dfu; a device must never leave the bench able to connect.")
+            }
+            return value
+        }
+        let finalState = try state(try bench.string("final_state") ?? "listening", key: "final_state")
+        var finalStates: [String: FinalState] = [:]
+        for name in batteryPlatforms { finalStates[name] = .dfu }
+        if let table = try bench.table("final_state_by_platform", allowed: catalog.provisionable.map(\.name)) {
+            for name in table.table.keys {
+                guard let text = try table.string(name) else { continue }
+                finalStates[name] = try state(text, key: "final_state_by_platform.\(name)")
+            }
+        }
+        let connectivity = try bench.bool("connectivity_test") ?? false
+        if connectivity, station.fallback.policy != .always {
+            throw bench.fail("connectivity_test", "a connectivity line needs [fallback] policy = \"always\": each device goes into the test account's product before it may connect.")
+        }
+        let scanRequired = try bench.bool("scan_required") ?? (pairing != .none)
+        if pairing == .none && scanRequired { throw bench.fail("scan_required", "pairing = \"none\" scans nothing; remove scan_required or choose a pairing key.") }
+
+        var scanner = Scanner.keyboardWedge
+        if let table = try root.table("scanner", allowed: ["kind", "device", "path", "baud"]) {
+            let kind = try table.string("kind") ?? "keyboard-wedge"
+            let device = try table.string("device")
+            let ids = try device.map { text throws(ConfigFileError) -> (UInt16, UInt16) in
+                guard let parsed = vidPID(text) else { throw table.fail("device", "'\(text)' is not VID:PID in hex, e.g. device = \"0c2e:0b61\" (`lsusb` shows it).") }
+                return parsed
+            }
+            switch kind {
+            case "keyboard-wedge": scanner = .keyboardWedge
+            case "evdev":
+                guard let ids else { throw table.fail("device", "missing; an evdev scanner is matched by its USB VID:PID, e.g. device = \"0c2e:0b61\".") }
+                scanner = .evdev(vendorID: ids.0, productID: ids.1)
+            case "serial":
+                let path = try table.string("path")
+                guard path != nil || ids != nil else { throw table.fail("path", "missing; give the scanner's tty (path = \"/dev/ttyACM5\") or its VID:PID (device = \"...\").") }
+                let baud = try table.int("baud") ?? 9600
+                guard [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200].contains(baud) else { throw table.fail("baud", "\(baud) is not a scanner baud rate; most use 9600 or 115200.") }
+                scanner = .serial(path: path, vendorID: ids?.0, productID: ids?.1, baud: baud)
+            case "none": scanner = .none
+            default: throw table.fail("kind", "'\(kind)': use keyboard-wedge, evdev, serial or none.")
+            }
+        }
+        if scanner == .none && pairing != .none { throw ConfigFileError(file: file, key: "scanner.kind", problem: "pairing needs a scanner; set [bench] pairing = \"none\" or choose a scanner kind.") }
+
+        let operators = try bench.strings("operators") ?? []
+        return BenchConfig(manifest: manifest, slots: slots, scanner: scanner, pairing: pairing, scanRequired: scanRequired, finalState: finalState,
+                           finalStates: finalStates, connectivityTest: connectivity, operatorSignIn: try bench.bool("operator_sign_in") ?? !operators.isEmpty,
+                           operators: operators)
+    }
+
+    static func isPortPath(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, Int(parts[0]) != nil else { return false }
+        return parts[1].split(separator: ".", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && Int($0) != nil }
+    }
+
+    static func vidPID(_ text: String) -> (UInt16, UInt16)? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 4 }), let vid = UInt16(parts[0], radix: 16), let pid = UInt16(parts[1], radix: 16) else { return nil }
+        return (vid, pid)
+    }
+
+    /// The slot name for a port (fixed slots), or the port itself.
+    public func slotName(port: String) -> String { slots?.first { $0.port == port }?.name ?? port }
+}
