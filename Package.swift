@@ -81,6 +81,14 @@ let package = Package(
             name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices", "ControlRequests"],
             exclude: ["README.md"]),
 
+        .target(
+            name: "EmulatedBench",
+            dependencies: ["Station", "DeviceEmulator", "DFU", "ControlRequests", "ListeningConsole", "FirmwareModules", "ParticleDevices", "Seams"],
+            exclude: ["README.md"]),
+        .target(
+            name: "StationAgent",
+            dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices"],
+            exclude: ["README.md"]),
         .target(name: "StationReports", dependencies: ["StationStore"], exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
 
@@ -95,6 +103,8 @@ let package = Package(
         .target(
             name: "StationCLI",
             dependencies: [
+                "StationAgent",
+                "EmulatedBench",
                 "StationReports",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort",
@@ -132,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Station", "StationConfig", "StationStore", "DeviceEmulator", "FirmwareModules", "ParticleDevices", "Seams", "TestSupport",
+                "Station", "EmulatedBench", "StationAgent", "StationReports", "ImportQueue", "FakeParticleCloud", "Curl", "ParticleCloud", "StationConfig", "StationStore", "DeviceEmulator", "FirmwareModules", "ParticleDevices", "Seams", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(

@@ -134,6 +134,12 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
 
     // MARK: Test and lab controls
 
+    /// The cable is pulled: transfers fail with no-device until `replug`; flash keeps what it
+    /// holds.
+    public func unplug() {
+        presence = .detached
+    }
+
     /// Writes a module where it belongs, bypassing DFU (what the firmware does when it
     /// applies a control-request update on reset). An NCP module replaces the modem's.
     public func install(_ module: FirmwareModule) throws(EmulatorError) {

@@ -27,11 +27,16 @@ public struct SyncWorker: Sendable {
         public var giveUpAfter: Duration?
         /// A free-plan product: count its devices before importing, and send only what fits.
         public var freeDeviceLimit: Int?
+        /// Only devices of this platform (a bench serving one product per platform runs one
+        /// worker per product).
+        public var platformID: Int?
 
         public init(product: ProductKey, batchSize: Int = 50, importSIMs: Bool = true, nameFromSerial: Bool = false, shipmentGroup: String? = nil,
                     fallback: StationConfig.Fallback = .init(policy: .off, permanentRefusals: StationConfig.defaultPermanentRefusals),
-                    retry: RetryPolicy = RetryPolicy(), giveUpAfter: Duration? = nil, freeDeviceLimit: Int? = nil) {
+                    retry: RetryPolicy = RetryPolicy(), giveUpAfter: Duration? = nil, freeDeviceLimit: Int? = nil,
+                    platformID: Int? = nil) {
             self.freeDeviceLimit = freeDeviceLimit
+            self.platformID = platformID
             self.product = product
             self.batchSize = batchSize
             self.importSIMs = importSIMs
@@ -122,14 +127,14 @@ public struct SyncWorker: Sendable {
                 return report
             }
             let step: StepResult
-            let productBatch = try store.due(limit: settings.batchSize, destination: .product, now: now())
+            let productBatch = try store.due(limit: settings.batchSize, destination: .product, platformID: settings.platformID, now: now())
             if !productBatch.isEmpty {
                 step = product != nil
                     ? try await importBatch(productBatch, report: &report)
                     : try moveToFallback(productBatch, reason: "this station has no product credentials", report: &report)
-            } else if case let batch = try store.due(limit: settings.batchSize, destination: .testAccount, now: now()), !batch.isEmpty {
+            } else if case let batch = try store.due(limit: settings.batchSize, destination: .testAccount, platformID: settings.platformID, now: now()), !batch.isEmpty {
                 step = try await testAccountBatch(batch, report: &report)
-            } else if let next = try store.nextDue() {
+            } else if let next = try store.nextDue(platformID: settings.platformID) {
                 // Items wait for their backoff to end.
                 let wait = next.timeIntervalSince(now())
                 if wait > 0 { await sleep(.seconds(min(wait, 60))) }

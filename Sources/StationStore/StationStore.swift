@@ -117,10 +117,16 @@ public final class StationStore: Sendable {
     }
 
     /// Pending items whose time has come, oldest first.
-    public func due(limit: Int, destination: Destination? = nil, now: Date = Date()) throws(StoreError) -> [QueueItem] {
+    /// - Parameter platformID: only devices of this platform (a bench serving several
+    ///   products, one per platform).
+    public func due(limit: Int, destination: Destination? = nil, platformID: Int? = nil, now: Date = Date()) throws(StoreError) -> [QueueItem] {
         try read { db in
             var sql = "SELECT i.*, d.iccid, d.serial, d.sku FROM import_item i JOIN device d USING (device_id) WHERE i.state = 'pending' AND i.next_attempt_at <= ?"
             var arguments: StatementArguments = [now.timeIntervalSince1970]
+            if let platformID {
+                sql += " AND d.platform_id = ?"
+                arguments += [platformID]
+            }
             if let destination {
                 sql += " AND i.destination = ?"
                 arguments += [destination.rawValue]
@@ -132,9 +138,11 @@ public final class StationStore: Sendable {
     }
 
     /// The earliest time a pending item becomes due (nil: nothing pending).
-    public func nextDue() throws(StoreError) -> Date? {
+    public func nextDue(platformID: Int? = nil) throws(StoreError) -> Date? {
         try read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM import_item WHERE state = 'pending'").map { Date(timeIntervalSince1970: $0) }
+            try Double.fetchOne(db, sql: "SELECT MIN(i.next_attempt_at) FROM import_item i JOIN device d USING (device_id) WHERE i.state = 'pending'"
+                                + (platformID == nil ? "" : " AND d.platform_id = ?"), arguments: StatementArguments(platformID.map { [$0] } ?? []))
+                .map { Date(timeIntervalSince1970: $0) }
         }
     }
 

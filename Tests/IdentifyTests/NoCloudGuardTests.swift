@@ -50,7 +50,8 @@ import Testing
         await target.powerOn()
         let failures = Counter()
         let arrived = clock.now
-        let report = await NoCloudGuard(clock: clock).stop(port: "1-1", arrivedAt: arrived) {
+        // A generous give-up time: a loaded test machine must not turn a retry into a failure.
+        let report = await NoCloudGuard(policy: NoCloudPolicy(giveUpAfter: .seconds(120)), clock: clock).stop(port: "1-1", arrivedAt: arrived) {
             if failures.next() < 3 { throw USBTransferError.noDevice }
             return (ControlRequests(channel: ControlChannel(transport: target, clock: ImmediateClock())), nil)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import StationReports
 import StationStore
+import TestSupport
 import Testing
 
 /// The HTML report in a real browser (Debian's chromium, headless): it renders something
@@ -18,7 +19,7 @@ import Testing
         let pageRequests: [String]
     }
 
-    func render(_ html: String, name: String) throws -> Render {
+    func render(_ html: String, name: String) async throws -> Render {
         guard let chromium = Self.chromium else {
             throw RenderFailure("chromium is not installed: `apt-get install chromium` (bash .ci/run installs it)")
         }
@@ -28,17 +29,13 @@ import Testing
         let page = folder.appendingPathComponent("\(name).html"), shot = folder.appendingPathComponent("\(name).png")
         let netLog = folder.appendingPathComponent("\(name).netlog.json")
         try Data(html.utf8).write(to: page)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", "--log-net-log=\(netLog.path)",
+        let process = AsyncProcess(URL(fileURLWithPath: chromium), ["--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", "--log-net-log=\(netLog.path)",
                              "--user-data-dir=\(folder.appendingPathComponent("profile").path)", "--window-size=1024,1400",
-                             "--screenshot=\(shot.path)", page.absoluteString]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+                             "--screenshot=\(shot.path)", page.absoluteString])
         try process.run()
-        process.waitUntilExit()
+        let status = await process.exit()
         guard let png = FileManager.default.contents(atPath: shot.path), png.starts(with: [0x89, 0x50, 0x4E, 0x47]) else {
-            throw RenderFailure("chromium wrote no screenshot (exit \(process.terminationStatus))")
+            throw RenderFailure("chromium wrote no screenshot (exit \(status))")
         }
         guard let logData = FileManager.default.contents(atPath: netLog.path),
               let log = try JSONSerialization.jsonObject(with: logData) as? [String: Any],
@@ -53,7 +50,7 @@ import Testing
         return Render(screenshotBytes: png.count, pageRequests: requests)
     }
 
-    @Test func theReportRendersAndLoadsNothingFromOutside() throws {
+    @Test func theReportRendersAndLoadsNothingFromOutside() async throws {
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         var records: [ProvisioningRecord] = []
         for index in 0..<12 {
@@ -65,12 +62,12 @@ import Testing
                 startedAt: begin, finishedAt: begin.addingTimeInterval(45), passed: !failed, failureCode: code,
                 failureMessage: failed ? "demo failure" : nil, platform: "boron", serialNumber: "P0AAAAAAAAAA\(index)"))
         }
-        let report = try render(LineReport(records: records).html(), name: "report")
-        let blank = try render("<!DOCTYPE html><html><body></body></html>", name: "blank")
+        let report = try await render(LineReport(records: records).html(), name: "report")
+        let blank = try await render("<!DOCTYPE html><html><body></body></html>", name: "blank")
         #expect(report.pageRequests.isEmpty, "\(report.pageRequests)")
         #expect(report.screenshotBytes > 3 * blank.screenshotBytes, "report \(report.screenshotBytes) bytes, blank page \(blank.screenshotBytes)")
         // The control: a page that loads an outside image is caught.
-        let outside = try render("<!DOCTYPE html><html><body><h1>x</h1><img src=\"http://example.com/logo.png\"></body></html>", name: "outside")
+        let outside = try await render("<!DOCTYPE html><html><body><h1>x</h1><img src=\"http://example.com/logo.png\"></body></html>", name: "outside")
         #expect(outside.pageRequests.contains("http://example.com/logo.png"))
     }
 }

@@ -132,27 +132,23 @@ import Testing
 
     /// The crash test: `station queue sync` killed with SIGKILL again and again, mostly while a
     /// request is in flight. Nothing is lost and nothing is imported twice.
-    @Test func killedFiftyTimesLosesNothing() throws {
+    @Test func killedFiftyTimesLosesNothing() async throws {
         // 200 requests of 80 ms: far more than 50 short runs can finish.
         let station = try Station(count: 2000, batch: 10, latency: .milliseconds(80))
         let tray = try station.tray(station.devices.map { "\($0.id),\($0.iccid)" })
         #expect(try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray]).status == 0)
         var kills = 0
         while kills < 50 {
-            let process = Process()
-            process.executableURL = try StationBinaryTests.stationPath()
-            process.arguments = ["queue", "sync", "--config", station.config]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            Thread.sleep(forTimeInterval: Double.random(in: 0.15...0.5))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            let child = AsyncProcess(try StationBinaryTests.stationPath(), ["queue", "sync", "--config", station.config])
+            try child.run()
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...500)))
+            if child.process.isRunning {
+                kill(child.process.processIdentifier, SIGKILL)
                 kills += 1
             }
-            process.waitUntilExit()
+            await child.exit()
             // Without a kill, the run drained the queue: start over with the next kill.
-            if process.terminationReason == .exit { break }
+            if child.process.terminationReason == .exit { break }
         }
         let final = try StationBinaryTests.run(["queue", "sync", "--config", station.config])
         #expect(final.status == 0, "\(final.stdout)")

@@ -68,6 +68,10 @@ public enum FlashPlanner {
             let h = item.module.header
             let image = item.module.flashImage
             if viaControlRequest.contains(h.function) {
+                // The device reports the same module valid (module info or DFU inventory):
+                // a control-request update cannot be read back to compare, and would only
+                // write the same release again.
+                if installed.contains(where: { $0.identity == h.identity }) { continue }
                 steps.append(FlashStep(
                     name: item.name, kind: .module(h.identity), path: .controlRequest, address: image.address, bytes: Array(item.module.bytes),
                     reason: "\(h.function) modules are written by the device itself (control-request update in normal mode), not over DFU"))

@@ -73,7 +73,8 @@ public enum BenchEvent: Hashable, Sendable {
     case progress(deviceID: String, done: Int, total: Int)
     /// Every module written and verified.
     case flashed(deviceID: String)
-    /// `deviceGone`: it left and did not come back (unplugged): the job is interrupted.
+    /// `deviceGone`: it left and did not come back (unplugged): the job is interrupted
+    /// (whatever step reported it).
     case flashFailed(deviceID: String, JobFailure, deviceGone: Bool)
     /// The final state is applied.
     case finished(deviceID: String)
@@ -158,8 +159,10 @@ public struct BenchState: Sendable {
             guard let job = jobs[deviceID], job.step == .flashing, let port = job.port else { return [] }
             return move(deviceID, to: .finishing, now) + [.finish(port: port, deviceID: deviceID, state: policy.finalState(for: job.identity.platform))]
         case .flashFailed(let deviceID, let failure, let gone):
-            guard let job = jobs[deviceID], job.step == .flashing else { return [] }
+            // `deviceGone` from any step's adapter: the device left and did not come back.
+            guard let job = jobs[deviceID], job.step.isActive, job.step != .interrupted else { return [] }
             if gone { return interrupt(deviceID, port: job.port ?? lastPort[deviceID] ?? "?", now) }
+            guard job.step == .flashing else { return [] }
             return fail(deviceID, failure, now)
         case .finished(let deviceID):
             guard let job = jobs[deviceID], job.step == .finishing else { return [] }

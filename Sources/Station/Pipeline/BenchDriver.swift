@@ -1,0 +1,292 @@
+import Foundation
+
+/// Where jobs, attempt records, imports and events go (the station store, through an
+/// adapter). A failure is reported to the technician; nothing is silently dropped.
+public protocol ProvisioningLog: Sendable {
+    func save(_ job: Job) async throws
+    func record(_ job: Job, _ detail: AttemptDetail) async throws
+    func enqueueImport(_ job: Job, platformID: Int?) async throws
+    func event(_ kind: String, deviceID: String?, detail: String) async throws
+    /// The jobs saved before a restart.
+    func savedJobs() async throws -> [Job]
+}
+
+/// What an attempt did, beyond the job itself: for the durable record.
+public struct AttemptDetail: Hashable, Sendable {
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var modulesBefore: [DeviceIdentity.Module]
+    public var modulesAfter: [DeviceIdentity.Module]
+    public var written: [FlashOutcome.Written]
+}
+
+/// A device arriving or leaving, as the bus adapter sees it.
+public enum HardwareEvent: Hashable, Sendable {
+    case arrived(port: String, deviceID: String, productID: UInt16, inDFU: Bool)
+    case departed(port: String)
+}
+
+/// What the technician's screen shows: one row per slot, totals, prompts.
+public struct BenchView: Hashable, Sendable {
+    public struct Row: Hashable, Sendable {
+        public var slot: String
+        public var port: String?
+        public var deviceID: String
+        public var platform: String?
+        public var serial: String?
+        public var step: JobStep
+        public var attempt: Int
+        public var progress: Job.Progress?
+        /// Seconds left in the flash step, from the rate so far.
+        public var eta: Double?
+        public var failure: JobFailure?
+        /// From arrival to listening mode, for the no-cloud guard.
+        public var guardLatency: Double?
+    }
+    public var rows: [Row]
+    public var passed: Int
+    public var failed: Int
+    public var perHour: Double
+    public var prompts: [String]
+    public var elapsed: Double
+}
+
+/// Runs the bench: hardware events, scans and the technician's keys in; the pure
+/// `BenchState` decides; the `Provisioner` does the device work; the `ProvisioningLog`
+/// keeps everything. Every normal-mode arrival is put in listening mode by the no-cloud
+/// guard before anything else. One device failing or leaving never disturbs another: each
+/// device's work runs in its own task.
+public actor BenchDriver<C: Clock<Duration>> {
+    public let stationID: String
+    var state: BenchState
+    let provisioner: Provisioner<C>
+    let noCloud: NoCloudGuard<C>
+    let link: any DeviceLink
+    let log: any ProvisioningLog
+    let slotName: @Sendable (String) -> String
+    let clock: C
+    let origin: C.Instant
+    let startedAtWall = Date()
+    var arrivals: [String: (productID: UInt16, inDFU: Bool)] = [:]
+    var details: [String: AttemptDetail] = [:]
+    var inDFUAfterFlash: [String: Bool] = [:]
+    var flashStarted: [String: Double] = [:]
+    var guardLatency: [String: Double] = [:]
+    var prompts: [String] = []
+    var watchers: [UUID: AsyncStream<BenchView>.Continuation] = [:]
+    /// Work in flight per device (identify, flash, finish).
+    var work: [String: Task<Void, Never>] = [:]
+
+    public init(stationID: String, policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
+                log: any ProvisioningLog, clock: C, slotName: @escaping @Sendable (String) -> String = { $0 }) {
+        self.stationID = stationID
+        state = BenchState(policy: policy)
+        self.provisioner = provisioner
+        self.noCloud = NoCloudGuard(policy: noCloud, clock: clock)
+        self.link = link
+        self.log = log
+        self.clock = clock
+        origin = clock.now
+        self.slotName = slotName
+    }
+
+    var now: Double {
+        let elapsed = origin.duration(to: clock.now)
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// Resumes from the jobs saved before a restart.
+    public func restore() async {
+        do {
+            let saved = try await log.savedJobs()
+            await perform(state.restore(saved))
+            if !saved.isEmpty { note("resumed \(saved.filter { $0.step.isActive }.count) unfinished job(s) from the store") }
+        } catch {
+            note("FAIL [STORE]: cannot read the saved jobs: \(error)")
+        }
+    }
+
+    // MARK: Inputs
+
+    public func hardware(_ event: HardwareEvent) async {
+        switch event {
+        case .arrived(let port, let deviceID, let productID, let inDFU):
+            let arrived = clock.now
+            arrivals[deviceID] = (productID, inDFU)
+            try? await log.event("arrived", deviceID: deviceID, detail: "\(port) \(inDFU ? "dfu" : "normal") 2b04:\(String(productID, radix: 16))")
+            var guardFailure: JobFailure?
+            if !inDFU {
+                let link = self.link
+                let report = await noCloud.stop(port: port, arrivedAt: arrived) { (try await link.normal(deviceID, within: .milliseconds(500)), nil) }
+                let latency = report.latency
+                guardLatency[deviceID] = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+                try? await log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(latency)")
+                if case .failed(let code, let message) = report.action {
+                    guardFailure = JobFailure(code: code, message: "\(message). Unplug it now: it may connect to the cloud")
+                }
+            }
+            await handle(.arrived(port: port, deviceID: deviceID))
+            if let guardFailure { await handle(.guardFailed(port: port, guardFailure)) }
+        case .departed(let port):
+            try? await log.event("departed", deviceID: state.ports[port], detail: port)
+            await handle(.departed(port: port))
+        }
+    }
+
+    public func scanned(_ text: String) async {
+        try? await log.event("scan", deviceID: nil, detail: text)
+        await handle(.scanned(text))
+    }
+
+    public func retry(port: String) async { await handle(.retry(port: port)) }
+
+    public func tick() async { await handle(.tick) }
+
+    // MARK: The loop
+
+    func handle(_ event: BenchEvent) async {
+        let actions = state.handle(event, now: now)
+        await perform(actions)
+        publish()
+    }
+
+    func perform(_ actions: [BenchAction]) async {
+        for action in actions {
+            switch action {
+            case .save(let job):
+                do { try await log.save(job) } catch { note("FAIL [STORE]: the job of \(job.deviceID) was not saved: \(error)") }
+            case .record(let job):
+                var detail = details[job.deviceID] ?? AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
+                detail.finishedAt = Date()
+                do { try await log.record(job, detail) } catch { note("FAIL [STORE]: the record of \(job.deviceID) was not written: \(error)") }
+                details[job.deviceID] = nil
+            case .enqueueImport:
+                guard case .enqueueImport(let deviceID, _) = action, let job = state.jobs[deviceID] else { continue }
+                let platformID = job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) }
+                do { try await log.enqueueImport(job, platformID: platformID) } catch {
+                    note("FAIL [STORE]: \(deviceID) passed but was not queued for import: \(error). Run `station queue add` for it")
+                }
+            case .prompt(let prompt):
+                note(prompt.description)
+            case .identify(let port, let deviceID):
+                begin(deviceID)
+                let arrival = arrivals[deviceID] ?? (0, false)
+                run(deviceID) { driver in
+                    do throws(StepFailure) {
+                        let outcome = try await driver.provisioner.identify(deviceID: deviceID, port: port, productID: arrival.productID, inDFU: arrival.inDFU)
+                        await driver.identified(deviceID, outcome)
+                    } catch {
+                        await driver.handle(error.deviceGone ? .flashFailed(deviceID: deviceID, error.failure, deviceGone: true) : .identifyFailed(deviceID: deviceID, error.failure))
+                    }
+                }
+            case .flash(_, let deviceID):
+                flashStarted[deviceID] = now
+                let platform = state.jobs[deviceID]?.identity.platform
+                run(deviceID) { driver in
+                    do throws(StepFailure) {
+                        let outcome = try await driver.provisioner.flash(deviceID: deviceID, platform: platform) { done, total in
+                            Task { await driver.handle(.progress(deviceID: deviceID, done: done, total: total)) }
+                        }
+                        await driver.flashed(deviceID, outcome)
+                    } catch {
+                        await driver.handle(.flashFailed(deviceID: deviceID, error.failure, deviceGone: error.deviceGone))
+                    }
+                }
+            case .finish(_, let deviceID, let finalState):
+                let platform = state.jobs[deviceID]?.identity.platform
+                let inDFU = inDFUAfterFlash[deviceID] ?? false
+                run(deviceID) { driver in
+                    do throws(StepFailure) {
+                        let after = try await driver.provisioner.finish(deviceID: deviceID, platform: platform, state: finalState, inDFU: inDFU)
+                        await driver.finished(deviceID, after)
+                    } catch {
+                        await driver.handle(error.deviceGone ? .flashFailed(deviceID: deviceID, error.failure, deviceGone: true) : .finishFailed(deviceID: deviceID, error.failure))
+                    }
+                }
+            case .connectivityTest(_, let deviceID):
+                await handle(.connectivity(deviceID: deviceID, JobFailure(
+                    code: "CONNECTIVITY-UNAVAILABLE", message: "this station build cannot watch the test account for the device coming online; run the line without connectivity_test")))
+            }
+        }
+    }
+
+    func begin(_ deviceID: String) {
+        if details[deviceID] == nil {
+            details[deviceID] = AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
+        }
+    }
+
+    func run(_ deviceID: String, _ body: @escaping @Sendable (BenchDriver) async -> Void) {
+        work[deviceID] = Task { await body(self) }
+    }
+
+    func identified(_ deviceID: String, _ outcome: IdentifyOutcome) async {
+        begin(deviceID)
+        details[deviceID]?.modulesBefore = outcome.identity.modules ?? []
+        await handle(.identified(deviceID: deviceID, outcome.job))
+    }
+
+    func flashed(_ deviceID: String, _ outcome: FlashOutcome) async {
+        details[deviceID]?.written = outcome.written
+        inDFUAfterFlash[deviceID] = outcome.inDFU
+        await handle(.flashed(deviceID: deviceID))
+    }
+
+    func finished(_ deviceID: String, _ modules: [DeviceIdentity.Module]) async {
+        details[deviceID]?.modulesAfter = modules
+        await handle(.finished(deviceID: deviceID))
+    }
+
+    func note(_ text: String) {
+        prompts.append(text)
+        if prompts.count > 50 { prompts.removeFirst(prompts.count - 50) }
+        let log = self.log
+        Task { try? await log.event("prompt", deviceID: nil, detail: text) }
+    }
+
+    // MARK: The view
+
+    public var view: BenchView {
+        let elapsed = now
+        var rows: [BenchView.Row] = []
+        for job in state.jobs.values {
+            var eta: Double?
+            if job.step == .flashing, let progress = job.progress, progress.done > 0, let started = flashStarted[job.deviceID] {
+                let rate = Double(progress.done) / max(0.001, elapsed - started)
+                eta = Double(progress.total - progress.done) / rate
+            }
+            let port = job.port
+            rows.append(BenchView.Row(slot: port.map(slotName) ?? "-", port: port, deviceID: job.deviceID, platform: job.identity.platform,
+                                      serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
+                                      failure: job.failure, guardLatency: guardLatency[job.deviceID]))
+        }
+        rows.sort { ($0.port == nil ? 1 : 0, $0.slot, $0.deviceID) < ($1.port == nil ? 1 : 0, $1.slot, $1.deviceID) }
+        let passed = state.jobs.values.filter { $0.step == .passed }.count
+        let failed = state.jobs.values.filter { $0.step == .failed }.count
+        return BenchView(rows: rows, passed: passed, failed: failed, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
+                         prompts: Array(prompts.suffix(5)), elapsed: elapsed)
+    }
+
+    /// Every change of the view, as it happens.
+    public func updates() -> AsyncStream<BenchView> {
+        let (stream, continuation) = AsyncStream<BenchView>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        watchers[id] = continuation
+        continuation.yield(view)
+        return stream
+    }
+
+    func publish() {
+        guard !watchers.isEmpty else { return }
+        let current = view
+        for continuation in watchers.values { continuation.yield(current) }
+    }
+
+    /// The jobs now (for tests and the end of a run).
+    public var jobs: [Job] { Array(state.jobs.values) }
+
+    /// Waits for the work in flight to end (quitting cleanly).
+    public func drain() async {
+        for task in work.values { await task.value }
+    }
+}

@@ -1,0 +1,271 @@
+import ControlRequests
+import DFU
+import Foundation
+import FirmwareModules
+import ListeningConsole
+import ParticleDevices
+
+/// How the pipeline reaches one device in either mode. A mode switch re-enumerates the
+/// device, so every call finds it again by device ID; nothing keeps a stale handle.
+public protocol DeviceLink: Sendable {
+    /// Control requests to the device in normal mode, waiting up to `within` for it to be there.
+    func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests
+    /// The device in DFU mode, waiting up to `within` for it to be there.
+    func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession
+    /// Opens its listening-mode console (normal mode); nil when it has no serial port.
+    func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)?
+}
+
+/// A failure of a pipeline step: the job's failure, and whether the device is gone (then
+/// the job is interrupted, not failed).
+public struct StepFailure: Error, Hashable, Sendable {
+    public let failure: JobFailure
+    public let deviceGone: Bool
+    public init(_ code: String, _ message: String, deviceGone: Bool = false) {
+        failure = JobFailure(code: code, message: message)
+        self.deviceGone = deviceGone
+    }
+}
+
+/// What identify found.
+public struct IdentifyOutcome: Hashable, Sendable {
+    public let identity: DeviceIdentity
+    public var job: JobIdentity { JobIdentity(identity) }
+}
+
+/// What the flash step did.
+public struct FlashOutcome: Hashable, Sendable {
+    public struct Written: Hashable, Sendable {
+        public let file: String
+        public let sha256: String
+        public let bytes: Int
+        /// `written`, `skipped` (read back byte-identical), `control-request`,
+        /// `already-installed` (module info reports the same version; not planned).
+        public let action: String
+    }
+    public let written: [Written]
+    /// True when the device is in DFU mode at the end (DFU steps ran).
+    public let inDFU: Bool
+}
+
+/// The device-facing steps of the pipeline, over `DeviceLink`: identify, flash (control
+/// requests for bootloader and NCP in normal mode, then DFU for the rest, verified by
+/// read-back and module info) and finish (setup-done where needed, the final state, the
+/// modules it holds at the end). The bench state machine decides when; this does the work.
+public struct Provisioner<C: Clock<Duration>>: Sendable {
+    public let link: any DeviceLink
+    /// The line's manifests by platform name.
+    public let manifests: [String: FirmwareManifest]
+    public let clock: C
+    /// How long a device may take to come back after a mode switch.
+    public let switchWithin: Duration
+    let identifier = DeviceIdentifier()
+
+    public init(link: any DeviceLink, manifests: [String: FirmwareManifest], clock: C, switchWithin: Duration = .seconds(20)) {
+        self.link = link
+        self.manifests = manifests
+        self.clock = clock
+        self.switchWithin = switchWithin
+    }
+
+    static func gone(_ error: any Error) -> Bool {
+        let text = "\(error)"
+        return text.contains("NO-DEVICE") || text.contains("no device") || text.contains("is gone") || error is LinkUnavailable
+    }
+
+    // MARK: Identify
+
+    /// Identifies a device that arrived on `port` with `productID` in `mode`. A device in DFU
+    /// mode is first started (it leaves DFU and boots), because its serial number, ICCID and
+    /// IMEI are only readable in normal mode; one that does not come back is identified as
+    /// far as DFU allows.
+    public func identify(deviceID: String, port: String, productID: UInt16, inDFU: Bool) async throws(StepFailure) -> IdentifyOutcome {
+        var start = identifier.start(port: port, productID: productID, usbSerial: deviceID)
+        if inDFU {
+            do {
+                let session = try await link.dfu(deviceID, within: .seconds(2))
+                guard let platform = start.platform.flatMap({ PlatformCatalog.bundled.platform(named: $0) }) else {
+                    throw StepFailure("IDENTIFY-PLATFORM", "USB product ID 2b04:\(String(productID, radix: 16)) is not a platform the station knows")
+                }
+                let inventory = try await DeviceInventory.read(session, platform: platform, depth: .headers)
+                start = identifier.identifyDFU(start, inventory: inventory)
+                _ = try await session.leave()
+            } catch let failure as StepFailure {
+                throw failure
+            } catch {
+                throw StepFailure("IDENTIFY-DFU", "reading the device in DFU mode failed: \(error)", deviceGone: Self.gone(error))
+            }
+            start.mode = .normal
+        }
+        let requests: ControlRequests
+        do { requests = try await link.normal(deviceID, within: inDFU ? switchWithin : .seconds(5)) } catch {
+            if inDFU, start.modules != nil {
+                // No bootable firmware: it stays in DFU. What DFU gave is all there is.
+                start.notes.append("it did not boot into normal mode (no bootable firmware?)")
+                return IdentifyOutcome(identity: start)
+            }
+            throw StepFailure("IDENTIFY-UNREACHABLE", "the device did not answer in normal mode: \(error). Replug it", deviceGone: true)
+        }
+        let identity = await identifier.identifyNormal(start, requests: requests, openConsole: await link.console(deviceID))
+        if identity.deviceID == nil || identity.deviceOSVersion == nil && identity.modules == nil {
+            throw StepFailure("IDENTIFY-INCOMPLETE", "the device could not be identified (\(identity.notes.joined(separator: "; "))). Replug it and retry")
+        }
+        return IdentifyOutcome(identity: identity)
+    }
+
+    // MARK: Flash
+
+    /// Plans against what the device holds and writes what differs: control-request steps
+    /// in normal mode first, then DFU mode for the rest. Everything is verified.
+    public func flash(deviceID: String, platform name: String?, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
+        guard let name, let manifest = manifests[name] else {
+            throw StepFailure("MANIFEST-NO-PLATFORM", "this line has no firmware manifest for \(name ?? "this platform"); set the device aside or add the platform's manifest")
+        }
+        let platform = manifest.platform
+        var written: [FlashOutcome.Written] = []
+        let digests = Dictionary(manifest.modules.map { ($0.name, FileDigest.sha256($0.module.bytes)) }, uniquingKeysWith: { a, _ in a })
+        func record(_ step: FlashStep, _ action: String) {
+            written.append(.init(file: step.name, sha256: digests[step.name] ?? FileDigest.sha256(step.bytes), bytes: step.bytes.count, action: action))
+        }
+        // Normal mode: the modules it holds (module info), the control-request steps.
+        let requests: ControlRequests
+        let installed: [FlashPlanner.Installed]
+        do {
+            requests = try await link.normal(deviceID, within: .seconds(5))
+            installed = try await requests.modules().filter(\.isValid).compactMap { module in
+                module.function.map { FlashPlanner.Installed(identity: ModuleIdentity(function: $0, index: module.index, version: module.version), address: 0) }
+            }
+        } catch {
+            throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode: \(error)", deviceGone: Self.gone(error))
+        }
+        guard let layoutText = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(layoutText) else {
+            throw StepFailure("MANIFEST-PLATFORM", "the catalog has no DFU layout for \(platform.name)")
+        }
+        let plan: FlashPlan
+        do {
+            plan = try FlashPlanner.plan(manifest.modules, platform: platform, layout: layout, installed: installed,
+                                         expectedProductID: UInt16(manifest.file.productID))
+        } catch {
+            throw StepFailure(error.code, error.description)
+        }
+        // Manifest modules the plan leaves out: the device holds them already (same version).
+        let planned = Set(plan.steps.map(\.name))
+        for module in manifest.modules where !planned.contains(module.name) {
+            written.append(.init(file: module.name, sha256: digests[module.name] ?? "", bytes: module.module.size, action: "already-installed"))
+        }
+        let total = plan.steps.reduce(0) { $0 + $1.bytes.count }
+        let done = Counter()
+        var current = requests
+        if !plan.controlRequestSteps.isEmpty {
+            let update = ControlRequestUpdate(clock: clock, comeBackWithin: switchWithin)
+            let link = self.link
+            do {
+                current = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
+                    if case .sent(_, let bytes, let stepTotal) = event, bytes == stepTotal { progress(done.add(stepTotal), total) }
+                }
+            } catch {
+                throw StepFailure(error.code, error.description, deviceGone: error.code == "UPDATE-DEVICE-GONE")
+            }
+            for step in plan.controlRequestSteps { record(step, "control-request") }
+        }
+        let dfuNames = Set(plan.dfuSteps.map(\.name))
+        guard !dfuNames.isEmpty else { return FlashOutcome(written: written, inDFU: false) }
+        // DFU mode for the rest: the executor re-reads what it needs and verifies by read-back.
+        let session: DfuSeSession
+        do {
+            try await current.enterDFU()
+            session = try await link.dfu(deviceID, within: switchWithin)
+        } catch {
+            throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(error). Replug it to resume", deviceGone: true)
+        }
+        let extra = installed.filter { $0.identity.function == .ncpFirmware }
+        do {
+            let prepared = try await PreparedFlash.prepare(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: platform,
+                                                           extra: extra, expectedProductID: UInt16(manifest.file.productID))
+            let outcomes = try await prepared.run(on: session) { event in
+                switch event {
+                case .phase(_, "write", let bytes, _): progress(min(total, done.value + bytes), total)
+                case .stepFinished(_, let outcome): progress(min(total, done.add(outcome.step.bytes.count)), total)
+                default: break
+                }
+            }
+            for outcome in outcomes {
+                switch outcome.action {
+                case .skipped: record(outcome.step, "skipped")
+                case .written: record(outcome.step, "written")
+                case .deferredToControlRequest: break
+                }
+            }
+            progress(total, total)
+        } catch let refusal as PlanRefusal {
+            throw StepFailure(refusal.code, refusal.description)
+        } catch let error as DFUError {
+            throw StepFailure(error.code, error.description, deviceGone: error.code.contains("NO-DEVICE"))
+        } catch {
+            throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
+        }
+        return FlashOutcome(written: written, inDFU: true)
+    }
+
+    // MARK: Finish
+
+    /// Sets setup-done where the Device OS needs it, leaves the device in `state`, and
+    /// returns the modules it holds at the end (module info, or DFU when it ends in DFU).
+    public func finish(deviceID: String, platform name: String?, state: NoCloudPolicy.FinalState, inDFU: Bool) async throws(StepFailure) -> [DeviceIdentity.Module] {
+        guard let name, let manifest = manifests[name] else { throw StepFailure("MANIFEST-NO-PLATFORM", "no manifest for \(name ?? "this platform")") }
+        let platform = manifest.platform
+        do {
+            if inDFU {
+                // Leave DFU: the firmware boots (the guard keeps it listening).
+                _ = try await link.dfu(deviceID, within: .seconds(2)).leave()
+            }
+            let requests = try await link.normal(deviceID, within: switchWithin)
+            if try await !requests.isListening() { try await requests.startListening() }
+            do {
+                _ = try await ControlRequestUpdate(clock: clock).markSetupDone(requests, platform: platform)
+            } catch {
+                throw StepFailure(error.code, error.description)
+            }
+            let modules = try await requests.modules()
+            for module in manifest.modules {
+                let header = module.module.header
+                guard header.function != .radioStack || platform.generation != 3 || modules.contains(where: { $0.function == .radioStack }) else { continue }
+                guard modules.contains(where: { $0.function == header.function && $0.index == header.index && $0.version == header.version && $0.isValid }) else {
+                    throw StepFailure("VERIFY-MODULE-INFO", "after flashing, the device does not report \(header.function.name) #\(header.index) v\(header.version) as valid. Re-run the device")
+                }
+            }
+            let after = modules.map {
+                DeviceIdentity.Module(moduleFunction: Int($0.function?.rawValue ?? 0), moduleIndex: Int($0.index), moduleVersion: Int($0.version), valid: $0.isValid)
+            }
+            if state == .dfu {
+                try await requests.enterDFU()
+                _ = try await link.dfu(deviceID, within: switchWithin)
+            }
+            return after
+        } catch let failure as StepFailure {
+            throw failure
+        } catch {
+            throw StepFailure("FINISH-FAILED", "could not leave the device in \(state.rawValue) mode: \(error)", deviceGone: Self.gone(error))
+        }
+    }
+}
+
+/// The link could not reach the device in the requested mode in time.
+public struct LinkUnavailable: Error, Hashable, Sendable, CustomStringConvertible {
+    public let deviceID: String
+    public let mode: String
+    public init(deviceID: String, mode: String) {
+        self.deviceID = deviceID
+        self.mode = mode
+    }
+    public var description: String { "\(deviceID) is not on the bus in \(mode) mode" }
+}
+
+/// A running byte count shared with progress callbacks.
+final class Counter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var total = 0
+    var value: Int { lock.withLock { total } }
+    func add(_ bytes: Int) -> Int { lock.withLock { total += bytes; return total } }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import ParticleDevices
+import Station
+import StationStore
+
+/// The pipeline's `ProvisioningLog` over the station store: job snapshots, attempt records,
+/// the import queue and the event log, each write durable before the pipeline goes on.
+public struct StoreLog: ProvisioningLog {
+    public let store: StationStore
+    public let stationID: String
+    public let line: String?
+    public let operatorName: String?
+
+    public init(store: StationStore, stationID: String, line: String? = nil, operatorName: String? = nil) {
+        self.store = store
+        self.stationID = stationID
+        self.line = line
+        self.operatorName = operatorName
+    }
+
+    public func save(_ job: Job) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try store.saveJob(deviceID: job.deviceID, stationID: stationID, step: job.step.rawValue, snapshot: try encoder.encode(job))
+    }
+
+    public func savedJobs() async throws -> [Job] {
+        try store.jobs(stationID: stationID).map { try JSONDecoder().decode(Job.self, from: $0) }
+    }
+
+    public func record(_ job: Job, _ detail: AttemptDetail) async throws {
+        func versions(_ modules: [DeviceIdentity.Module]) -> [ProvisioningRecord.ModuleVersion] {
+            modules.map { .init(function: $0.functionName, index: $0.moduleIndex, version: $0.moduleVersion, valid: $0.valid) }
+        }
+        try store.record(ProvisioningRecord(
+            deviceID: job.deviceID, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,
+            startedAt: detail.startedAt, finishedAt: detail.finishedAt, passed: job.step == .passed, failureCode: job.failure?.code,
+            failureMessage: job.failure?.message, platform: job.identity.platform, serialNumber: job.identity.serialNumber, iccid: job.identity.iccid,
+            imei: job.identity.imei, deviceOSVersion: job.identity.deviceOSVersion, scan: job.scan,
+            steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
+            modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
+            written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) }))
+    }
+
+    public func enqueueImport(_ job: Job, platformID: Int?) async throws {
+        try store.enqueue(DeviceRecord(deviceID: job.deviceID, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
+                                       platformID: platformID, stationID: stationID), importSIM: job.identity.iccid != nil)
+    }
+
+    public func event(_ kind: String, deviceID: String?, detail: String) async throws {
+        try store.appendEvent(stationID: stationID, deviceID: deviceID, kind: kind, detail: detail)
+    }
+}

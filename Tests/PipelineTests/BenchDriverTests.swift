@@ -1,0 +1,102 @@
+import DeviceEmulator
+import EmulatedBench
+import FirmwareModules
+import Foundation
+import ParticleDevices
+import Station
+import StationAgent
+import StationStore
+import Testing
+
+/// The whole pipeline on an in-process emulated bench: guard, identify, pairing, flash
+/// (control requests and DFU), final state, records and imports, with random identities.
+@Suite(.serialized) struct BenchDriverTests {
+    static func platform(_ name: String) -> Platform { PlatformCatalog.bundled.platform(named: name)! }
+
+    static func device(_ name: String, os: String, faults: [Fault] = []) throws -> (BenchDevice, [FirmwareModule]) {
+        var profile = TestIdentities.profile()
+        profile.simActive = true
+        profile.cloudConnectDelay = .seconds(4)
+        let spec = BenchDevice(platform: platform(name), mode: .normal, profile: profile, deviceOS: os, preload: [.deviceOS], faults: faults)
+        return (spec, try spec.modules(files: [:]))
+    }
+
+    static func manifests() throws -> [String: FirmwareManifest] {
+        var result: [String: FirmwareManifest] = [:]
+        for (name, os) in [("boron", "6.2.0"), ("electron", "2.3.1")] {
+            let files = try DemoFirmware.release(platform(name), deviceOS: os, product: (id: 4242, version: 2)).map { ($0.name, Array($0.module.bytes)) }
+            result[name] = try FirmwareManifest.create(name: "\(name)-line", files: files)
+        }
+        return result
+    }
+
+    struct Run {
+        let bench: EmulatedBench
+        let driver: BenchDriver<ContinuousClock>
+        let store: StationStore
+        let specs: [BenchDevice]
+    }
+
+    func start(_ devices: [(BenchDevice, [FirmwareModule])]) async throws -> Run {
+        let bench = try EmulatedBench(devices)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
+        let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
+        let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90))
+        let driver = BenchDriver(stationID: "test-bench", policy: BenchPolicy(), provisioner: provisioner, link: bench,
+                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana"), clock: ContinuousClock())
+        Task {
+            for await event in bench.events { await driver.hardware(event) }
+        }
+        return Run(bench: bench, driver: driver, store: store, specs: devices.map(\.0))
+    }
+
+    func waitUntilDone(_ run: Run, count: Int, timeout: Duration = .seconds(300)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let jobs = await run.driver.jobs
+            if jobs.count == count, jobs.allSatisfy({ !$0.step.isActive }) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("not done: \(await run.driver.jobs.map { "\($0.deviceID) \($0.step) \($0.failure?.code ?? "")" })")
+    }
+
+    @Test func mixedPlatformsPassAFaultAndAMismatchFailWithTheirCodes() async throws {
+        let run = try await start([
+            try Self.device("boron", os: "5.9.0"),
+            try Self.device("electron", os: "1.1.0"),
+            try Self.device("boron", os: "5.9.0", faults: [.stallAtChunk(3)]),
+            try Self.device("boron", os: "5.9.0"),
+        ])
+        for index in 0..<4 {
+            await run.bench.plug(index)
+            try await Task.sleep(for: .milliseconds(100))
+            let spec = run.specs[index]
+            // The last device gets another device's sticker.
+            await run.driver.scanned(index == 3 ? "P0WRONGSTICKER1" : (spec.profile.serial?.rawValue ?? ""))
+        }
+        try await waitUntilDone(run, count: 4)
+        let jobs = Dictionary(uniqueKeysWithValues: await run.driver.jobs.map { ($0.deviceID, $0) })
+        let ids = run.specs.map(\.profile.deviceID.rawValue)
+        #expect(jobs[ids[0]]?.step == .passed && jobs[ids[1]]?.step == .passed, "\(jobs.values.map { "\($0.step) \($0.failure?.code ?? "")" })")
+        #expect(jobs[ids[2]]?.failure?.code == "DFU-WRITE-STALL")
+        #expect(jobs[ids[3]]?.failure?.code == "PAIR-MISMATCH")
+        // Identities came from the devices.
+        #expect(jobs[ids[1]]?.identity.iccid == run.specs[1].profile.iccid?.rawValue)
+        #expect(jobs[ids[0]]?.identity.imei == run.specs[0].profile.imei?.rawValue)
+        // The store has one record per attempt and queued exactly the passed devices.
+        let records = try run.store.records()
+        #expect(records.count == 4 && records.filter(\.passed).map(\.deviceID).sorted() == [ids[0], ids[1]].sorted())
+        #expect(Set(try run.store.items().map(\.deviceID)) == Set([ids[0], ids[1]]))
+        let boron = try #require(records.first { $0.deviceID == ids[0] })
+        #expect(boron.written.contains { $0.action == "written" && $0.file.contains("system-part1@6.2.0") })
+        #expect(boron.written.contains { $0.action == "already-installed" && $0.file.contains("bootloader") }, "the factory bootloader is already right: \(boron.written.map { "\($0.file) \($0.action)" })")
+        #expect(boron.modulesAfter.contains { $0.function == "systemPart" && $0.version == 6200 && $0.valid })
+        #expect(boron.scan == run.specs[0].profile.serial?.rawValue && boron.operatorName == "ana")
+        // Nobody connected to the cloud; the passed Borons are left in listening mode.
+        try await Task.sleep(for: .seconds(4.5))
+        #expect(await run.bench.anyConnected().isEmpty)
+        let logs = await run.bench.cloudLogs()
+        #expect(logs[ids[0]]?.contains { if case .stopped = $0.kind { true } else { false } } == true)
+        await run.bench.stop()
+    }
+}
