@@ -57,7 +57,8 @@ public struct BenchScreen: Sendable {
         case .passed:
             return paint("PASS", "1;32") + (row.attempt > 1 ? " (attempt \(row.attempt))" : "")
         case .failed:
-            let failure = row.failure.map { "\($0.message) [\($0.code)]" } ?? "failed"
+            // The code first: it must stay visible when the reason is cut to fit.
+            let failure = row.failure.map { "[\($0.code)] \($0.message)" } ?? "failed"
             return paint("FAIL", "1;31") + " " + paint(Self.fit(failure, width - 5).trimmingCharacters(in: .whitespaces), "31")
         case .waitingForScan:
             return paint("WAITING FOR SCAN", "1;33")
@@ -69,7 +70,7 @@ public struct BenchScreen: Sendable {
             let filled = min(barWidth, progress.done * barWidth / progress.total)
             let bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"
             let eta = row.eta.map { String(format: " %.0fs", $0) } ?? ""
-            return Self.fit("flash \(bar) \(Self.bytes(progress.done))/\(Self.bytes(progress.total))\(eta)", width)
+            return Self.fit("\(bar) \(Self.bytes(progress.done))/\(Self.bytes(progress.total))\(eta)", width)
         case .identifying: return "identifying"
         case .finishing: return "finishing"
         case .connectivityTest: return "connectivity test"

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Curl
-import DFU
 import DeviceEmulator
+import EmulatedBench
 import FakeParticleCloud
 import FirmwareModules
 import Foundation
@@ -10,113 +10,206 @@ import ParticleCloud
 import ParticleDevices
 import Seams
 import Station
+import StationAgent
 import StationConfig
+import StationReports
 import StationStore
 
-/// `station demo`: the station's main job on an embedded default.
-///
-/// What exists today runs for real: a Device OS 6.2.0-shaped module set made with the
-/// project's own module writer is planned against what an emulated factory device holds,
-/// flashed over the DFU engine, read back and verified, boot-validated, and the device leaves
-/// DFU mode; the passed device is queued in a station store and imported (with its SIM)
-/// into a product on a fake Particle cloud over real HTTP on loopback. The listening-mode
-/// guard, identify and sticker pairing join as their issues land.
+/// `station demo`: the whole station on an embedded default. An emulated bench of six devices
+/// of four platforms (one with an injected flash fault, one given another device's sticker),
+/// scripted scans, demo firmware made by the project's own module writer, pinned in
+/// manifests; the pipeline guards, identifies, pairs, flashes and verifies each device,
+/// leaves it unable to connect, records everything and imports the passed devices into a
+/// fake Particle cloud on loopback. Then it writes the HTML report and the event log.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo",
-        abstract: "Run the station on an embedded default: emulated bench and loopback fake cloud.")
+        commandName: "demo", abstract: "Run the station on an embedded default: emulated bench and loopback fake cloud.",
+        discussion: """
+            Six emulated devices (Boron, B5 SoM, Electron, Tracker, and two more Borons: one with a \
+            flash fault that must FAIL with DFU-WRITE-STALL, one scanned with the wrong sticker that \
+            must FAIL with PAIR-MISMATCH). Exit 0 when exactly those two fail with those codes, the \
+            others pass, no device ever connected to the cloud, and the fake cloud imported exactly \
+            the passed devices.
+            """)
 
-    @Option(name: .long, help: "Platform of the emulated device (boron, bsom, b5som, esomx, tracker, electron).")
-    var platform = "boron"
+    @Flag(name: .long, help: "Pay the physical flash and USB times (slower, realistic progress).") var physical = false
+    @Flag(name: .long, help: "Print one line per change instead of the live screen.") var plain = false
+    @Option(name: .long, help: "Where to write the store, manifests, report and log (default: a new folder under the temporary directory).")
+    var out: String?
 
-    @Flag(name: .long, help: "Pay the physical flash and USB times (takes about half a minute).")
-    var physical = false
-
-    func validate() throws {
-        guard PlatformCatalog.bundled.platform(named: platform)?.isProvisionable == true else {
-            let names = PlatformCatalog.bundled.provisionable.map(\.name).joined(separator: ", ")
-            throw ValidationError("'\(platform)' is not a platform the station provisions; choose one of: \(names).")
-        }
+    struct Line {
+        let platform: String
+        let factoryOS: String
+        let lineOS: String
+        let productID: Int
     }
+
+    static let lines = [
+        Line(platform: "boron", factoryOS: "5.9.0", lineOS: "6.2.0", productID: 12_345),
+        Line(platform: "b5som", factoryOS: "5.9.0", lineOS: "6.2.0", productID: 12_346),
+        Line(platform: "electron", factoryOS: "1.1.0", lineOS: "2.3.1", productID: 12_347),
+        Line(platform: "tracker", factoryOS: "5.9.0", lineOS: "6.2.0", productID: 12_348),
+    ]
 
     func run() async throws {
-        let target = PlatformCatalog.bundled.platform(named: platform)!
-        print("station demo: an emulated \(target.displayName) (platform \(target.id)) in DFU mode, firmware made by the station's module writer")
-        let set = try EmulatedFlash.demoSet(for: target, scale: physical ? 1 : 0.25)
-        let timing: FlashTiming = physical ? (target.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
-        let bench = try EmulatedFlash(platform: target, timing: timing, preload: set.preload)
-        print("factory state: " + (await bench.device.bootReport().bootable ? "bootable" : "bootloader only, not bootable"))
-        let prepared: PreparedFlash
-        do {
-            prepared = try await bench.plan(set.flash, expectedProductID: 12_345)
-        } catch let refusal as PlanRefusal {
-            print("FAIL [\(refusal.code)]: \(refusal.description)")
-            throw StationExitCode.software.exitCode
-        }
-        print("\nplan (dependencies checked against the final image: radio stack and system part require each other):")
-        for step in prepared.plan.steps { print("  \(step.name): 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)") }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let outcomes: [StepOutcome]
-        do {
-            outcomes = try await bench.run(prepared)
-        } catch let error as DFUError {
-            print("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.failed.exitCode
-        }
-        let elapsed = start.duration(to: clock.now)
-        print("\nflashed and verified by read-back in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))):")
-        for outcome in outcomes {
-            let text = switch outcome.action {
-            case .written(let erased, _): "\(erased) pages erased, written, read back and verified"
-            case .skipped: "already byte-identical, skipped"
-            case .deferredToControlRequest: "left for the control-request update"
-            }
-            print("  \(outcome.step.name): \(text)")
-        }
-        let again = try await bench.run(try await bench.plan(set.flash))
-        print("flashing the same content again: " + (again.allSatisfy { $0.action == .skipped } ? "every module already byte-identical, skipped" : "NOT skipped"))
-        let report = await bench.device.bootReport()
-        print("\nboot validation:\n" + report.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-        let left = try await bench.session.leave()
-        print("left DFU mode: \(left)")
-        let imported = try await Self.importIntoFakeCloud(deviceID: "e00fce68ae40e8a1f5b4c2d3", platform: target)
-        print("""
+        let folder = URL(fileURLWithPath: out ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("station-demo-\(Int(Date().timeIntervalSince1970))").path)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let catalog = PlatformCatalog.bundled
 
-            Not yet in this build (each lands with its issue): identify and the no-cloud guard, \
-            sticker pairing, and the per-slot PASS/FAIL screen.
-            """)
-        let pass = report.bootable && again.allSatisfy { $0.action == .skipped } && imported
-        print(pass ? "demo: PASS" : "demo: FAIL")
-        if !pass { throw StationExitCode.failed.exitCode }
-    }
+        // The line's firmware: demo modules from the module writer, pinned in manifests and
+        // loaded back through the same check a real line uses.
+        var manifests: [String: FirmwareManifest] = [:]
+        for line in Self.lines {
+            let platform = catalog.platform(named: line.platform)!
+            let directory = folder.appendingPathComponent("firmware/\(line.platform)-\(line.lineOS)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let files = try DemoFirmware.release(platform, deviceOS: line.lineOS, product: (UInt16(line.productID), 1))
+            for file in files { try Data(file.module.bytes).write(to: directory.appendingPathComponent(file.name)) }
+            let made = try FirmwareManifest.create(name: "demo \(line.platform) line", files: files.map { ($0.name, Array($0.module.bytes)) })
+            let path = directory.appendingPathComponent("manifest.toml").path
+            try Data(made.file.toml.utf8).write(to: URL(fileURLWithPath: path))
+            manifests[line.platform] = try ManifestVerifyCommand.load(path)
+        }
 
-    /// The passed device goes into a station store's import queue, and the sync worker imports
-    /// it (and its SIM) into a product on a fake Particle cloud over real HTTP on loopback.
-    static func importIntoFakeCloud(deviceID: String, platform: Platform) async throws -> Bool {
+        // The bench: factory devices in normal mode with active SIMs that would connect 3 s
+        // after power-on if nothing stopped them.
+        var devices: [(BenchDevice, [FirmwareModule])] = []
+        func add(_ line: Line, faults: [Fault] = []) throws {
+            var profile = TestIdentities.profile()
+            profile.simActive = true
+            profile.cloudConnectDelay = .seconds(3)
+            let spec = BenchDevice(platform: catalog.platform(named: line.platform)!, mode: .normal, profile: profile, deviceOS: line.factoryOS,
+                                   preload: [.deviceOS], faults: faults)
+            devices.append((spec, try spec.modules(files: [:])))
+        }
+        for line in Self.lines { try add(line) }
+        try add(Self.lines[0], faults: [.stallAtChunk(3)])  // index 4: a flash fault
+        try add(Self.lines[0])  // index 5: gets the wrong sticker
+        let bench = try EmulatedBench(devices, physical: physical)
+
+        // The fake cloud: one product per platform, the devices and SIMs as manufactured.
         let cloud = FakeParticleCloud()
         let token = (0..<40).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
-        cloud.addProduct(.init(id: 12_345, slug: "demo-product", platformID: Int(platform.id.rawValue), plan: .paid, owner: "factory"))
         cloud.addToken(token, .init(name: "factory"))
-        var profile = TestIdentities.profile()
-        profile.deviceID = try DeviceID(deviceID)
-        cloud.manufacture(.init(deviceID: deviceID, platformID: Int(platform.id.rawValue), serial: profile.serial?.rawValue, iccid: profile.iccid?.rawValue))
+        for line in Self.lines {
+            let platform = catalog.platform(named: line.platform)!
+            cloud.addProduct(.init(id: line.productID, slug: "demo-\(line.platform)", platformID: Int(platform.id.rawValue), plan: .paid, owner: "factory"))
+        }
+        for (spec, _) in devices {
+            cloud.manufacture(.init(deviceID: spec.profile.deviceID.rawValue, platformID: Int(spec.platform.id.rawValue),
+                                    serial: spec.profile.serial?.rawValue, iccid: spec.profile.iccid?.rawValue))
+        }
         let server = try cloud.serve()
         defer { server.stop() }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("station-demo-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
+
         let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
-        try store.enqueue(DeviceRecord(deviceID: deviceID, serial: profile.serial?.rawValue, iccid: profile.iccid?.rawValue,
-                                       platformID: Int(platform.id.rawValue), stationID: "demo"), importSIM: true)
-        print("\nqueued for import into product 12345 (store \(store.path)); syncing with a fake Particle cloud at \(server.baseURL)")
-        let worker = SyncWorker(
-            store: store, product: ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: server.baseURL, token: Token(token)), testAccount: nil,
-            settings: .init(product: ProductKey("12345"), giveUpAfter: .seconds(10)))
-        let report = try await worker.run()
-        let sim = profile.iccid.flatMap { cloud.sim($0.rawValue) }
-        let inProduct = cloud.members(of: 12_345).contains(deviceID)
-        print("import: \(report.requests) request(s), \(report.imported) imported; the cloud lists it in the product: \(inProduct ? "yes" : "NO"); "
-              + "its SIM \(profile.iccid?.rawValue ?? "-") is \(sim?.state.rawValue ?? "unknown")")
-        return report.stop == .drained && inProduct && sim?.state == .active
+        let log = StoreLog(store: store, stationID: "demo-bench", line: "Demo line", operatorName: "demo")
+        let provisioner = Provisioner(link: bench, manifests: manifests, clock: ContinuousClock(), switchWithin: .seconds(60))
+        let driver = BenchDriver(stationID: "demo-bench", policy: BenchPolicy(finalStates: ["tracker": .dfu]), provisioner: provisioner,
+                                 link: bench, log: log, clock: ContinuousClock())
+        let feed = Task { for await event in bench.events { await driver.hardware(event) } }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await driver.tick()
+            }
+        }
+        let screen = Task { await Self.show(driver.updates(), plain: plain || isatty(STDOUT_FILENO) == 0) }
+
+        // The technician: plugs each device in and scans its sticker.
+        for (index, (spec, _)) in devices.enumerated() {
+            await bench.plug(index)
+            try await Task.sleep(for: .milliseconds(250))
+            let sticker = index == 5 ? (TestIdentities.profile().serial?.rawValue ?? "P0WRONG") : (spec.profile.serial?.rawValue ?? "")
+            await driver.scanned(sticker)
+        }
+        let deadline = ContinuousClock.now + .seconds(physical ? 600 : 180)
+        while ContinuousClock.now < deadline {
+            let jobs = await driver.jobs
+            if jobs.count == devices.count, jobs.allSatisfy({ !$0.step.isActive }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // Past every cloud timer: a guarded device never connects.
+        try await Task.sleep(for: .seconds(1))
+        ticker.cancel()
+        screen.cancel()
+        await screen.value
+        let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID, $0) })
+
+        // Imports: one sync worker per product (platform).
+        print("\nimport: syncing the queue with the fake Particle cloud at \(server.baseURL)")
+        for line in Self.lines {
+            let platform = catalog.platform(named: line.platform)!
+            let worker = SyncWorker(
+                store: store, product: ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: server.baseURL, token: Token(token)), testAccount: nil,
+                settings: .init(product: ProductKey(String(line.productID)), giveUpAfter: .seconds(20), platformID: Int(platform.id.rawValue)))
+            let report = try await worker.run()
+            print("  product \(line.productID) (\(line.platform)): \(report.imported) imported in \(report.requests) request(s)")
+        }
+
+        // What happened, checked.
+        let ids = devices.map { $0.0.profile.deviceID.rawValue }
+        let expectedFailures = [ids[4]: "DFU-WRITE-STALL", ids[5]: "PAIR-MISMATCH"]
+        var problems: [String] = []
+        for (index, id) in ids.enumerated() {
+            let job = jobs[id]
+            if let code = expectedFailures[id] {
+                if job?.step != .failed || job?.failure?.code != code {
+                    problems.append("device \(index + 1) should FAIL with \(code), got \(job.map { "\($0.step) \($0.failure?.code ?? "")" } ?? "nothing")")
+                }
+            } else if job?.step != .passed {
+                problems.append("device \(index + 1) (\(devices[index].0.platform.name)) should PASS, got \(job.map { "\($0.step) \($0.failure.map { "[\($0.code)] \($0.message)" } ?? "")" } ?? "nothing")")
+            }
+        }
+        let passed = Set(jobs.values.filter { $0.step == .passed }.map(\.deviceID))
+        let imported = Set(Self.lines.flatMap { cloud.members(of: $0.productID) })
+        if imported != passed { problems.append("the cloud imported \(imported.sorted()), the passed devices are \(passed.sorted())") }
+        let connected = await bench.anyConnected()
+        if !connected.isEmpty { problems.append("devices connected to the cloud: \(connected)") }
+
+        let records = try store.records()
+        let reportPath = folder.appendingPathComponent("report.html").path
+        try Data(LineReport(records: records).html(title: "Station demo: provisioning report").utf8).write(to: URL(fileURLWithPath: reportPath))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        let events = try store.events().map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+        let logPath = folder.appendingPathComponent("events.jsonl").path
+        try Data(events.utf8).write(to: URL(fileURLWithPath: logPath))
+        feed.cancel()
+        await bench.stop()
+
+        print("cloud: no device ever connected (each was put in listening mode on arrival)" + (connected.isEmpty ? "" : " -- NOT TRUE: \(connected)"))
+        print("fake cloud ledger: \(cloud.ledger.count) calls; in the products: \(imported.count) device(s), exactly the passed ones: \(imported == passed ? "yes" : "NO")")
+        print("\nreport: \(reportPath)")
+        print("event log: \(logPath)")
+        print("store: \(store.path) (`station report --store \(store.path) --format json`)")
+        if problems.isEmpty {
+            print("demo: PASS (4 devices passed; the fault and the wrong sticker failed with DFU-WRITE-STALL and PAIR-MISMATCH)")
+        } else {
+            for problem in problems { print("demo problem: \(problem)") }
+            print("demo: FAIL")
+            throw StationExitCode.failed.exitCode
+        }
+    }
+
+    /// The live screen on a terminal, else one line per change.
+    static func show(_ updates: AsyncStream<BenchView>, plain: Bool) async {
+        let screen = BenchScreen(title: "station demo: Demo line, operator demo")
+        var log = PlainBenchLog()
+        var last = ContinuousClock.now - .seconds(1)
+        var latest: BenchView?
+        if !plain { FileHandle.standardOutput.write(Data("\u{1B}[2J".utf8)) }
+        for await view in updates {
+            latest = view
+            if plain {
+                for line in log.lines(view) { say(line) }
+            } else if last.duration(to: .now) > .milliseconds(100) {
+                last = .now
+                FileHandle.standardOutput.write(Data(screen.frame(view).utf8))
+            }
+        }
+        if !plain, let latest { FileHandle.standardOutput.write(Data(screen.frame(latest).utf8)) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParticleDevices
 
 /// Where jobs, attempt records, imports and events go (the station store, through an
 /// adapter). A failure is reported to the technician; nothing is silently dropped.
@@ -42,6 +43,21 @@ public struct BenchView: Hashable, Sendable {
         public var failure: JobFailure?
         /// From arrival to listening mode, for the no-cloud guard.
         public var guardLatency: Double?
+
+        public init(slot: String, port: String?, deviceID: String, platform: String?, serial: String?, step: JobStep, attempt: Int,
+                    progress: Job.Progress?, eta: Double?, failure: JobFailure?, guardLatency: Double?) {
+            self.slot = slot
+            self.port = port
+            self.deviceID = deviceID
+            self.platform = platform
+            self.serial = serial
+            self.step = step
+            self.attempt = attempt
+            self.progress = progress
+            self.eta = eta
+            self.failure = failure
+            self.guardLatency = guardLatency
+        }
     }
     public var rows: [Row]
     public var passed: Int
@@ -49,6 +65,15 @@ public struct BenchView: Hashable, Sendable {
     public var perHour: Double
     public var prompts: [String]
     public var elapsed: Double
+
+    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double) {
+        self.rows = rows
+        self.passed = passed
+        self.failed = failed
+        self.perHour = perHour
+        self.prompts = prompts
+        self.elapsed = elapsed
+    }
 }
 
 /// Runs the bench: hardware events, scans and the technician's keys in; the pure
@@ -256,7 +281,9 @@ public actor BenchDriver<C: Clock<Duration>> {
                 eta = Double(progress.total - progress.done) / rate
             }
             let port = job.port
-            rows.append(BenchView.Row(slot: port.map(slotName) ?? "-", port: port, deviceID: job.deviceID, platform: job.identity.platform,
+            let platform = job.identity.platform
+                ?? arrivals[job.deviceID].flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
+            rows.append(BenchView.Row(slot: port.map(slotName) ?? "-", port: port, deviceID: job.deviceID, platform: platform,
                                       serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
                                       failure: job.failure, guardLatency: guardLatency[job.deviceID]))
         }

@@ -69,6 +69,10 @@ public struct Job: Hashable, Sendable, Codable {
     public struct Progress: Hashable, Sendable, Codable {
         public var done: Int
         public var total: Int
+        public init(done: Int, total: Int) {
+            self.done = done
+            self.total = total
+        }
     }
 
     public struct StepMark: Hashable, Sendable, Codable {
