@@ -8,7 +8,7 @@ import Station
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks against the emulator's physical floor.",
-        subcommands: [FlashBenchCommand.self, QueueBenchCommand.self])
+        subcommands: [FlashBenchCommand.self, QueueBenchCommand.self, LineBenchCommand.self])
 }
 
 /// One platform's figures.

@@ -191,6 +191,25 @@ import Testing
         #expect(h.step(idA) == .passed)
     }
 
+    @Test func theReturnFromTheFinishingModeSwitchIsNotANewAttempt() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.flashed(deviceID: idA))
+        // Finishing leaves DFU: the device leaves, the step completes, then its arrival (held
+        // up by the guard) comes in.
+        h.send(.departed(port: "1-1"))
+        h.send(.finished(deviceID: idA))
+        #expect(h.step(idA) == .passed)
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(h.step(idA) == .passed && h.bench.jobs[idA]?.attempt == 1 && h.bench.jobs[idA]?.port == "1-1")
+        // A real unplug and plug-in after the PASS is a new attempt.
+        h.send(.departed(port: "1-1"))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(h.bench.jobs[idA]?.attempt == 2)
+    }
+
     @Test func killAndRestartResumesFromTheRecords() {
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))

@@ -101,6 +101,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     var watchers: [UUID: AsyncStream<BenchView>.Continuation] = [:]
     /// Work in flight per device (identify, flash, finish).
     var work: [String: Task<Void, Never>] = [:]
+    /// The guard of each arrival still being stopped, by port.
+    var guards: [String: Task<Void, Never>] = [:]
 
     public init(stationID: String, policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
                 log: any ProvisioningLog, clock: C, slotName: @escaping @Sendable (String) -> String = { $0 }) {
@@ -139,22 +141,33 @@ public actor BenchDriver<C: Clock<Duration>> {
             let arrived = clock.now
             arrivals[deviceID] = (productID, inDFU)
             try? await log.event("arrived", deviceID: deviceID, detail: "\(port) \(inDFU ? "dfu" : "normal") 2b04:\(String(productID, radix: 16))")
-            var guardFailure: JobFailure?
-            if !inDFU {
-                let link = self.link
-                let report = await noCloud.stop(port: port, arrivedAt: arrived) { (try await link.normal(deviceID, within: .milliseconds(500)), nil) }
-                let latency = report.latency
-                guardLatency[deviceID] = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
-                try? await log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(latency)")
-                if case .failed(let code, let message) = report.action {
-                    guardFailure = JobFailure(code: code, message: "\(message). Unplug it now: it may connect to the cloud")
-                }
+            if inDFU {
+                await handle(.arrived(port: port, deviceID: deviceID))
+                return
             }
-            await handle(.arrived(port: port, deviceID: deviceID))
-            if let guardFailure { await handle(.guardFailed(port: port, guardFailure)) }
+            // The guard runs at once, on its own task: a device that does not answer must not
+            // hold up the next arrival. The job starts when the device is stopped.
+            let link = self.link, noCloud = self.noCloud
+            guards[port] = Task {
+                let report = await noCloud.stop(port: port, arrivedAt: arrived) { (try await link.normal(deviceID, within: .milliseconds(500)), nil) }
+                await self.guarded(port: port, deviceID: deviceID, report)
+            }
         case .departed(let port):
+            guards.removeValue(forKey: port)?.cancel()
             try? await log.event("departed", deviceID: state.ports[port], detail: port)
             await handle(.departed(port: port))
+        }
+    }
+
+    func guarded(port: String, deviceID: String, _ report: GuardReport) async {
+        guards[port] = nil
+        let latency = report.latency
+        guardLatency[deviceID] = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+        try? await log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(latency)")
+        if Task.isCancelled { return }  // it left meanwhile
+        await handle(.arrived(port: port, deviceID: deviceID))
+        if case .failed(let code, let message) = report.action {
+            await handle(.guardFailed(port: port, JobFailure(code: code, message: "\(message). Unplug it now: it may connect to the cloud")))
         }
     }
 
@@ -308,6 +321,9 @@ public actor BenchDriver<C: Clock<Duration>> {
         let current = view
         for continuation in watchers.values { continuation.yield(current) }
     }
+
+    /// The latest prompts and notes (up to 50), oldest first.
+    public var recentPrompts: [String] { prompts }
 
     /// The jobs now (for tests and the end of a run).
     public var jobs: [Job] { Array(state.jobs.values) }

@@ -118,6 +118,9 @@ public struct BenchState: Sendable {
     var waitingSince: [String: Double] = [:]
     /// The last port each device was on (for prompts about a device that is away).
     var lastPort: [String: String] = [:]
+    /// Devices away for a mode switch a step asked for: their return is not a new plug-in,
+    /// even when the job finished meanwhile.
+    var switching: Set<String> = []
 
     public init(policy: BenchPolicy) {
         self.policy = policy
@@ -201,6 +204,7 @@ public struct BenchState: Sendable {
             return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
         }
         let previousPort = job.port
+        let wasSwitching = switching.remove(deviceID) != nil
         job.port = port
         jobs[deviceID] = job
         switch job.step {
@@ -215,7 +219,7 @@ public struct BenchState: Sendable {
         case .passed, .failed:
             // Still where it finished (seen again after a restart): nothing to do. Plugged
             // in again after leaving: a new attempt.
-            if previousPort == port { return [] }
+            if previousPort == port || wasSwitching { return [.save(job)] }
             job.attempt += 1
             job.failure = nil
             job.progress = nil
@@ -240,6 +244,7 @@ public struct BenchState: Sendable {
             // Mode switches re-enumerate: the step's adapter decides (it reports a device
             // that does not come back as `flashFailed(deviceGone:)`).
             job.port = nil
+            switching.insert(deviceID)
             jobs[deviceID] = job
             return [.save(job)]
         case .passed, .failed:
@@ -253,6 +258,7 @@ public struct BenchState: Sendable {
 
     mutating func interrupt(_ deviceID: String, port: String, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
+        switching.remove(deviceID)
         let was = job.step == .interrupted ? (job.interruptedAt ?? .detected) : job.step
         job.interruptedAt = was
         job.step = .interrupted
