@@ -89,6 +89,10 @@ let package = Package(
             name: "StationAgent",
             dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices"],
             exclude: ["README.md"]),
+        .target(
+            name: "USBBench",
+            dependencies: ["Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams"],
+            exclude: ["README.md"]),
         .target(name: "StationReports", dependencies: ["StationStore"], exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
 
@@ -103,6 +107,7 @@ let package = Package(
         .target(
             name: "StationCLI",
             dependencies: [
+                "USBBench",
                 "StationAgent",
                 "EmulatedBench",
                 "StationReports",

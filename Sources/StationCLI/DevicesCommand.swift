@@ -4,6 +4,7 @@ import DFU
 import LibUSB
 import ParticleDevices
 import Seams
+import USBBench
 import Udev
 
 /// One attached Particle device, as `station devices --json` prints it.
@@ -132,14 +133,7 @@ struct DevicesCommand: AsyncParsableCommand {
 
     /// The iSerialNumber string: the device ID on Particle devices (any case; normalised).
     static func serial(_ transport: any USBControlTransport) async throws -> String? {
-        let device = try await transport.control(ControlSetup(requestType: 0x80, request: 6, value: 0x0100, index: 0, length: 18), data: [], timeout: .seconds(2))
-        guard device.count >= 18, device[16] != 0 else { return nil }
-        let raw = try await transport.control(
-            ControlSetup(requestType: 0x80, request: 6, value: 0x0300 | UInt16(device[16]), index: 0x0409, length: 255), data: [], timeout: .seconds(2))
-        // Older Device OS used strings like "Particle_Electron_<ID>": take the 24-hex run.
-        guard let text = USBStringDescriptor.decode(raw) else { return nil }
-        let hex = text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }
-        return hex.map { String($0) } ?? text
+        try await USBSerial.read(transport)
     }
 }
 

@@ -56,7 +56,7 @@ enum ConfigFiles {
 
     static func stationConfig(_ path: String) throws -> StationConfig {
         do {
-            return try StationConfig.parse(try text(path), file: path, extraSections: ["bench"])
+            return try StationConfig.parse(try text(path), file: path, extraSections: BenchConfig.sections)
         } catch let error as ConfigFileError {
             print("FAIL [CONFIG]: \(error)")
             throw StationExitCode.dataError.exitCode

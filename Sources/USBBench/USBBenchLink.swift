@@ -1,0 +1,126 @@
+import ControlRequests
+import DFU
+import Foundation
+import LibUSB
+import ListeningConsole
+import ParticleDevices
+import Seams
+import SerialPort
+import Station
+import Udev
+
+/// The USB serial string of a device (its device ID on Particle devices; older Device OS
+/// used strings like `Particle_Electron_<ID>`: the 24-hex run is taken).
+public enum USBSerial {
+    public static func read(_ transport: any USBControlTransport) async throws -> String? {
+        let device = try await transport.control(ControlSetup(requestType: 0x80, request: 6, value: 0x0100, index: 0, length: 18), data: [], timeout: .seconds(2))
+        guard device.count >= 18, device[16] != 0 else { return nil }
+        let raw = try await transport.control(
+            ControlSetup(requestType: 0x80, request: 6, value: 0x0300 | UInt16(device[16]), index: 0x0409, length: 255), data: [], timeout: .seconds(2))
+        guard let text = USBStringDescriptor.decode(raw) else { return nil }
+        let hex = text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }
+        return hex.map { String($0) } ?? text
+    }
+}
+
+/// The real bench: Particle devices on this machine's USB through libusb, as the pipeline's
+/// `DeviceLink`, and their arrivals and departures (hotplug) as `HardwareEvent`s. Every call
+/// finds the device again by device ID (mode switches re-enumerate it); a transport is kept
+/// per port only until that port's device leaves.
+public final class USBBenchLink: DeviceLink, @unchecked Sendable {
+    let bus: LibUSBBus
+    let catalog: PlatformCatalog
+    // `present` and `transports` are guarded by `lock`.
+    private let lock = NSLock()
+    private var present: [String: (deviceID: String, inDFU: Bool)] = [:]
+    private var transports: [String: LibUSBTransport] = [:]
+
+    public init(bus: LibUSBBus, catalog: PlatformCatalog = .bundled) {
+        self.bus = bus
+        self.catalog = catalog
+    }
+
+    /// Hotplug as the pipeline's events: devices present now first, then changes.
+    public func events() throws -> AsyncStream<HardwareEvent> {
+        let source = try bus.watch(vendorID: catalog.vendorID)
+        let (stream, continuation) = AsyncStream<HardwareEvent>.makeStream(bufferingPolicy: .unbounded)
+        let task = Task {
+            for await event in source {
+                switch event {
+                case .arrived(let summary):
+                    guard let (platform, mode) = catalog.platform(usbProductID: summary.productID), platform.isProvisionable else { continue }
+                    var deviceID: String?
+                    for attempt in 0..<10 where deviceID == nil {
+                        if attempt > 0 { try? await Task.sleep(for: .milliseconds(100)) }
+                        if let transport = try? await transport(summary.portPath) {
+                            deviceID = (try? await USBSerial.read(transport))??.lowercased()
+                        }
+                    }
+                    guard let deviceID, (try? DeviceID(deviceID)) != nil else { continue }
+                    lock.withLock { present[summary.portPath] = (deviceID, mode == .dfu) }
+                    continuation.yield(.arrived(port: summary.portPath, deviceID: deviceID, productID: summary.productID, inDFU: mode == .dfu))
+                case .left(let summary):
+                    let known = lock.withLock { () -> Bool in
+                        transports[summary.portPath] = nil
+                        return present.removeValue(forKey: summary.portPath) != nil
+                    }
+                    if known { continuation.yield(.departed(port: summary.portPath)) }
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    func transport(_ port: String) async throws -> LibUSBTransport {
+        if let cached = lock.withLock({ transports[port] }) { return cached }
+        let opened = try await bus.open(portPath: port, retry: OpenRetry(attempts: 3))
+        lock.withLock { transports[port] = opened }
+        return opened
+    }
+
+    func port(of deviceID: String, inDFU: Bool) -> String? {
+        lock.withLock { present.first { $0.value.deviceID == deviceID.lowercased() && $0.value.inDFU == inDFU }?.key }
+    }
+
+    public func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests {
+        let deadline = ContinuousClock.now + within
+        var last: any Error = LinkUnavailable(deviceID: deviceID, mode: "normal")
+        while true {
+            if let port = port(of: deviceID, inDFU: false) {
+                do { return ControlRequests(channel: ControlChannel(transport: try await transport(port), clock: ContinuousClock())) } catch { last = error }
+            }
+            guard ContinuousClock.now < deadline else { throw last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession {
+        let deadline = ContinuousClock.now + within
+        var last: any Error = LinkUnavailable(deviceID: deviceID, mode: "DFU")
+        while true {
+            if let port = port(of: deviceID, inDFU: true) {
+                do {
+                    let transport = try await transport(port)
+                    try await transport.claim(interface: 0, alternateSetting: 0)
+                    let info = try await DFUDeviceInfo.read(transport)
+                    guard let layout = info.altNames[0] else { throw LinkUnavailable(deviceID: deviceID, mode: "DFU (no memory layout)") }
+                    return DfuSeSession(transport: transport, clock: ContinuousClock(), layout: try DfuSeLayout(layout), transferSize: info.transferSize)
+                } catch { last = error }
+            }
+            guard ContinuousClock.now < deadline else { throw last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
+        guard let port = port(of: deviceID, inDFU: false) else { return nil }
+        return {
+            guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: port))?.first else {
+                throw LinkUnavailable(deviceID: deviceID, mode: "normal (no serial port: is cdc-acm loaded?)")
+            }
+            return ListeningConsole(stream: try SerialPort(path: tty))
+        }
+    }
+}
