@@ -143,7 +143,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
-        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams"]),
+        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams", "USBBench"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

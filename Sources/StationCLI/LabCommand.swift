@@ -3,12 +3,13 @@ import DeviceEmulator
 import FirmwareModules
 import Foundation
 import ParticleDevices
+import Station
 
 /// `station lab ...`: what the virtual bench runs inside its VM.
 struct LabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "Virtual-bench helpers (run inside the lab VM; see lab/README.md).",
-        subcommands: [LabServeCommand.self, LabImageCommand.self])
+        subcommands: [LabServeCommand.self, LabImageCommand.self, LabFirmwareCommand.self])
 }
 
 /// `station lab serve --device PLATFORM:MODE ...`: serves emulated devices over USB/IP on
@@ -148,8 +149,9 @@ struct LabServeCommand: AsyncParsableCommand {
                             say("update \(item.busID): NOT applied: \(error)")
                         }
                     }
+                    let installed = await item.dfu.installedModules()
                     let next = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
-                                                    deviceOS: item.spec.deviceOS, modules: await item.dfu.installedModules())
+                                                    deviceOS: Self.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
                     item.normal = next
                     server.add(next, busID: item.busID)
                     say("re-enumerating \(item.busID) in normal mode after \(reset): \(Self.attach(item.busID))")
@@ -159,14 +161,21 @@ struct LabServeCommand: AsyncParsableCommand {
                     say("boot \(item.busID): \(report.bootable ? "bootable" : "NOT bootable")")
                     for line in report.description.split(separator: "\n") { say("boot \(item.busID):   \(line)") }
                     // The device resets into its firmware: it re-enumerates in normal mode.
-                    let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile, deviceOS: item.spec.deviceOS,
-                                                      modules: await item.dfu.installedModules())
+                    let installed = await item.dfu.installedModules()
+                    let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
+                                                      deviceOS: Self.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
                     item.normal = normal
                     server.add(normal, busID: item.busID)
                     say("re-enumerating \(item.busID) in normal mode: \(Self.attach(item.busID))")
                 }
             }
         }
+    }
+
+    /// The Device OS release the flash now runs (its system part), after a flash or an update.
+    static func runningRelease(_ modules: [EmulatedModule], fallback: String) -> String {
+        modules.first { $0.function == .systemPart && $0.valid }
+            .flatMap { DeviceOSVersionTable.bundled.release(for: $0.version, kind: .systemPart) } ?? fallback
     }
 
     /// One served device and the personality it shows now.
@@ -232,5 +241,30 @@ struct LabImageCommand: AsyncParsableCommand {
             throw ValidationError("--requires-device-os '\(release)' is not a Device OS release the station knows (e.g. 6.2.0).")
         }
         return ModuleDependency(function: .systemPart, index: platform.generation == 2 ? 3 : 1, version: version)
+    }
+}
+
+/// `station lab firmware`: a line's release folder made of demo firmware (the module writer's
+/// Device OS modules and a product firmware) with its manifest, for scenarios and trials.
+struct LabFirmwareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "firmware", abstract: "Write demo firmware and its manifest into a folder.")
+
+    @Option(name: .long, help: "Platform.") var platform = "boron"
+    @Option(name: .long, help: "Device OS release.") var deviceOS = "6.2.0"
+    @Option(name: .long, help: "Product ID.") var product: UInt16 = 4242
+    @Option(name: .long, help: "Product firmware version.") var version: UInt16 = 1
+    @Option(name: .long, help: "Output folder.") var out: String
+
+    func run() async throws {
+        guard let target = PlatformCatalog.bundled.platform(named: platform), target.isProvisionable else {
+            throw ValidationError("--platform '\(platform)' is not a platform the station provisions.")
+        }
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let files = try DemoFirmware.release(target, deviceOS: deviceOS, product: (product, version))
+        for file in files { try Data(file.module.bytes).write(to: folder.appendingPathComponent(file.name)) }
+        let manifest = try FirmwareManifest.create(name: "demo \(platform) \(deviceOS)", files: files.map { ($0.name, Array($0.module.bytes)) })
+        try Data(manifest.file.toml.utf8).write(to: folder.appendingPathComponent("manifest.toml"))
+        say("\(folder.appendingPathComponent("manifest.toml").path): \(files.count) modules, product \(product) v\(version)")
     }
 }
