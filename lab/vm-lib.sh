@@ -26,7 +26,8 @@ lab_attach_devices() {
     grep -q '^ready' /tmp/lab-serve.log || { echo "lab: the emulator did not start:"; cat /tmp/lab-serve.log; exit 1; }
     n=0
     for bus in $(sed -n '/attach-by-scenario/d; s/^serving \([0-9-]*\) .*/\1/p' /tmp/lab-serve.log); do
-        n=$((n + 1))
+        # Scanners are attached too, but only Particle devices are counted below.
+        grep -q "^serving $bus scanner" /tmp/lab-serve.log || n=$((n + 1))
         lab_attach "$bus" --no-wait || exit 1
     done
     # Wait until the kernel has enumerated every device.

@@ -177,7 +177,9 @@ extension EmulatedNormalDevice {
             enterListening()
             return (ok, [])
         case 71:
+            // Normal operation again: with an active SIM it starts toward the cloud.
             listening = false
+            powerOnCloudAttempt()
             return (ok, [])
         case 72: return (ok, Protobuf.field(1, varint: listening ? 1 : 0))
         case 73:

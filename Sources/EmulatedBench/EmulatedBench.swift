@@ -38,6 +38,11 @@ public actor EmulatedBench: DeviceLink {
     var monitor: Task<Void, Never>?
     /// How long a mode switch keeps the device off the bus.
     let reenumeration: Duration
+    /// Told when a device connects to the cloud (a fake cloud marks it online).
+    var onConnected: (@Sendable (String) -> Void)?
+    var reportedConnected: Set<String> = []
+
+    public func setOnConnected(_ hook: @escaping @Sendable (String) -> Void) { onConnected = hook }
 
     public init(_ devices: [(BenchDevice, [FirmwareModule])], physical: Bool = false, reenumeration: Duration = .milliseconds(100)) throws {
         (events, continuation) = AsyncStream<HardwareEvent>.makeStream(bufferingPolicy: .unbounded)
@@ -138,6 +143,10 @@ public actor EmulatedBench: DeviceLink {
     /// personality that left DFU.
     func poll() async {
         for unit in units {
+            if let normal = unit.normal, await normal.connected {
+                let id = unit.spec.profile.deviceID.rawValue
+                if reportedConnected.insert(id).inserted { onConnected?(id) }
+            }
             switch unit.mode {
             case .normal:
                 guard let normal = unit.normal, let reset = await normal.pendingReset, !(await normal.isAttached) else { continue }

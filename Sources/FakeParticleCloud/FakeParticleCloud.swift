@@ -118,6 +118,9 @@ public final class FakeParticleCloud: @unchecked Sendable {
             if let iccid = device.iccid, sims[iccid] == nil { sims[iccid] = SIM(state: .inactive) }
         }
     }
+    /// The SIM is active already (imported and activated elsewhere, e.g. with the test
+    /// account's product import on a connectivity line).
+    public func activateSIM(_ iccid: String) { lock.withLock { sims[iccid, default: SIM(state: .active)].state = .active } }
     /// The device belongs to another account already (import answers nonmember).
     public func setOwner(_ deviceID: String, account: String) { lock.withLock { owners[deviceID] = account } }
     public func setProtected(_ deviceID: String) { _ = lock.withLock { protected.insert(deviceID) } }
@@ -134,6 +137,7 @@ public final class FakeParticleCloud: @unchecked Sendable {
     // MARK: Inspection
 
     public var ledger: [Call] { lock.withLock { calls } }
+    public func isOnline(_ deviceID: String) -> Bool { lock.withLock { online.contains(deviceID) } }
     public func members(of productID: Int) -> Set<String> { lock.withLock { Set(membership.filter { $0.value == productID }.keys) } }
     public func sim(_ iccid: String) -> SIM? { lock.withLock { sims[iccid] } }
     public func owner(of deviceID: String) -> String? { lock.withLock { owners[deviceID] } }

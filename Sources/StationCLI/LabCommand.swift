@@ -119,6 +119,23 @@ struct LabServeCommand: AsyncParsableCommand {
             say("identity \(item.busID) serial=\(p.serial?.rawValue ?? "-") iccid=\(p.iccid?.rawValue ?? "-") imei=\(p.imei?.rawValue ?? "-") "
                 + "os=\(spec.deviceOS) sim=\(p.simActive ? "active" : "inactive") cloud-delay=\(p.cloudConnectDelay.components.seconds)s")
         }
+        // Barcode scanners after the devices; a line written to /tmp/lab-scan is scanned.
+        var scanners: [EmulatedSerialScanner] = []
+        if let spec {
+            do {
+                for _ in try LabSpecFile.scanners(spec) {
+                    let scanner = EmulatedSerialScanner()
+                    let busID = "1-\(served.count + scanners.count + 1)"
+                    server.add(scanner, busID: busID)
+                    scanners.append(scanner)
+                    say("serving \(busID) scanner serial 1209:0001")
+                }
+            } catch {
+                say("FAIL: \(error)")
+                throw StationExitCode.dataError.exitCode
+            }
+        }
+        if let first = scanners.first { Self.listenForScans(first, fifo: "/tmp/lab-scan") }
         say("ready on 127.0.0.1:\(server.port)")
         // Mode changes re-enumerate: leaving DFU boots the firmware (normal mode); 14400
         // baud on the serial port asks the firmware for DFU mode.
@@ -170,6 +187,30 @@ struct LabServeCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// Reads lines from a FIFO on a thread of its own and scans each with `scanner`.
+    static func listenForScans(_ scanner: EmulatedSerialScanner, fifo: String) {
+        unlink(fifo)
+        guard mkfifo(fifo, 0o666) == 0 else {
+            say("FAIL: cannot make the scan FIFO \(fifo): errno \(errno)")
+            return
+        }
+        let thread = Thread {
+            while true {
+                // Opening blocks until a writer comes; each writer's lines are scans.
+                guard let handle = FileHandle(forReadingAtPath: fifo) else { return }
+                let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+                try? handle.close()
+                for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
+                    let code = String(line)
+                    Task { await scanner.scan(code) }
+                    say("scanned \(code)")
+                }
+            }
+        }
+        thread.name = "lab-scan"
+        thread.start()
     }
 
     /// The Device OS release the flash now runs (its system part), after a flash or an update.

@@ -10,6 +10,26 @@ import ParticleDevices
 enum LabSpecFile {
     static let keys = ["platform", "mode", "device_id", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach"]
 
+    /// The barcode scanners a spec file describes (`[[scanner]]` with `kind = "serial"`),
+    /// served after the devices.
+    static func scanners(_ path: String) throws(ConfigFileError) -> [String] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigFileError(file: path, key: nil, problem: "cannot read it (\(error.localizedDescription)); check the path.")
+        }
+        let root = try TOMLFields(try TOMLFields.parse(text, file: path), path: "", file: path, allowed: ["device", "scanner"])
+        var kinds: [String] = []
+        for (index, table) in (try root.tables("scanner") ?? []).enumerated() {
+            let fields = try TOMLFields(table, path: "scanner[\(index + 1)]", file: path, allowed: ["kind"])
+            let kind = try fields.string("kind") ?? "serial"
+            guard kind == "serial" else {
+                throw fields.fail("kind", "'\(kind)': the lab emulates a USB-serial scanner (kind = \"serial\", 1209:0001); keyboard scanners are not emulated yet.")
+            }
+            kinds.append(kind)
+        }
+        return kinds
+    }
+
     /// The devices a spec file describes; preload files are read relative to the spec.
     static func load(_ path: String) throws(ConfigFileError) -> [(device: BenchDevice, modules: [FirmwareModule])] {
         let text: String
@@ -18,7 +38,7 @@ enum LabSpecFile {
         } catch {
             throw ConfigFileError(file: path, key: nil, problem: "cannot read it (\(error.localizedDescription)); check the path.")
         }
-        let root = try TOMLFields(try TOMLFields.parse(text, file: path), path: "", file: path, allowed: ["device"])
+        let root = try TOMLFields(try TOMLFields.parse(text, file: path), path: "", file: path, allowed: ["device", "scanner"])
         guard let tables = try root.tables("device"), !tables.isEmpty else {
             throw ConfigFileError(file: path, key: "device", problem: "no devices; add a [[device]] table with at least platform = \"boron\".")
         }

@@ -111,6 +111,19 @@ struct RunCommand: AsyncParsableCommand {
             print("FAIL: \(error)")
             throw StationExitCode.unavailable.exitCode
         }
+        // A connectivity line watches the test account for each device coming online.
+        var connectivity: ConnectivityTest?
+        if bench.connectivityTest {
+            let credentials = try ConfigFiles.credentials(for: station, configPath: config)
+            guard let token = credentials.testAccountToken else {
+                print("FAIL: a connectivity line needs test_account_token in the credentials file: the station watches the test account for each device coming online.")
+                throw StationExitCode.dataError.exitCode
+            }
+            let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: station.cloud.apiBaseURL.absoluteString, token: token)
+            connectivity = ConnectivityTest(link: link) { id in
+                do throws(CloudError) { return try await client.device(id).online ?? false } catch { throw error }
+            }
+        }
         var finalStates: [String: NoCloudPolicy.FinalState] = [:]
         for (platform, state) in bench.finalStates { finalStates[platform] = state == .dfu ? .dfu : .listening }
         let policy = BenchPolicy(
@@ -121,7 +134,7 @@ struct RunCommand: AsyncParsableCommand {
             provisioner: Provisioner(link: link, manifests: [manifest.platform.name: manifest], clock: ContinuousClock()),
             noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: link,
             log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName),
-            clock: ContinuousClock(), slotName: { bench.slotName(port: $0) })
+            clock: ContinuousClock(), connectivity: connectivity, slotName: { bench.slotName(port: $0) })
         await driver.restore()
         let feed = Task { for await event in events { await driver.hardware(event) } }
         let ticker = Task {

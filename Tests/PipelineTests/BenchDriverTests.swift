@@ -1,5 +1,6 @@
 import DeviceEmulator
 import EmulatedBench
+import FakeParticleCloud
 import FirmwareModules
 import Foundation
 import ParticleDevices
@@ -37,13 +38,15 @@ import Testing
         let specs: [BenchDevice]
     }
 
-    func start(_ devices: [(BenchDevice, [FirmwareModule])]) async throws -> Run {
+    func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), connectivity: (@Sendable (EmulatedBench) -> ConnectivityTest)? = nil) async throws -> Run {
         let bench = try EmulatedBench(devices)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
         let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
         let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90))
-        let driver = BenchDriver(stationID: "test-bench", policy: BenchPolicy(), provisioner: provisioner, link: bench,
-                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana"), clock: ContinuousClock())
+        let driver = BenchDriver(stationID: "test-bench", policy: policy, provisioner: provisioner,
+                                 noCloud: NoCloudPolicy(connectivityTest: policy.connectivityTest), link: bench,
+                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana"), clock: ContinuousClock(),
+                                 connectivity: connectivity?(bench))
         Task {
             for await event in bench.events { await driver.hardware(event) }
         }
@@ -97,6 +100,34 @@ import Testing
         #expect(await run.bench.anyConnected().isEmpty)
         let logs = await run.bench.cloudLogs()
         #expect(logs[ids[0]]?.contains { if case .stopped = $0.kind { true } else { false } } == true)
+        await run.bench.stop()
+    }
+
+    @Test func aConnectivityLineLetsTheDeviceConnectAndTheCloudSeesIt() async throws {
+        let cloud = FakeParticleCloud()
+        var unit = try Self.device("boron", os: "5.9.0")
+        unit.0.profile.cloudConnectDelay = .milliseconds(800)
+        cloud.manufacture(.init(deviceID: unit.0.profile.deviceID.rawValue, platformID: 13, serial: unit.0.profile.serial?.rawValue,
+                                iccid: unit.0.profile.iccid?.rawValue))
+        // Its SIM was activated by the test account's import (that ordering is the queue's
+        // job; here it is given).
+        cloud.activateSIM(unit.0.profile.iccid!.rawValue)
+        let run = try await start([unit], policy: BenchPolicy(connectivityTest: true)) { bench in
+            ConnectivityTest(link: bench, within: .seconds(30)) { id in cloud.isOnline(id) }
+        }
+        // The emulator's "connected" moment is what the fake cloud sees as coming online.
+        await run.bench.setOnConnected { id in _ = cloud.bringOnline(id) }
+        await run.bench.plug(0)
+        await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
+        try await waitUntilDone(run, count: 1)
+        let id = unit.0.profile.deviceID.rawValue
+        let jobs = await run.driver.jobs
+        #expect(jobs.first?.step == .passed, "\(jobs.map { "\($0.step) \($0.failure?.code ?? "") \($0.failure?.message ?? "")" })")
+        #expect(cloud.isOnline(id))
+        let log = await run.bench.cloudLogs()[id] ?? []
+        #expect(log.contains { $0.kind == .connected })
+        // Connected only after the flash: the guard stopped the first attempt on arrival.
+        #expect(log.firstIndex { if case .stopped = $0.kind { true } else { false } } ?? Int.max < log.firstIndex { $0.kind == .connected } ?? -1)
         await run.bench.stop()
     }
 }

@@ -103,10 +103,13 @@ public actor BenchDriver<C: Clock<Duration>> {
     var work: [String: Task<Void, Never>] = [:]
     /// The guard of each arrival still being stopped, by port.
     var guards: [String: Task<Void, Never>] = [:]
+    /// The connectivity line's test (nil on every other line).
+    let connectivity: ConnectivityTest?
 
     public init(stationID: String, policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
-                log: any ProvisioningLog, clock: C, slotName: @escaping @Sendable (String) -> String = { $0 }) {
+                log: any ProvisioningLog, clock: C, connectivity: ConnectivityTest? = nil, slotName: @escaping @Sendable (String) -> String = { $0 }) {
         self.stationID = stationID
+        self.connectivity = connectivity
         state = BenchState(policy: policy)
         self.provisioner = provisioner
         self.noCloud = NoCloudGuard(policy: noCloud, clock: clock)
@@ -242,8 +245,20 @@ public actor BenchDriver<C: Clock<Duration>> {
                     }
                 }
             case .connectivityTest(_, let deviceID):
-                await handle(.connectivity(deviceID: deviceID, JobFailure(
-                    code: "CONNECTIVITY-UNAVAILABLE", message: "this station build cannot watch the test account for the device coming online; run the line without connectivity_test")))
+                guard let connectivity else {
+                    await handle(.connectivity(deviceID: deviceID, JobFailure(
+                        code: "CONNECTIVITY-UNAVAILABLE", message: "the station has no test-account access to watch the device come online; check the credentials file's test_account_token")))
+                    continue
+                }
+                let finalState = state.policy.finalState(for: state.jobs[deviceID]?.identity.platform)
+                run(deviceID) { driver in
+                    let failure = await connectivity.run(deviceID: deviceID, finalState: finalState)
+                    if let failure, failure.deviceGone {
+                        await driver.handle(.flashFailed(deviceID: deviceID, failure.failure, deviceGone: true))
+                    } else {
+                        await driver.handle(.connectivity(deviceID: deviceID, failure?.failure))
+                    }
+                }
             }
         }
     }

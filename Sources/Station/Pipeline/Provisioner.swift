@@ -68,7 +68,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         self.switchWithin = switchWithin
     }
 
-    static func gone(_ error: any Error) -> Bool {
+    public static func gone(_ error: any Error) -> Bool {
         let text = "\(error)"
         return text.contains("NO-DEVICE") || text.contains("no device") || text.contains("is gone") || error is LinkUnavailable
     }

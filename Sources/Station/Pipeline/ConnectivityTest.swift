@@ -1,0 +1,63 @@
+import ControlRequests
+
+/// The end-to-end connectivity test of a line configured for it (under the test account,
+/// whose product the device was imported into first): the device is let out of listening
+/// mode, must be seen online by the cloud within `within`, and is then put back in its final
+/// state. On every other line the station never lets a device connect.
+public struct ConnectivityTest: Sendable {
+    public let link: any DeviceLink
+    /// Whether the cloud sees the device online now (the test account's view).
+    public let isOnline: @Sendable (String) async throws -> Bool
+    public let within: Duration
+
+    public init(link: any DeviceLink, within: Duration = .seconds(120), isOnline: @escaping @Sendable (String) async throws -> Bool) {
+        self.link = link
+        self.isOnline = isOnline
+        self.within = within
+    }
+
+    /// Nil when the device came online; otherwise why not.
+    public func run(deviceID: String, finalState: NoCloudPolicy.FinalState) async -> StepFailure? {
+        let requests: ControlRequests
+        do {
+            if let normal = try? await link.normal(deviceID, within: .seconds(2)) {
+                requests = normal
+            } else {
+                // Left in DFU mode by the finish step: start it.
+                _ = try await link.dfu(deviceID, within: .seconds(2)).leave()
+                requests = try await link.normal(deviceID, within: .seconds(30))
+            }
+            try await requests.stopListening()
+        } catch {
+            return StepFailure("CONNECTIVITY-UNREACHABLE", "could not let the device connect: \(error)", deviceGone: Provisioner<ContinuousClock>.gone(error))
+        }
+        let deadline = ContinuousClock.now + within
+        var online = false
+        var lastError: String?
+        while ContinuousClock.now < deadline {
+            do {
+                if try await isOnline(deviceID) {
+                    online = true
+                    break
+                }
+            } catch {
+                lastError = "\(error)"
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        // Back to the final state whatever happened: it must not stay connected.
+        do {
+            switch finalState {
+            case .listening: try await requests.startListening()
+            case .dfu: try await requests.enterDFU()
+            }
+        } catch {
+            return StepFailure("CONNECTIVITY-FINAL-STATE", "the device connected but could not be put back in \(finalState.rawValue) mode: \(error). Unplug it", deviceGone: true)
+        }
+        guard online else {
+            return StepFailure("CONNECTIVITY-TIMEOUT", "the test account did not see the device online within \(within)"
+                               + (lastError.map { " (last cloud error: \($0))" } ?? "") + ". Check the antenna, the SIM and the signal, then re-run")
+        }
+        return nil
+    }
+}
