@@ -20,6 +20,8 @@ lab_attach_devices() {
         for d in $LAB_DEVICES; do args="$args --device $d"; done
     fi
     [ "${LAB_PHYSICAL:-0}" = 1 ] && args="$args --physical"
+    # A scenario's `# serve:` header adds options (e.g. the fake cloud).
+    args="$args ${LAB_SERVE_ARGS:-}"
     station lab serve $args > /tmp/lab-serve.log 2>&1 &
     LAB_SERVER_PID=$!
     for i in $(seq 1 100); do grep -q '^ready' /tmp/lab-serve.log 2>/dev/null && break; sleep 0.1; done

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeviceEmulator
+import FakeParticleCloud
 import FirmwareModules
 import Foundation
 import ParticleDevices
@@ -30,6 +31,13 @@ struct LabServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "TCP port (USB/IP's 3240 by default).")
     var port: UInt16 = 3240
+
+    @Option(name: .long, help: "Also serve a fake Particle cloud on this loopback port, knowing every served device and its SIM.")
+    var cloudPort: UInt16?
+    @Option(name: .long, help: "A product of the fake cloud, ID:PLATFORM (repeatable), e.g. 4242:boron.")
+    var cloudProduct: [String] = []
+    @Option(name: .long, help: "The token the fake cloud accepts (for all its products).")
+    var cloudToken: String?
 
     @Flag(name: .long, help: "Pay the physical flash and USB times.")
     var physical = false
@@ -119,6 +127,39 @@ struct LabServeCommand: AsyncParsableCommand {
             say("identity \(item.busID) serial=\(p.serial?.rawValue ?? "-") iccid=\(p.iccid?.rawValue ?? "-") imei=\(p.imei?.rawValue ?? "-") "
                 + "os=\(spec.deviceOS) sim=\(p.simActive ? "active" : "inactive") cloud-delay=\(p.cloudConnectDelay.components.seconds)s")
         }
+        // The fake cloud: its products, every served device and SIM as manufactured; its
+        // state is written to /tmp/lab-cloud.json twice a second for scenarios to compare.
+        var cloudServer: LoopbackHTTPServer?
+        if let cloudPort {
+            let cloud = FakeParticleCloud()
+            if let cloudToken { cloud.addToken(cloudToken, .init(name: "lab-factory")) }
+            var productIDs: [Int] = []
+            for text in cloudProduct {
+                let parts = text.split(separator: ":")
+                guard parts.count == 2, let id = Int(parts[0]), let platform = PlatformCatalog.bundled.platform(named: String(parts[1])) else {
+                    throw ValidationError("--cloud-product '\(text)': expected ID:PLATFORM, e.g. 4242:boron")
+                }
+                cloud.addProduct(.init(id: id, slug: "lab-\(id)", platformID: Int(platform.id.rawValue), plan: .paid, owner: "lab-factory"))
+                productIDs.append(id)
+            }
+            for (spec, _) in bench {
+                cloud.manufacture(.init(deviceID: spec.profile.deviceID.rawValue, platformID: Int(spec.platform.id.rawValue),
+                                        serial: spec.profile.serial?.rawValue, iccid: spec.profile.iccid?.rawValue))
+            }
+            cloudServer = try cloud.serve(port: cloudPort)
+            say("cloud on 127.0.0.1:\(cloudPort), products \(productIDs)")
+            Task {
+                while true {
+                    var members: [String: [String]] = [:]
+                    for id in productIDs { members[String(id)] = cloud.members(of: id).sorted() }
+                    let state: [String: Any] = ["members": members, "calls": cloud.ledger.count]
+                    if let data = try? JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]) {
+                        try? data.write(to: URL(fileURLWithPath: "/tmp/lab-cloud.json"), options: .atomic)
+                    }
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
         // Barcode scanners after the devices; a line written to /tmp/lab-scan is scanned.
         var scanners: [EmulatedSerialScanner] = []
         if let spec {
@@ -141,6 +182,7 @@ struct LabServeCommand: AsyncParsableCommand {
         // baud on the serial port asks the firmware for DFU mode.
         while true {
             try await Task.sleep(for: .milliseconds(200))
+            withExtendedLifetime(cloudServer) {}  // the fake cloud serves as long as the bench
             for item in served {
                 if let normal = item.normal {
                     // The cloud log: the no-cloud guard's evidence.

@@ -1,9 +1,12 @@
-# about: station run on the real USB stack: two Borons arriving in normal mode are guarded, identified over libusb, paired with keyboard-wedge scans (a FIFO as the terminal), flashed (request 50, DFU, leave, re-enumerate), verified, left listening, recorded and queued; neither ever connects
+# about: station run on the real USB stack: two Borons arriving in normal mode are guarded, identified over libusb, paired with keyboard-wedge scans (a FIFO as the terminal), flashed (request 50, DFU, leave, re-enumerate), verified, left listening, recorded and imported into the fake cloud (its product holds exactly the passed devices); neither ever connects
 # spec: lab/specs/station-run.toml
+# serve: --cloud-port 8080 --cloud-product 4242:boron --cloud-token 0123456789abcdef0123456789abcdef01234567
 set -e
+printf 'product_token = "0123456789abcdef0123456789abcdef01234567"\n' > /tmp/lab-credentials.toml
+chmod 600 /tmp/lab-credentials.toml
 station lab firmware --platform boron --device-os 6.2.0 --product 4242 --out /tmp/lab-firmware
 mkfifo /tmp/scans
-station run --config "$STATION_REPO/lab/stations/lab-boron.toml" --plain --stop-after 2 --no-sync < /tmp/scans > /tmp/run.log 2>&1 &
+station run --config "$STATION_REPO/lab/stations/lab-boron.toml" --plain --stop-after 2 < /tmp/scans > /tmp/run.log 2>&1 &
 run_pid=$!
 exec 3>/tmp/scans
 # The technician scans each sticker once the station asks for it.
@@ -18,6 +21,9 @@ wait "$run_pid"
 exec 3>&-
 cat /tmp/run.log
 [ "$(grep -c ': PASS$' /tmp/run.log)" -eq 2 ]
+# Whatever the background sync did not send yet goes now.
+station queue sync --config "$STATION_REPO/lab/stations/lab-boron.toml"
+sleep 1
 station report --store /tmp/lab-run/station.sqlite --format json > /tmp/report.json
 python3 - <<'PY'
 import json, re
@@ -34,8 +40,12 @@ for record in report["records"]:
     assert record["serialNumber"] == served[bus + "/serial"] == record["scan"], record
     assert record["iccid"] == served[bus + "/iccid"], record
     assert any(m["function"] == "systemPart" and m["version"] == 6200 and m["valid"] for m in record["modulesAfter"]), record["modulesAfter"]
-    assert record["importOutcome"] == "pending", record
-print("both Borons passed; records carry the emulator's identities; both queued for import")
+    assert record["importOutcome"] == "done", record
+# The store's records and the fake cloud agree: exactly the passed devices are in the product.
+cloud = json.load(open("/tmp/lab-cloud.json"))
+passed = sorted(r["deviceID"] for r in report["records"] if r["passed"])
+assert cloud["members"]["4242"] == passed, (cloud, passed)
+print("both Borons passed; records carry the emulator's identities; the fake cloud's product holds exactly them:", passed)
 PY
 sleep 1
 grep '^cloud' /tmp/lab-serve.log
