@@ -91,7 +91,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "USBBench",
-            dependencies: ["Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams"],
+            dependencies: ["CShims", "Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams"],
             exclude: ["README.md"]),
         .target(name: "StationReports", dependencies: ["StationStore"], exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),

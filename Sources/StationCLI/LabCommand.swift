@@ -161,22 +161,29 @@ struct LabServeCommand: AsyncParsableCommand {
             }
         }
         // Barcode scanners after the devices; a line written to /tmp/lab-scan is scanned.
-        var scanners: [EmulatedSerialScanner] = []
+        var scanners = 0
         if let spec {
             do {
-                for _ in try LabSpecFile.scanners(spec) {
-                    let scanner = EmulatedSerialScanner()
-                    let busID = "1-\(served.count + scanners.count + 1)"
-                    server.add(scanner, busID: busID)
-                    scanners.append(scanner)
-                    say("serving \(busID) scanner serial 1209:0001")
+                for kind in try LabSpecFile.scanners(spec) {
+                    let busID = "1-\(served.count + scanners + 1)"
+                    scanners += 1
+                    if kind == "keyboard" {
+                        let scanner = EmulatedKeyboardScanner()
+                        server.add(scanner, busID: busID)
+                        Self.listenForScans(fifo: "/tmp/lab-scan-keyboard") { text in Task { await scanner.scan(text) } }
+                        say("serving \(busID) scanner keyboard 1209:0002")
+                    } else {
+                        let scanner = EmulatedSerialScanner()
+                        server.add(scanner, busID: busID)
+                        Self.listenForScans(fifo: "/tmp/lab-scan") { text in Task { await scanner.scan(text) } }
+                        say("serving \(busID) scanner serial 1209:0001")
+                    }
                 }
             } catch {
                 say("FAIL: \(error)")
                 throw StationExitCode.dataError.exitCode
             }
         }
-        if let first = scanners.first { Self.listenForScans(first, fifo: "/tmp/lab-scan") }
         say("ready on 127.0.0.1:\(server.port)")
         // Mode changes re-enumerate: leaving DFU boots the firmware (normal mode); 14400
         // baud on the serial port asks the firmware for DFU mode.
@@ -231,8 +238,8 @@ struct LabServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Reads lines from a FIFO on a thread of its own and scans each with `scanner`.
-    static func listenForScans(_ scanner: EmulatedSerialScanner, fifo: String) {
+    /// Reads lines from a FIFO on a thread of its own and scans each.
+    static func listenForScans(fifo: String, scan: @escaping @Sendable (String) -> Void) {
         unlink(fifo)
         guard mkfifo(fifo, 0o666) == 0 else {
             say("FAIL: cannot make the scan FIFO \(fifo): errno \(errno)")
@@ -246,7 +253,7 @@ struct LabServeCommand: AsyncParsableCommand {
                 try? handle.close()
                 for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
                     let code = String(line)
-                    Task { await scanner.scan(code) }
+                    scan(code)
                     say("scanned \(code)")
                 }
             }

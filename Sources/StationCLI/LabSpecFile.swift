@@ -10,7 +10,8 @@ import ParticleDevices
 enum LabSpecFile {
     static let keys = ["platform", "mode", "device_id", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach"]
 
-    /// The barcode scanners a spec file describes (`[[scanner]]` with `kind = "serial"`),
+    /// The barcode scanners a spec file describes (`[[scanner]]` with `kind = "serial"` or
+    /// `"keyboard"`),
     /// served after the devices.
     static func scanners(_ path: String) throws(ConfigFileError) -> [String] {
         let text: String
@@ -22,8 +23,8 @@ enum LabSpecFile {
         for (index, table) in (try root.tables("scanner") ?? []).enumerated() {
             let fields = try TOMLFields(table, path: "scanner[\(index + 1)]", file: path, allowed: ["kind"])
             let kind = try fields.string("kind") ?? "serial"
-            guard kind == "serial" else {
-                throw fields.fail("kind", "'\(kind)': the lab emulates a USB-serial scanner (kind = \"serial\", 1209:0001); keyboard scanners are not emulated yet.")
+            guard kind == "serial" || kind == "keyboard" else {
+                throw fields.fail("kind", "'\(kind)': use serial (a USB-serial scanner, 1209:0001) or keyboard (a keyboard-wedge HID scanner, 1209:0002).")
             }
             kinds.append(kind)
         }

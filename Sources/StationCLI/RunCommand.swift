@@ -69,9 +69,15 @@ struct RunCommand: AsyncParsableCommand {
                 print("FAIL [SCANNER]: \(error)")
                 throw StationExitCode.unavailable.exitCode
             }
-        case .evdev:
-            print("FAIL [SCANNER]: evdev scanners are not supported by this build yet; set [scanner] kind = \"keyboard-wedge\" (scans typed into this terminal) or \"serial\".")
-            throw StationExitCode.dataError.exitCode
+        case .evdev(let vendorID, let productID):
+            do {
+                let scanner = try ScannerInput.evdev(vendorID: vendorID, productID: productID)
+                scannerLines = scanner.lines
+                print("scanner: \(scanner.name) (grabbed)")
+            } catch {
+                print("FAIL [SCANNER]: \(error)")
+                throw StationExitCode.unavailable.exitCode
+            }
         case .keyboardWedge, .none:
             break
         }

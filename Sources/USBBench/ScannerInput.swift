@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 import Seams
 import SerialPort
@@ -78,4 +79,81 @@ public enum ScannerInput {
 public struct ScannerError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public var description: String { message }
+}
+
+extension ScannerInput {
+    /// Linux key codes (input-event-codes.h) to the characters stickers carry.
+    static let keys: [UInt16: (plain: Character, shifted: Character)] = {
+        var map: [UInt16: (Character, Character)] = [:]
+        for (offset, digit) in "1234567890".enumerated() { map[UInt16(2 + offset)] = (digit, digit) }
+        map[12] = ("-", "_")
+        for (start, row) in [(16, "qwertyuiop"), (30, "asdfghjkl"), (44, "zxcvbnm")] {
+            for (offset, letter) in row.enumerated() { map[UInt16(start + offset)] = (letter, Character(letter.uppercased())) }
+        }
+        return map
+    }()
+
+    /// Decodes evdev key events into lines: Enter (28, keypad 96) ends one; Shift (42, 54)
+    /// is tracked; key repeats and releases type nothing.
+    public struct KeyDecoder: Sendable {
+        var shift = false
+        var line = ""
+        public init() {}
+        /// One `input_event` (type, code, value); returns a finished line, if any.
+        public mutating func feed(type: UInt16, code: UInt16, value: Int32) -> String? {
+            guard type == 1 else { return nil }  // EV_KEY
+            if code == 42 || code == 54 {
+                shift = value != 0
+                return nil
+            }
+            guard value == 1 else { return nil }
+            if code == 28 || code == 96 {
+                defer { line = "" }
+                return line.isEmpty ? nil : line
+            }
+            if let key = ScannerInput.keys[code] { line.append(shift ? key.shifted : key.plain) }
+            return nil
+        }
+    }
+
+    /// A keyboard-wedge scanner read from its own input device (the evdev node of the USB
+    /// device with this VID:PID), grabbed so its keys do not reach the console or a terminal.
+    public static func evdev(vendorID: UInt16, productID: UInt16) throws -> (name: String, lines: AsyncStream<String>) {
+        let udev = try UdevContext()
+        guard let device = try udev.usbDevices(vendorID: vendorID).first(where: { $0.productID == productID }) else {
+            throw ScannerError(message: String(format: "no keyboard scanner %04x:%04x is attached; plug it in (lsusb shows it)", vendorID, productID))
+        }
+        guard let node = try udev.nodes(subsystem: "input", forPortPath: device.sysname).first(where: { $0.contains("/event") }) else {
+            throw ScannerError(message: "the scanner at \(device.sysname) has no input event device; is the usbhid driver loaded?")
+        }
+        let fd = open(node, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ScannerError(message: "cannot open \(node) (errno \(errno)); install the udev rules (udev-rules/) so the station's group may read the scanner")
+        }
+        let grabbed = cshim_evdev_grab(fd, 1)
+        guard grabbed == 0 else {
+            close(fd)
+            throw ScannerError(message: "cannot grab \(node) (errno \(-grabbed)): another program holds it")
+        }
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        let thread = Thread {
+            var decoder = KeyDecoder()
+            var event = [UInt8](repeating: 0, count: 24)  // struct input_event on 64-bit Linux
+            while true {
+                let count = event.withUnsafeMutableBytes { read(fd, $0.baseAddress, 24) }
+                if count < 0 && errno == EINTR { continue }
+                guard count == 24 else { break }
+                let type = UInt16(event[16]) | UInt16(event[17]) << 8
+                let code = UInt16(event[18]) | UInt16(event[19]) << 8
+                let value = Int32(bitPattern: UInt32(event[20]) | UInt32(event[21]) << 8 | UInt32(event[22]) << 16 | UInt32(event[23]) << 24)
+                if let line = decoder.feed(type: type, code: code, value: value) { continuation.yield(line) }
+            }
+            _ = cshim_evdev_grab(fd, 0)
+            close(fd)
+            continuation.finish()
+        }
+        thread.name = "evdev scanner"
+        thread.start()
+        return (node, stream)
+    }
 }

@@ -20,3 +20,20 @@ import USBBench
         #expect(splitter.feed(Array("CD\r".utf8)) == ["P0ABCD"])
     }
 }
+
+/// Key events from an evdev keyboard scanner become the scanned text.
+@Suite struct KeyDecoderTests {
+    @Test func shiftedLettersDigitsAndEnter() {
+        var decoder = ScannerInput.KeyDecoder()
+        var lines: [String] = []
+        // "P0a-9" then Enter: shift down, p down/up, shift up, 0, a, -, 9, a repeat, Enter.
+        let events: [(UInt16, UInt16, Int32)] = [
+            (1, 42, 1), (1, 25, 1), (1, 25, 0), (1, 42, 0), (0, 0, 0), (1, 11, 1), (1, 11, 0), (1, 30, 1), (1, 30, 0),
+            (1, 12, 1), (1, 12, 0), (1, 10, 1), (1, 10, 2), (1, 10, 0), (4, 4, 458_792), (1, 28, 1), (1, 28, 0), (1, 28, 1),
+        ]
+        for (type, code, value) in events {
+            if let line = decoder.feed(type: type, code: code, value: value) { lines.append(line) }
+        }
+        #expect(lines == ["P0a-9"], "repeats and releases type nothing; an empty line is not a scan")
+    }
+}

@@ -50,3 +50,7 @@ int cshim_tty_configure(int fd, unsigned int baud);
 void cshim_stdout_line_buffered(void);
 
 #endif
+
+/// Grabs (grab != 0) or releases an evdev input device (EVIOCGRAB): while grabbed, its key
+/// presses reach only this descriptor, not the console or a terminal. 0 or -errno.
+int cshim_evdev_grab(int fd, int grab);
