@@ -40,46 +40,49 @@ struct RunCommand: AsyncParsableCommand {
             print("FAIL: \(error)")
             throw StationExitCode.dataError.exitCode
         }
-        let manifestPath = bench.manifest.hasPrefix("/") ? bench.manifest
-            : URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(bench.manifest).path
-        let manifest: FirmwareManifest
-        do {
-            manifest = try ManifestVerifyCommand.load(manifestPath)
-            if case .id(let id) = station.product.product { try manifest.check(stationProductID: id, platforms: [station.product.platform.name]) }
-            else { try manifest.check(stationProductID: manifest.file.productID, platforms: [station.product.platform.name]) }
-        } catch let error as ManifestError {
-            print("FAIL [\(error.code)]: \(error.description). The station does not start with this manifest.")
-            throw StationExitCode.dataError.exitCode
-        } catch let error as ConfigFileError {
-            print("FAIL: \(error). The station does not start without its manifest.")
-            throw StationExitCode.dataError.exitCode
+        // Every product's manifest: present, unaltered, consistent, and that product's.
+        var lines: [(platform: String, productID: Int?, path: String)] = []
+        if case .id(let id) = station.product.product { lines.append((station.product.platform.name, id, bench.manifest)) }
+        else { lines.append((station.product.platform.name, nil, bench.manifest)) }
+        for extra in bench.extraProducts { lines.append((extra.platform, extra.productID, extra.manifest)) }
+        var manifests: [String: FirmwareManifest] = [:]
+        for line in lines {
+            let path = line.path.hasPrefix("/") ? line.path : URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(line.path).path
+            do {
+                let manifest = try ManifestVerifyCommand.load(path)
+                try manifest.check(stationProductID: line.productID ?? manifest.file.productID, platforms: [line.platform])
+                manifests[line.platform] = manifest
+            } catch let error as ManifestError {
+                print("FAIL [\(error.code)]: \(path): \(error.description). The station does not start with this manifest.")
+                throw StationExitCode.dataError.exitCode
+            } catch let error as ConfigFileError {
+                print("FAIL: \(error). The station does not start without its manifest.")
+                throw StationExitCode.dataError.exitCode
+            }
         }
 
         // Scans and commands.
         let stdin = ScannerInput.standardInput()
         var input = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
-        var scannerLines: AsyncStream<String>?
-        switch bench.scanner {
-        case .serial(let path, let vendorID, let productID, let baud):
+        var scannerLines: [AsyncStream<String>] = []
+        for scanner in bench.scanners {
             do {
-                let scanner = try ScannerInput.serial(path: path, vendorID: vendorID, productID: productID, baud: baud)
-                scannerLines = scanner.lines
-                print("scanner: \(scanner.name)")
+                switch scanner {
+                case .serial(let path, let vendorID, let productID, let baud):
+                    let opened = try ScannerInput.serial(path: path, vendorID: vendorID, productID: productID, baud: baud)
+                    scannerLines.append(opened.lines)
+                    print("scanner: \(opened.name)")
+                case .evdev(let vendorID, let productID):
+                    let opened = try ScannerInput.evdev(vendorID: vendorID, productID: productID)
+                    scannerLines.append(opened.lines)
+                    print("scanner: \(opened.name) (grabbed)")
+                case .keyboardWedge, .none:
+                    break
+                }
             } catch {
                 print("FAIL [SCANNER]: \(error)")
                 throw StationExitCode.unavailable.exitCode
             }
-        case .evdev(let vendorID, let productID):
-            do {
-                let scanner = try ScannerInput.evdev(vendorID: vendorID, productID: productID)
-                scannerLines = scanner.lines
-                print("scanner: \(scanner.name) (grabbed)")
-            } catch {
-                print("FAIL [SCANNER]: \(error)")
-                throw StationExitCode.unavailable.exitCode
-            }
-        case .keyboardWedge, .none:
-            break
         }
         var operatorName = self.operatorName
         if bench.operatorSignIn && operatorName == nil {
@@ -137,7 +140,7 @@ struct RunCommand: AsyncParsableCommand {
             finalStates: finalStates, defaultFinalState: bench.finalState == .dfu ? .dfu : .listening, connectivityTest: bench.connectivityTest)
         let driver = BenchDriver(
             stationID: station.station.id, policy: policy,
-            provisioner: Provisioner(link: link, manifests: [manifest.platform.name: manifest], clock: ContinuousClock()),
+            provisioner: Provisioner(link: link, manifests: manifests, clock: ContinuousClock()),
             noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: link,
             log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName),
             clock: ContinuousClock(), connectivity: connectivity, slotName: { bench.slotName(port: $0) })
@@ -149,10 +152,12 @@ struct RunCommand: AsyncParsableCommand {
                 await driver.tick()
             }
         }
-        if let scannerLines { Task { for await line in scannerLines { await driver.scanned(line) } } }
+        for lines in scannerLines { Task { for await line in lines { await driver.scanned(line) } } }
         let title = "station \(station.station.id)" + (station.station.line.map { ", \($0)" } ?? "") + (operatorName.map { ", operator \($0)" } ?? "")
+        say("bench ready: \(manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first")
         let screen = Task { await Self.show(driver.updates(), title: title, plain: plain || isatty(STDOUT_FILENO) == 0) }
-        let sync = noSync ? nil : Task { await Self.syncForever(station: station, configPath: config, store: opened) }
+        let products = Self.products(station: station, bench: bench)
+        let sync = noSync ? nil : Task { await Self.syncForever(station: station, configPath: config, store: opened, products: products) }
 
         // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.
         let quit = QuitFlag()
@@ -170,7 +175,7 @@ struct RunCommand: AsyncParsableCommand {
                     await driver.retry(port: bench.slots?.first { $0.name == slot }?.port ?? slot)
                     continue
                 }
-                if case .keyboardWedge = bench.scanner { await driver.scanned(line) }
+                if bench.scanners.contains(.keyboardWedge) { await driver.scanned(line) }
             }
         }
         while true {
@@ -185,6 +190,10 @@ struct RunCommand: AsyncParsableCommand {
         sync?.cancel()
         screen.cancel()
         await screen.value
+        if !noSync {
+            // One last pass, so what passed is in the products when the cloud answers.
+            await Self.syncOnce(station: station, configPath: config, store: opened, products: products, quiet: false)
+        }
         let jobs = await driver.jobs
         say("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
         withExtendedLifetime(bus) {}
@@ -208,23 +217,39 @@ struct RunCommand: AsyncParsableCommand {
         if !plain, let latest { FileHandle.standardOutput.write(Data(screen.frame(latest).utf8)) }
     }
 
-    /// Syncs the import queue whenever the cloud answers: every 30 s, quietly.
-    static func syncForever(station: StationConfig, configPath: String, store: StationStore) async {
+    /// The bench's products: the station's own, and one per extra platform.
+    static func products(station: StationConfig, bench: BenchConfig) -> [(key: ProductKey, platformID: Int?)] {
+        let catalog = PlatformCatalog.bundled
+        let filter = bench.extraProducts.isEmpty ? nil : Int(station.product.platform.id.rawValue)
+        return [(ProductKey(station.product.product.description), filter)]
+            + bench.extraProducts.map { (ProductKey(String($0.productID)), catalog.platform(named: $0.platform).map { Int($0.id.rawValue) }) }
+    }
+
+    /// Syncs the import queue whenever the cloud answers, quietly.
+    static func syncForever(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)]) async {
+        while !Task.isCancelled {
+            await syncOnce(station: station, configPath: configPath, store: store, products: products, quiet: true)
+            try? await Task.sleep(for: .seconds(3))
+        }
+    }
+
+    static func syncOnce(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async {
         guard let credentials = try? ConfigFiles.credentials(for: station, configPath: configPath) else {
-            say("note: no usable credentials file: passed devices stay queued (`station queue sync` later)")
+            if !quiet { say("note: no usable credentials file: passed devices stay queued (`station queue sync` later)") }
             return
         }
         let transport = CurlHTTPTransport()
         let base = station.cloud.apiBaseURL.absoluteString
-        let worker = SyncWorker(
-            store: store, product: ParticleCloudClient(transport: transport, baseURL: base, token: credentials.productToken),
-            testAccount: credentials.testAccountToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) },
-            settings: .init(product: ProductKey(station.product.product.description), batchSize: station.cloud.batchSize, importSIMs: station.cloud.importSIMs,
-                            nameFromSerial: station.cloud.nameFromSerial, shipmentGroup: station.cloud.shipmentGroup, fallback: station.fallback,
-                            giveUpAfter: .seconds(10), freeDeviceLimit: station.product.freePlan ? StationConfig.freePlanDeviceLimit : nil))
-        while !Task.isCancelled {
-            _ = try? await worker.run()
-            try? await Task.sleep(for: .seconds(3))
+        for product in products {
+            let worker = SyncWorker(
+                store: store, product: ParticleCloudClient(transport: transport, baseURL: base, token: credentials.productToken),
+                testAccount: credentials.testAccountToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) },
+                settings: .init(product: product.key, batchSize: station.cloud.batchSize, importSIMs: station.cloud.importSIMs,
+                                nameFromSerial: station.cloud.nameFromSerial, shipmentGroup: station.cloud.shipmentGroup, fallback: station.fallback,
+                                giveUpAfter: .seconds(10), freeDeviceLimit: station.product.freePlan ? StationConfig.freePlanDeviceLimit : nil,
+                                platformID: product.platformID))
+            let report = try? await worker.run()
+            if !quiet, let report { say("import into product \(product.key): \(report.imported) imported, \(report.needAttention) need attention") }
         }
     }
 }

@@ -31,11 +31,30 @@ public struct BenchConfig: Sendable, Hashable {
         case listening, dfu
     }
 
+    /// Another product made on the same bench: its platform, product ID and manifest
+    /// (`[[bench.product]]`). A Particle product is one platform, so a bench serving several
+    /// platforms serves several products.
+    public struct ExtraProduct: Sendable, Hashable {
+        public var platform: String
+        public var productID: Int
+        public var manifest: String
+        public init(platform: String, productID: Int, manifest: String) {
+            self.platform = platform
+            self.productID = productID
+            self.manifest = manifest
+        }
+    }
+
     /// The manifest file, as written (relative paths are relative to the config file).
     public var manifest: String
+    /// Products besides the station's `[product]`, each with its own platform and manifest.
+    public var extraProducts: [ExtraProduct] = []
     /// Fixed slots, or nil: slots are assigned as devices arrive, one per USB port.
     public var slots: [Slot]?
-    public var scanner: Scanner
+    /// The first scanner (most benches have one).
+    public var scanner: Scanner { scanners.first ?? .none }
+    /// Every scanner the station reads (`[scanner]`, or several `[[scanner]]` tables).
+    public var scanners: [Scanner]
     public var pairing: Pairing
     public var scanRequired: Bool
     public var finalState: FinalState
@@ -55,7 +74,7 @@ public struct BenchConfig: Sendable, Hashable {
 
     public static func parse(_ text: String, file: String, station: StationConfig, catalog: PlatformCatalog = .bundled) throws(ConfigFileError) -> BenchConfig {
         let root = try TOMLFields(try TOMLFields.parse(text, file: file), path: "", file: file, allowed: StationConfig.sections + sections)
-        guard let bench = try root.table("bench", allowed: ["manifest", "slots", "slot", "pairing", "scan_required", "final_state", "final_state_by_platform",
+        guard let bench = try root.table("bench", allowed: ["manifest", "product", "slots", "slot", "pairing", "scan_required", "final_state", "final_state_by_platform",
                                                            "connectivity_test", "operator_sign_in", "operators"]) else {
             throw ConfigFileError(file: file, key: "bench", problem: "missing; add a [bench] table with at least manifest = \"path/to/manifest.toml\" (stations/README.md).")
         }
@@ -107,8 +126,16 @@ public struct BenchConfig: Sendable, Hashable {
         let scanRequired = try bench.bool("scan_required") ?? (pairing != .none)
         if pairing == .none && scanRequired { throw bench.fail("scan_required", "pairing = \"none\" scans nothing; remove scan_required or choose a pairing key.") }
 
-        var scanner = Scanner.keyboardWedge
-        if let table = try root.table("scanner", allowed: ["kind", "device", "path", "baud"]) {
+        var scanners: [Scanner] = []
+        var scannerTables: [TOMLFields] = []
+        if root.table["scanner"]?.array != nil {
+            for (index, table) in (try root.tables("scanner") ?? []).enumerated() {
+                scannerTables.append(try TOMLFields(table, path: "scanner[\(index + 1)]", file: file, allowed: ["kind", "device", "path", "baud"]))
+            }
+        } else if let table = try root.table("scanner", allowed: ["kind", "device", "path", "baud"]) {
+            scannerTables.append(table)
+        }
+        for table in scannerTables {
             let kind = try table.string("kind") ?? "keyboard-wedge"
             let device = try table.string("device")
             let ids = try device.map { text throws(ConfigFileError) -> (UInt16, UInt16) in
@@ -116,24 +143,39 @@ public struct BenchConfig: Sendable, Hashable {
                 return parsed
             }
             switch kind {
-            case "keyboard-wedge": scanner = .keyboardWedge
+            case "keyboard-wedge": scanners.append(.keyboardWedge)
             case "evdev":
                 guard let ids else { throw table.fail("device", "missing; an evdev scanner is matched by its USB VID:PID, e.g. device = \"0c2e:0b61\".") }
-                scanner = .evdev(vendorID: ids.0, productID: ids.1)
+                scanners.append(.evdev(vendorID: ids.0, productID: ids.1))
             case "serial":
                 let path = try table.string("path")
                 guard path != nil || ids != nil else { throw table.fail("path", "missing; give the scanner's tty (path = \"/dev/ttyACM5\") or its VID:PID (device = \"...\").") }
                 let baud = try table.int("baud") ?? 9600
                 guard [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200].contains(baud) else { throw table.fail("baud", "\(baud) is not a scanner baud rate; most use 9600 or 115200.") }
-                scanner = .serial(path: path, vendorID: ids?.0, productID: ids?.1, baud: baud)
-            case "none": scanner = .none
+                scanners.append(.serial(path: path, vendorID: ids?.0, productID: ids?.1, baud: baud))
+            case "none": scanners.append(.none)
             default: throw table.fail("kind", "'\(kind)': use keyboard-wedge, evdev, serial or none.")
             }
         }
+        if scanners.isEmpty { scanners = [.keyboardWedge] }
+        let scanner = scanners[0]
         if scanner == .none && pairing != .none { throw ConfigFileError(file: file, key: "scanner.kind", problem: "pairing needs a scanner; set [bench] pairing = \"none\" or choose a scanner kind.") }
 
+        var extras: [ExtraProduct] = []
+        for (index, table) in (try bench.tables("product") ?? []).enumerated() {
+            let fields = try TOMLFields(table, path: "bench.product[\(index + 1)]", file: file, allowed: ["platform", "id", "manifest"])
+            guard let name = try fields.string("platform"), let platform = catalog.platform(named: name), platform.isProvisionable else {
+                throw fields.fail("platform", "missing or not a platform the station provisions (\(catalog.provisionable.map(\.name).joined(separator: ", "))).")
+            }
+            guard name != station.product.platform.name, !extras.contains(where: { $0.platform == name }) else {
+                throw fields.fail("platform", "\(name) already has its product on this bench; one product per platform.")
+            }
+            guard let id = try fields.int("id"), id > 0 else { throw fields.fail("id", "missing; the product's ID, a whole number.") }
+            guard let path = try fields.string("manifest"), !path.isEmpty else { throw fields.fail("manifest", "missing; the product's firmware manifest.") }
+            extras.append(ExtraProduct(platform: name, productID: id, manifest: path))
+        }
         let operators = try bench.strings("operators") ?? []
-        return BenchConfig(manifest: manifest, slots: slots, scanner: scanner, pairing: pairing, scanRequired: scanRequired, finalState: finalState,
+        return BenchConfig(manifest: manifest, extraProducts: extras, slots: slots, scanners: scanners, pairing: pairing, scanRequired: scanRequired, finalState: finalState,
                            finalStates: finalStates, connectivityTest: connectivity, operatorSignIn: try bench.bool("operator_sign_in") ?? !operators.isEmpty,
                            operators: operators)
     }

@@ -46,6 +46,28 @@ import Testing
         #expect(!config.operatorSignIn && config.operators.isEmpty && config.slotName(port: "1-2") == "1-2")
     }
 
+    @Test func severalProductsAndScanners() throws {
+        let config = try parse(Self.head + """
+            [bench]
+            manifest = "boron.toml"
+            [[bench.product]]
+            platform = "tracker"
+            id = 777
+            manifest = "tracker.toml"
+            [[scanner]]
+            kind = "serial"
+            device = "1209:0001"
+            [[scanner]]
+            kind = "evdev"
+            device = "1209:0002"
+            """)
+        #expect(config.extraProducts == [.init(platform: "tracker", productID: 777, manifest: "tracker.toml")])
+        #expect(config.scanners == [.serial(path: nil, vendorID: 0x1209, productID: 1, baud: 9600), .evdev(vendorID: 0x1209, productID: 2)])
+        #expect(throws: ConfigFileError.self) {
+            _ = try parse(Self.head + "[bench]\nmanifest = \"m\"\n[[bench.product]]\nplatform = \"boron\"\nid = 5\nmanifest = \"x\"\n")
+        }
+    }
+
     @Test(arguments: [
         ("", "bench", "missing"),
         ("[bench]\n", "bench.manifest", "missing"),
