@@ -33,7 +33,7 @@ public actor EmulatedBench: DeviceLink {
     }
 
     var units: [Unit] = []
-    let continuation: AsyncStream<HardwareEvent>.Continuation
+    var continuation: AsyncStream<HardwareEvent>.Continuation
     public nonisolated let events: AsyncStream<HardwareEvent>
     var monitor: Task<Void, Never>?
     /// How long a mode switch keeps the device off the bus.
@@ -57,6 +57,16 @@ public actor EmulatedBench: DeviceLink {
     }
 
     public var ports: [String] { units.map(\.port) }
+
+    /// A new listener (a restarted station): events go to it from now on, starting with the
+    /// devices present, as libusb's hotplug enumeration gives a new process.
+    public func subscribe() -> AsyncStream<HardwareEvent> {
+        let (stream, next) = AsyncStream<HardwareEvent>.makeStream(bufferingPolicy: .unbounded)
+        continuation.finish()
+        continuation = next
+        for unit in units where unit.mode != .away { announce(unit) }
+        return stream
+    }
 
     /// Plugs device `index` in: it shows up in its spec's mode (normal or listening: its
     /// firmware runs and, with an active SIM, starts toward the cloud).

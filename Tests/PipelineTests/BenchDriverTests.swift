@@ -38,17 +38,20 @@ import Testing
         let specs: [BenchDevice]
     }
 
-    func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), connectivity: (@Sendable (EmulatedBench) -> ConnectivityTest)? = nil) async throws -> Run {
-        let bench = try EmulatedBench(devices)
+    func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), physical: Bool = false, bench existing: EmulatedBench? = nil,
+               store existingStore: StationStore? = nil, connectivity: (@Sendable (EmulatedBench) -> ConnectivityTest)? = nil) async throws -> Run {
+        let bench = try existing ?? EmulatedBench(devices, physical: physical)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
-        let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
+        let store = try existingStore ?? StationStore(path: folder.appendingPathComponent("station.sqlite").path)
         let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90))
         let driver = BenchDriver(stationID: "test-bench", policy: policy, provisioner: provisioner,
                                  noCloud: NoCloudPolicy(connectivityTest: policy.connectivityTest), link: bench,
                                  log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana"), clock: ContinuousClock(),
                                  connectivity: connectivity?(bench))
+        await driver.restore()
+        let events = existing == nil ? bench.events : await bench.subscribe()
         Task {
-            for await event in bench.events { await driver.hardware(event) }
+            for await event in events { await driver.hardware(event) }
         }
         return Run(bench: bench, driver: driver, store: store, specs: devices.map(\.0))
     }
@@ -129,5 +132,49 @@ import Testing
         // Connected only after the flash: the guard stopped the first attempt on arrival.
         #expect(log.firstIndex { if case .stopped = $0.kind { true } else { false } } ?? Int.max < log.firstIndex { $0.kind == .connected } ?? -1)
         await run.bench.stop()
+    }
+
+    func waitFor(_ run: Run, _ what: String, timeout: Duration = .seconds(120), _ condition: @escaping @Sendable (Job) -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let job = await run.driver.jobs.first, condition(job) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting for \(what): \(await run.driver.jobs.map { "\($0.step) \($0.progress.map { "\($0.done)" } ?? "")" })")
+    }
+
+    @Test func unpluggedMidWriteThenPluggedBackResumesTheSameAttempt() async throws {
+        let unit = try Self.device("boron", os: "5.9.0")
+        let run = try await start([unit], physical: true)
+        await run.bench.plug(0)
+        await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
+        try await waitFor(run, "writing") { $0.step == .flashing && ($0.progress?.done ?? 0) > 40_000 }
+        await run.bench.unplug(0)
+        try await waitFor(run, "the interruption") { $0.step == .interrupted }
+        #expect(await run.driver.jobs.first?.interruptedAt == .flashing)
+        await run.bench.plug(0)
+        try await waitUntilDone(run, count: 1)
+        let job = try #require(await run.driver.jobs.first)
+        #expect(job.step == .passed && job.attempt == 1 && job.scan == unit.0.profile.serial?.rawValue, "resumed, pairing kept: \(job.step) \(job.failure?.code ?? "")")
+        #expect(try run.store.records().map(\.attempt) == [1])
+        await run.bench.stop()
+    }
+
+    @Test func aStationKilledMidWriteResumesFromTheStoreAfterRestart() async throws {
+        let unit = try Self.device("boron", os: "5.9.0")
+        let first = try await start([unit], physical: true)
+        await first.bench.plug(0)
+        await first.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
+        try await waitFor(first, "writing") { $0.step == .flashing && ($0.progress?.done ?? 0) > 40_000 }
+        // The station dies: its driver is gone; the device is pulled and plugged again later.
+        await first.bench.unplug(0)
+        let second = try await start([], bench: first.bench, store: first.store)
+        #expect(await second.driver.jobs.first?.step == .interrupted, "restored from the store")
+        await first.bench.plug(0)
+        try await waitUntilDone(second, count: 1)
+        let job = try #require(await second.driver.jobs.first)
+        #expect(job.step == .passed && job.attempt == 1 && job.scan == unit.0.profile.serial?.rawValue)
+        #expect(try second.store.records().count == 1)
+        await first.bench.stop()
     }
 }

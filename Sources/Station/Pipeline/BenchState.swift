@@ -169,7 +169,10 @@ public struct BenchState: Sendable {
             return fail(deviceID, failure, now)
         case .finished(let deviceID):
             guard let job = jobs[deviceID], job.step == .finishing else { return [] }
-            if policy.connectivityTest, let port = job.port {
+            if policy.connectivityTest {
+                // The device may be between ports (its arrival not seen yet): the test finds
+                // it by device ID.
+                let port = job.port ?? lastPort[deviceID] ?? "?"
                 return move(deviceID, to: .connectivityTest, now) + [.connectivityTest(port: port, deviceID: deviceID)]
             }
             return pass(deviceID, now)
