@@ -98,7 +98,18 @@ public final class USBIPServer: @unchecked Sendable {
     private func acceptLoop(_ listener: Int32) {
         while true {
             let client = accept(listener, nil, nil)
-            if client < 0 { if errno == EINTR { continue } else { return } }
+            if client < 0 {
+                // Only a closed listener ends the loop; a client that gave up before the
+                // accept (ECONNABORTED), or a momentary shortage of descriptors or buffers,
+                // must not stop the bench from taking the next attach.
+                switch errno {
+                case EBADF, EINVAL, ENOTSOCK: return
+                case EINTR, ECONNABORTED, EPROTO: continue
+                default:
+                    usleep(50_000)
+                    continue
+                }
+            }
             var one: Int32 = 1
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let thread = Thread { self.serve(client) }
