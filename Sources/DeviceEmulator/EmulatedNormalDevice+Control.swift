@@ -27,6 +27,15 @@ public struct EmulatedModule: Hashable, Sendable {
     }
 }
 
+extension EmulatedModule {
+    /// The Device OS release a flash holding `modules` runs (its valid system part), or
+    /// `fallback` when the version table does not know it.
+    public static func runningRelease(_ modules: [EmulatedModule], fallback: String) -> String {
+        modules.first { $0.function == .systemPart && $0.valid }
+            .flatMap { DeviceOSVersionTable.bundled.release(for: $0.version, kind: .systemPart) } ?? fallback
+    }
+}
+
 /// What an emulated device did, for tests and the lab's log.
 public struct DeviceEvent: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: Hashable, Sendable {

@@ -121,16 +121,10 @@ public actor EmulatedBench: DeviceLink {
     func boot(_ unit: Unit, listening: Bool) async {
         let modules = await unit.dfu.installedModules()
         let normal = EmulatedNormalDevice(platform: unit.spec.platform, profile: unit.spec.profile, listening: listening,
-                                          deviceOS: deviceOS(of: modules, fallback: unit.spec.deviceOS), modules: modules)
+                                          deviceOS: EmulatedModule.runningRelease(modules, fallback: unit.spec.deviceOS), modules: modules)
         await normal.powerOn()
         unit.normal = normal
         unit.mode = .normal
-    }
-
-    /// The running release, from the system part it holds.
-    func deviceOS(of modules: [EmulatedModule], fallback: String) -> String {
-        modules.first { $0.function == .systemPart && $0.valid }
-            .flatMap { DeviceOSVersionTable.bundled.release(for: $0.version, kind: .systemPart) } ?? fallback
     }
 
     func announce(_ unit: Unit) {

@@ -115,7 +115,7 @@ struct DemoCommand: AsyncParsableCommand {
                 await driver.tick()
             }
         }
-        let screen = Task { await Self.show(driver.updates(), plain: plain || isatty(STDOUT_FILENO) == 0) }
+        let screen = Task { await showBench(driver.updates(), title: "station demo: Demo line, operator demo", plain: plain || isatty(STDOUT_FILENO) == 0) }
 
         // The technician: plugs each device in and scans its sticker.
         for (index, (spec, _)) in devices.enumerated() {
@@ -192,24 +192,5 @@ struct DemoCommand: AsyncParsableCommand {
             print("demo: FAIL")
             throw StationExitCode.failed.exitCode
         }
-    }
-
-    /// The live screen on a terminal, else one line per change.
-    static func show(_ updates: AsyncStream<BenchView>, plain: Bool) async {
-        let screen = BenchScreen(title: "station demo: Demo line, operator demo")
-        var log = PlainBenchLog()
-        var last = ContinuousClock.now - .seconds(1)
-        var latest: BenchView?
-        if !plain { FileHandle.standardOutput.write(Data("\u{1B}[2J".utf8)) }
-        for await view in updates {
-            latest = view
-            if plain {
-                for line in log.lines(view) { say(line) }
-            } else if last.duration(to: .now) > .milliseconds(100) {
-                last = .now
-                FileHandle.standardOutput.write(Data(screen.frame(view).utf8))
-            }
-        }
-        if !plain, let latest { FileHandle.standardOutput.write(Data(screen.frame(latest).utf8)) }
     }
 }

@@ -217,7 +217,7 @@ struct LabServeCommand: AsyncParsableCommand {
                     }
                     let installed = await item.dfu.installedModules()
                     let next = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
-                                                    deviceOS: Self.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
+                                                    deviceOS: EmulatedModule.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
                     item.normal = next
                     server.add(next, busID: item.busID)
                     say("re-enumerating \(item.busID) in normal mode after \(reset): \(Self.attach(item.busID))")
@@ -229,7 +229,7 @@ struct LabServeCommand: AsyncParsableCommand {
                     // The device resets into its firmware: it re-enumerates in normal mode.
                     let installed = await item.dfu.installedModules()
                     let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
-                                                      deviceOS: Self.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
+                                                      deviceOS: EmulatedModule.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
                     item.normal = normal
                     server.add(normal, busID: item.busID)
                     say("re-enumerating \(item.busID) in normal mode: \(Self.attach(item.busID))")
@@ -260,12 +260,6 @@ struct LabServeCommand: AsyncParsableCommand {
         }
         thread.name = "lab-scan"
         thread.start()
-    }
-
-    /// The Device OS release the flash now runs (its system part), after a flash or an update.
-    static func runningRelease(_ modules: [EmulatedModule], fallback: String) -> String {
-        modules.first { $0.function == .systemPart && $0.valid }
-            .flatMap { DeviceOSVersionTable.bundled.release(for: $0.version, kind: .systemPart) } ?? fallback
     }
 
     /// One served device and the personality it shows now.

@@ -155,7 +155,7 @@ struct RunCommand: AsyncParsableCommand {
         for lines in scannerLines { Task { for await line in lines { await driver.scanned(line) } } }
         let title = "station \(station.station.id)" + (station.station.line.map { ", \($0)" } ?? "") + (operatorName.map { ", operator \($0)" } ?? "")
         say("bench ready: \(manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first")
-        let screen = Task { await Self.show(driver.updates(), title: title, plain: plain || isatty(STDOUT_FILENO) == 0) }
+        let screen = Task { await showBench(driver.updates(), title: title, plain: plain || isatty(STDOUT_FILENO) == 0) }
         let products = Self.products(station: station, bench: bench)
         let sync = noSync ? nil : Task { await Self.syncForever(station: station, configPath: config, store: opened, products: products) }
 
@@ -197,24 +197,6 @@ struct RunCommand: AsyncParsableCommand {
         let jobs = await driver.jobs
         say("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
         withExtendedLifetime(bus) {}
-    }
-
-    static func show(_ updates: AsyncStream<BenchView>, title: String, plain: Bool) async {
-        let screen = BenchScreen(title: title)
-        var log = PlainBenchLog()
-        var last = ContinuousClock.now - .seconds(1)
-        var latest: BenchView?
-        if !plain { FileHandle.standardOutput.write(Data("\u{1B}[2J".utf8)) }
-        for await view in updates {
-            latest = view
-            if plain {
-                for line in log.lines(view) { say(line) }
-            } else if last.duration(to: .now) > .milliseconds(100) {
-                last = .now
-                FileHandle.standardOutput.write(Data(screen.frame(view).utf8))
-            }
-        }
-        if !plain, let latest { FileHandle.standardOutput.write(Data(screen.frame(latest).utf8)) }
     }
 
     /// The bench's products: the station's own, and one per extra platform.
@@ -261,4 +243,24 @@ final class QuitFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// The live screen on a terminal (at most ten frames a second, the last one always), else
+/// one line per change: what `station run` and `station demo` show.
+func showBench(_ updates: AsyncStream<BenchView>, title: String, plain: Bool) async {
+    let screen = BenchScreen(title: title)
+    var log = PlainBenchLog()
+    var last = ContinuousClock.now - .seconds(1)
+    var latest: BenchView?
+    if !plain { FileHandle.standardOutput.write(Data("\u{1B}[2J".utf8)) }
+    for await view in updates {
+        latest = view
+        if plain {
+            for line in log.lines(view) { say(line) }
+        } else if last.duration(to: .now) > .milliseconds(100) {
+            last = .now
+            FileHandle.standardOutput.write(Data(screen.frame(view).utf8))
+        }
+    }
+    if !plain, let latest { FileHandle.standardOutput.write(Data(screen.frame(latest).utf8)) }
 }

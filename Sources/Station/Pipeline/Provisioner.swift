@@ -123,7 +123,8 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         }
         let platform = manifest.platform
         var written: [FlashOutcome.Written] = []
-        let digests = Dictionary(manifest.modules.map { ($0.name, FileDigest.sha256($0.module.bytes)) }, uniquingKeysWith: { a, _ in a })
+        // The manifest pins each file's SHA-256 (checked when it was loaded): no re-hashing per device.
+        let digests = Dictionary(manifest.file.modules.map { ($0.file, $0.sha256) }, uniquingKeysWith: { a, _ in a })
         func record(_ step: FlashStep, _ action: String) {
             written.append(.init(file: step.name, sha256: digests[step.name] ?? FileDigest.sha256(step.bytes), bytes: step.bytes.count, action: action))
         }
