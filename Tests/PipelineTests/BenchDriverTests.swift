@@ -39,7 +39,8 @@ import Testing
     }
 
     func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), physical: Bool = false, bench existing: EmulatedBench? = nil,
-               store existingStore: StationStore? = nil, connectivity: (@Sendable (EmulatedBench) -> ConnectivityTest)? = nil) async throws -> Run {
+               store existingStore: StationStore? = nil, connectivity: (@Sendable (EmulatedBench) -> ConnectivityTest)? = nil,
+               eventDelay: Duration? = nil) async throws -> Run {
         let bench = try existing ?? EmulatedBench(devices, physical: physical)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
         let store = try existingStore ?? StationStore(path: folder.appendingPathComponent("station.sqlite").path)
@@ -51,7 +52,12 @@ import Testing
         await driver.restore()
         let events = existing == nil ? bench.events : await bench.subscribe()
         Task {
-            for await event in events { await driver.hardware(event) }
+            for await event in events {
+                // A loaded machine: arrivals reach the bench late (the guard and udev take
+                // their time), departures at once.
+                if case .arrived = event, let eventDelay { try? await Task.sleep(for: eventDelay) }
+                await driver.hardware(event)
+            }
         }
         return Run(bench: bench, driver: driver, store: store, specs: devices.map(\.0))
     }
@@ -103,6 +109,19 @@ import Testing
         #expect(await run.bench.anyConnected().isEmpty)
         let logs = await run.bench.cloudLogs()
         #expect(logs[ids[0]]?.contains { if case .stopped = $0.kind { true } else { false } } == true)
+        await run.bench.stop()
+    }
+
+    @Test func busEventsArrivingLateDoNotStallAJob() async throws {
+        // The steps reach the device by ID, so they can finish a mode switch before the bench
+        // hears of the arrival (seen once on a loaded CI machine: a job stuck in flashing).
+        let run = try await start([try Self.device("boron", os: "5.9.0")], eventDelay: .milliseconds(1500))
+        await run.bench.plug(0)
+        await run.driver.scanned(run.specs[0].profile.serial?.rawValue ?? "")
+        try await waitUntilDone(run, count: 1, timeout: .seconds(60))
+        let jobs = await run.driver.jobs
+        #expect(jobs.first?.step == .passed && jobs.first?.attempt == 1, "\(jobs.map { "\($0.step) \($0.failure?.code ?? "")" })")
+        #expect(await run.bench.anyConnected().isEmpty)
         await run.bench.stop()
     }
 

@@ -191,6 +191,41 @@ import Testing
         #expect(h.step(idA) == .passed)
     }
 
+    @Test func theFlashCanEndBeforeTheDFUArrivalIsSeen() {
+        // The flash step reaches the device in DFU mode by ID and may finish before the bench
+        // hears of its DFU arrival (a loaded machine): the job must still go on.
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.departed(port: "1-1"))
+        let out = h.send(.flashed(deviceID: idA))
+        #expect(h.step(idA) == .finishing)
+        #expect(out.contains { if case .finish(let port, let id, _) = $0 { port == "1-1" && id == idA } else { false } })
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.finished(deviceID: idA))
+        #expect(h.step(idA) == .passed && h.bench.jobs[idA]?.attempt == 1)
+    }
+
+    @Test func identifyingADFUArrivalSwitchesModeWithoutAnInterruption() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identifySwitchesMode(deviceID: idA))
+        // It leaves DFU and comes back in normal mode: one identify, no unplug prompt.
+        h.send(.departed(port: "1-1"))
+        #expect(h.step(idA) == .identifying)
+        let back = h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(!back.contains { if case .identify = $0 { true } else { false } })
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        #expect(h.step(idA) == .flashing)
+        #expect(!h.prompts.contains { if case .unplugged = $0 { true } else { false } })
+        // A real unplug while identifying (no switch announced) still interrupts.
+        h.send(.arrived(port: "1-2", deviceID: idB))
+        h.send(.departed(port: "1-2"))
+        #expect(h.step(idB) == .interrupted)
+    }
+
     @Test func theReturnFromTheFinishingModeSwitchIsNotANewAttempt() {
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))

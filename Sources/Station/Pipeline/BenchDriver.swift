@@ -212,6 +212,9 @@ public actor BenchDriver<C: Clock<Duration>> {
             case .identify(let port, let deviceID):
                 begin(deviceID)
                 let arrival = arrivals[deviceID] ?? (0, false)
+                // A device in DFU mode is started to be identified: it leaves the bus and
+                // comes back in normal mode as part of this step.
+                if arrival.inDFU { _ = state.handle(.identifySwitchesMode(deviceID: deviceID), now: now) }
                 run(deviceID) { driver in
                     do throws(StepFailure) {
                         let outcome = try await driver.provisioner.identify(deviceID: deviceID, port: port, productID: arrival.productID, inDFU: arrival.inDFU)

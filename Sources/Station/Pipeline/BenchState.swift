@@ -67,6 +67,10 @@ public enum BenchEvent: Hashable, Sendable {
     case departed(port: String)
     /// The guard could not stop it: it may connect.
     case guardFailed(port: String, JobFailure)
+    /// The identify step is about to switch the device's mode (a device that arrived in DFU
+    /// mode is started to read what only normal mode gives): its departure and return are
+    /// part of the step, not an unplug.
+    case identifySwitchesMode(deviceID: String)
     case identified(deviceID: String, JobIdentity)
     case identifyFailed(deviceID: String, JobFailure)
     case scanned(String)
@@ -121,6 +125,8 @@ public struct BenchState: Sendable {
     /// Devices away for a mode switch a step asked for: their return is not a new plug-in,
     /// even when the job finished meanwhile.
     var switching: Set<String> = []
+    /// Devices whose identify step announced a mode switch.
+    var identifySwitch: Set<String> = []
 
     public init(policy: BenchPolicy) {
         self.policy = policy
@@ -150,6 +156,9 @@ public struct BenchState: Sendable {
         case .guardFailed(let port, let failure):
             guard let deviceID = ports[port] else { return [] }
             return fail(deviceID, failure, now)
+        case .identifySwitchesMode(let deviceID):
+            if jobs[deviceID]?.step == .identifying { identifySwitch.insert(deviceID) }
+            return []
         case .identified(let deviceID, let identity): return identified(deviceID, identity, now)
         case .identifyFailed(let deviceID, let failure): return fail(deviceID, failure, now)
         case .scanned(let raw): return scanned(raw, now)
@@ -159,7 +168,10 @@ public struct BenchState: Sendable {
             jobs[deviceID] = job
             return []
         case .flashed(let deviceID):
-            guard let job = jobs[deviceID], job.step == .flashing, let port = job.port else { return [] }
+            // The device may be between ports: the flash step reaches it in DFU mode before
+            // its arrival is seen here. The finish step finds it by device ID.
+            guard let job = jobs[deviceID], job.step == .flashing else { return [] }
+            let port = job.port ?? lastPort[deviceID] ?? "?"
             return move(deviceID, to: .finishing, now) + [.finish(port: port, deviceID: deviceID, state: policy.finalState(for: job.identity.platform))]
         case .flashFailed(let deviceID, let failure, let gone):
             // `deviceGone` from any step's adapter: the device left and did not come back.
@@ -234,6 +246,9 @@ public struct BenchState: Sendable {
         case .flashing, .finishing, .connectivityTest:
             // A mode switch the flash or finish step asked for: its adapter reconnects.
             return [.save(job)]
+        case .identifying where wasSwitching:
+            // Back from the identify step's own mode switch: that step is still running.
+            return [.save(job)]
         case .detected, .identifying, .waitingForScan:
             return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
         }
@@ -250,6 +265,11 @@ public struct BenchState: Sendable {
             switching.insert(deviceID)
             jobs[deviceID] = job
             return [.save(job)]
+        case .identifying where identifySwitch.contains(deviceID):
+            job.port = nil
+            switching.insert(deviceID)
+            jobs[deviceID] = job
+            return [.save(job)]
         case .passed, .failed:
             job.port = nil
             jobs[deviceID] = job
@@ -262,6 +282,7 @@ public struct BenchState: Sendable {
     mutating func interrupt(_ deviceID: String, port: String, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
         switching.remove(deviceID)
+        identifySwitch.remove(deviceID)
         let was = job.step == .interrupted ? (job.interruptedAt ?? .detected) : job.step
         job.interruptedAt = was
         job.step = .interrupted
@@ -274,7 +295,9 @@ public struct BenchState: Sendable {
     }
 
     mutating func identified(_ deviceID: String, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
-        guard var job = jobs[deviceID], job.step == .identifying, let port = job.port else { return [] }
+        identifySwitch.remove(deviceID)
+        guard var job = jobs[deviceID], job.step == .identifying else { return [] }
+        let port = job.port ?? lastPort[deviceID] ?? "?"
         job.identity = identity
         jobs[job.deviceID] = job
         if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
@@ -347,6 +370,7 @@ public struct BenchState: Sendable {
 
     mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
+        identifySwitch.remove(deviceID)
         let port = job.port ?? lastPort[deviceID] ?? "?"
         job.failure = failure
         jobs[job.deviceID] = job
