@@ -87,7 +87,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "StationAgent",
-            dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices"],
+            dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices", "ParticleCloud"],
             exclude: ["README.md"]),
         .target(
             name: "USBBench",

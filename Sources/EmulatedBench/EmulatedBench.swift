@@ -73,7 +73,9 @@ public actor EmulatedBench: DeviceLink {
     public func plug(_ index: Int) async {
         let unit = units[index]
         guard unit.mode == .away else { return }
-        if unit.spec.mode == .dfu {
+        let bootable = await unit.dfu.bootReport().bootable
+        if unit.spec.mode == .dfu || !bootable {
+            // A device whose firmware cannot start (a write cut short) stays in DFU mode.
             await unit.dfu.replug()
             unit.mode = .dfu
         } else {
@@ -210,6 +212,19 @@ public actor EmulatedBench: DeviceLink {
             }
             guard ContinuousClock.now < deadline else { throw LinkUnavailable(deviceID: deviceID, mode: "DFU") }
             try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    public func presence(_ deviceID: String) async -> LinkPresence {
+        guard let unit = unit(deviceID) else { return .absent }
+        switch unit.mode {
+        case .normal:
+            guard let normal = unit.normal, await normal.isAttached else { return .absent }
+            return .normal
+        case .dfu:
+            return await unit.dfu.presence == .attached ? .dfu : .absent
+        case .away:
+            return .absent
         }
     }
 

@@ -10,12 +10,16 @@ public struct StoreLog: ProvisioningLog {
     public let stationID: String
     public let line: String?
     public let operatorName: String?
+    /// Where passed devices are imported: the product, or the test account (a line whose
+    /// fallback policy is "always", such as a connectivity line).
+    public let destination: Destination
 
-    public init(store: StationStore, stationID: String, line: String? = nil, operatorName: String? = nil) {
+    public init(store: StationStore, stationID: String, line: String? = nil, operatorName: String? = nil, destination: Destination = .product) {
         self.store = store
         self.stationID = stationID
         self.line = line
         self.operatorName = operatorName
+        self.destination = destination
     }
 
     public func save(_ job: Job) async throws {
@@ -44,7 +48,7 @@ public struct StoreLog: ProvisioningLog {
 
     public func enqueueImport(_ job: Job, platformID: Int?) async throws {
         try store.enqueue(DeviceRecord(deviceID: job.deviceID, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
-                                       platformID: platformID, stationID: stationID), importSIM: job.identity.iccid != nil)
+                                       platformID: platformID, stationID: stationID), destination: destination, importSIM: job.identity.iccid != nil)
     }
 
     public func event(_ kind: String, deviceID: String?, detail: String) async throws {

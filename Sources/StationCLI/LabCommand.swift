@@ -38,6 +38,8 @@ struct LabServeCommand: AsyncParsableCommand {
     var cloudProduct: [String] = []
     @Option(name: .long, help: "The token the fake cloud accepts (for all its products).")
     var cloudToken: String?
+    @Option(name: .long, help: "A test account's token the fake cloud also accepts (sandbox SIM activation and claims, for a connectivity line).")
+    var cloudTestToken: String?
 
     @Flag(name: .long, help: "Pay the physical flash and USB times.")
     var physical = false
@@ -93,6 +95,9 @@ struct LabServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The bench outlives its clients: a write to one that went away is an error on that
+        // connection, never the end of the process.
+        signal(SIGPIPE, SIG_IGN)
         let bench: [(device: BenchDevice, modules: [FirmwareModule])]
         if let spec {
             do {
@@ -130,9 +135,12 @@ struct LabServeCommand: AsyncParsableCommand {
         // The fake cloud: its products, every served device and SIM as manufactured; its
         // state is written to /tmp/lab-cloud.json twice a second for scenarios to compare.
         var cloudServer: LoopbackHTTPServer?
+        var fakeCloud: FakeParticleCloud?
         if let cloudPort {
             let cloud = FakeParticleCloud()
+            fakeCloud = cloud
             if let cloudToken { cloud.addToken(cloudToken, .init(name: "lab-factory")) }
+            if let cloudTestToken { cloud.addToken(cloudTestToken, .init(name: "lab-test-account")) }
             var productIDs: [Int] = []
             for text in cloudProduct {
                 let parts = text.split(separator: ":")
@@ -148,11 +156,18 @@ struct LabServeCommand: AsyncParsableCommand {
             }
             cloudServer = try cloud.serve(port: cloudPort)
             say("cloud on 127.0.0.1:\(cloudPort), products \(productIDs)")
+            let devices = bench.map { (id: $0.0.profile.deviceID.rawValue, iccid: $0.0.profile.iccid?.rawValue) }
             Task {
                 while true {
                     var members: [String: [String]] = [:]
                     for id in productIDs { members[String(id)] = cloud.members(of: id).sorted() }
-                    let state: [String: Any] = ["members": members, "calls": cloud.ledger.count]
+                    var owners: [String: String] = [:], sims: [String: String] = [:]
+                    for device in devices {
+                        if let owner = cloud.owner(of: device.id) { owners[device.id] = owner }
+                        if let iccid = device.iccid, let sim = cloud.sim(iccid) { sims[iccid] = sim.state.rawValue }
+                    }
+                    let state: [String: Any] = ["members": members, "calls": cloud.ledger.count, "online": devices.map(\.id).filter(cloud.isOnline).sorted(),
+                                                "owners": owners, "sims": sims]
                     if let data = try? JSONSerialization.data(withJSONObject: state, options: [.sortedKeys]) {
                         try? data.write(to: URL(fileURLWithPath: "/tmp/lab-cloud.json"), options: .atomic)
                     }
@@ -194,7 +209,15 @@ struct LabServeCommand: AsyncParsableCommand {
                 if let normal = item.normal {
                     // The cloud log: the no-cloud guard's evidence.
                     let events = await normal.events
-                    for event in events.dropFirst(item.eventsReported) { say("cloud \(item.busID): \(event)") }
+                    for event in events.dropFirst(item.eventsReported) {
+                        say("cloud \(item.busID): \(event)")
+                        // The emulator's "connected" moment is the fake cloud's device coming
+                        // online (when the cloud has its SIM active).
+                        if event.kind == .connected, let fakeCloud {
+                            let online = fakeCloud.bringOnline(item.spec.profile.deviceID.rawValue)
+                            say("cloud \(item.busID): \(online ? "online in the fake cloud" : "refused by the fake cloud: its SIM is not active there")")
+                        }
+                    }
                     item.eventsReported = events.count
                     // A reset (40, an accepted firmware update), safe mode (60) or DFU (50,
                     // 14400 baud): the device left the bus; it comes back in the new mode.

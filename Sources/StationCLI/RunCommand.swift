@@ -120,7 +120,9 @@ struct RunCommand: AsyncParsableCommand {
             print("FAIL: \(error)")
             throw StationExitCode.unavailable.exitCode
         }
-        // A connectivity line watches the test account for each device coming online.
+        let products = Self.products(station: station, bench: bench)
+        // A connectivity line activates each device's SIM under the test account (its queued
+        // import, synced now), then watches the test account for it coming online.
         var connectivity: ConnectivityTest?
         if bench.connectivityTest {
             let credentials = try ConfigFiles.credentials(for: station, configPath: config)
@@ -129,9 +131,11 @@ struct RunCommand: AsyncParsableCommand {
                 throw StationExitCode.dataError.exitCode
             }
             let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: station.cloud.apiBaseURL.absoluteString, token: token)
-            connectivity = ConnectivityTest(link: link) { id in
-                do throws(CloudError) { return try await client.device(id).online ?? false } catch { throw error }
+            let configPath = config
+            let line = TestAccountLine(store: opened, client: client) {
+                await Self.syncOnce(station: station, configPath: configPath, store: opened, products: products, quiet: true)
             }
+            connectivity = ConnectivityTest(link: link, activate: { id in try await line.activate(id) }, isOnline: { id in try await line.isOnline(id) })
         }
         var finalStates: [String: NoCloudPolicy.FinalState] = [:]
         for (platform, state) in bench.finalStates { finalStates[platform] = state == .dfu ? .dfu : .listening }
@@ -142,7 +146,8 @@ struct RunCommand: AsyncParsableCommand {
             stationID: station.station.id, policy: policy,
             provisioner: Provisioner(link: link, manifests: manifests, clock: ContinuousClock()),
             noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: link,
-            log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName),
+            log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName,
+                          destination: station.fallback.policy == .always ? .testAccount : .product),
             clock: ContinuousClock(), connectivity: connectivity, slotName: { bench.slotName(port: $0) })
         await driver.restore()
         let feed = Task { for await event in events { await driver.hardware(event) } }
@@ -156,7 +161,6 @@ struct RunCommand: AsyncParsableCommand {
         let title = "station \(station.station.id)" + (station.station.line.map { ", \($0)" } ?? "") + (operatorName.map { ", operator \($0)" } ?? "")
         say("bench ready: \(manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first")
         let screen = Task { await showBench(driver.updates(), title: title, plain: plain || isatty(STDOUT_FILENO) == 0) }
-        let products = Self.products(station: station, bench: bench)
         let sync = noSync ? nil : Task { await Self.syncForever(station: station, configPath: config, store: opened, products: products) }
 
         // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.

@@ -114,6 +114,11 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
         }
     }
 
+    public func presence(_ deviceID: String) async -> LinkPresence {
+        if port(of: deviceID, inDFU: false) != nil { return .normal }
+        return port(of: deviceID, inDFU: true) != nil ? .dfu : .absent
+    }
+
     public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
         guard let port = port(of: deviceID, inDFU: false) else { return nil }
         return {

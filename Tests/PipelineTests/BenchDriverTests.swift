@@ -1,9 +1,13 @@
+import Curl
 import DeviceEmulator
 import EmulatedBench
 import FakeParticleCloud
 import FirmwareModules
 import Foundation
+import ImportQueue
+import ParticleCloud
 import ParticleDevices
+import Seams
 import Station
 import StationAgent
 import StationStore
@@ -39,7 +43,8 @@ import Testing
     }
 
     func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), physical: Bool = false, bench existing: EmulatedBench? = nil,
-               store existingStore: StationStore? = nil, connectivity: (@Sendable (EmulatedBench) -> ConnectivityTest)? = nil,
+               store existingStore: StationStore? = nil, destination: Destination = .product,
+               connectivity: (@Sendable (EmulatedBench, StationStore) -> ConnectivityTest)? = nil,
                eventDelay: Duration? = nil) async throws -> Run {
         let bench = try existing ?? EmulatedBench(devices, physical: physical)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
@@ -47,8 +52,8 @@ import Testing
         let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90))
         let driver = BenchDriver(stationID: "test-bench", policy: policy, provisioner: provisioner,
                                  noCloud: NoCloudPolicy(connectivityTest: policy.connectivityTest), link: bench,
-                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana"), clock: ContinuousClock(),
-                                 connectivity: connectivity?(bench))
+                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana", destination: destination), clock: ContinuousClock(),
+                                 connectivity: connectivity?(bench, store))
         await driver.restore()
         let events = existing == nil ? bench.events : await bench.subscribe()
         Task {
@@ -125,31 +130,76 @@ import Testing
         await run.bench.stop()
     }
 
-    @Test func aConnectivityLineLetsTheDeviceConnectAndTheCloudSeesIt() async throws {
+    static let testToken = "testtoken0123456789abcdef0123456789"
+
+    /// A connectivity line over the fake cloud on loopback (real HTTP through libcurl): the
+    /// station's own import queue worker and the test-account adapter.
+    func connectivityLine(_ cloud: FakeParticleCloud, server: LoopbackHTTPServer, unit: (BenchDevice, [FirmwareModule])) async throws -> Run {
+        let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: server.baseURL, token: Token(Self.testToken))
+        let run = try await start([unit], policy: BenchPolicy(connectivityTest: true), destination: .testAccount) { bench, store in
+            let worker = SyncWorker(store: store, product: nil, testAccount: client,
+                                    settings: .init(product: ProductKey("4242"), fallback: .init(policy: .always), giveUpAfter: .seconds(5)))
+            let line = TestAccountLine(store: store, client: client, activationWithin: .seconds(30)) { _ = try? await worker.run() }
+            return ConnectivityTest(link: bench, within: .seconds(30), activate: { try await line.activate($0) }, isOnline: { try await line.isOnline($0) })
+        }
+        // The emulator's "connected" moment is what the fake cloud sees as coming online
+        // (only with an active SIM).
+        await run.bench.setOnConnected { id in _ = cloud.bringOnline(id) }
+        return run
+    }
+
+    @Test func aConnectivityLineActivatesTheSIMUnderTheTestAccountThenSeesTheDeviceOnline() async throws {
         let cloud = FakeParticleCloud()
+        cloud.addToken(Self.testToken, .init(name: "test-account"))
+        let server = try cloud.serve()
+        defer { server.stop() }
         var unit = try Self.device("boron", os: "5.9.0")
         unit.0.profile.cloudConnectDelay = .milliseconds(800)
-        cloud.manufacture(.init(deviceID: unit.0.profile.deviceID.rawValue, platformID: 13, serial: unit.0.profile.serial?.rawValue,
-                                iccid: unit.0.profile.iccid?.rawValue))
-        // Its SIM was activated by the test account's import (that ordering is the queue's
-        // job; here it is given).
-        cloud.activateSIM(unit.0.profile.iccid!.rawValue)
-        let run = try await start([unit], policy: BenchPolicy(connectivityTest: true)) { bench in
-            ConnectivityTest(link: bench, within: .seconds(30)) { id in cloud.isOnline(id) }
-        }
-        // The emulator's "connected" moment is what the fake cloud sees as coming online.
-        await run.bench.setOnConnected { id in _ = cloud.bringOnline(id) }
+        let id = unit.0.profile.deviceID.rawValue, iccid = unit.0.profile.iccid!.rawValue
+        // Its SIM is not active: without the test account's import it could never connect.
+        cloud.manufacture(.init(deviceID: id, platformID: 13, serial: unit.0.profile.serial?.rawValue, iccid: iccid))
+        let run = try await connectivityLine(cloud, server: server, unit: unit)
         await run.bench.plug(0)
         await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
         try await waitUntilDone(run, count: 1)
-        let id = unit.0.profile.deviceID.rawValue
         let jobs = await run.driver.jobs
         #expect(jobs.first?.step == .passed, "\(jobs.map { "\($0.step) \($0.failure?.code ?? "") \($0.failure?.message ?? "")" })")
-        #expect(cloud.isOnline(id))
+        #expect(cloud.isOnline(id) && cloud.sim(iccid)?.state == .active && cloud.owner(of: id) == "test-account")
+        // The SIM was activated before the claim that proved it online.
+        let calls = cloud.ledger.map { "\($0.method) \($0.path) \($0.status)" }
+        let activated = calls.firstIndex { $0.hasPrefix("PUT /v1/sims/\(iccid) 200") }, claimed = calls.lastIndex { $0 == "POST /v1/devices 200" }
+        #expect(activated != nil && claimed != nil && activated! < claimed!, "\(calls)")
+        // The queue knows: under the test account, claimed, waiting for migration into the product.
+        let item = try #require(try run.store.items().first { $0.deviceID == id })
+        #expect(item.state == .pendingMigration && item.destination == .testAccount && item.reason?.contains("claimed") == true, "\(item)")
         let log = await run.bench.cloudLogs()[id] ?? []
         #expect(log.contains { $0.kind == .connected })
         // Connected only after the flash: the guard stopped the first attempt on arrival.
         #expect(log.firstIndex { if case .stopped = $0.kind { true } else { false } } ?? Int.max < log.firstIndex { $0.kind == .connected } ?? -1)
+        await run.bench.stop()
+    }
+
+    @Test func aConnectivityLineWhoseSIMCannotBeActivatedFailsWithoutConnecting() async throws {
+        let cloud = FakeParticleCloud()
+        cloud.addToken(Self.testToken, .init(name: "test-account"))
+        let server = try cloud.serve()
+        defer { server.stop() }
+        var unit = try Self.device("boron", os: "5.9.0")
+        unit.0.profile.cloudConnectDelay = .milliseconds(800)
+        let id = unit.0.profile.deviceID.rawValue
+        // The cloud does not know its SIM: activation is refused (404).
+        cloud.manufacture(.init(deviceID: id, platformID: 13, serial: unit.0.profile.serial?.rawValue, iccid: nil))
+        let run = try await connectivityLine(cloud, server: server, unit: unit)
+        await run.bench.plug(0)
+        await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
+        try await waitUntilDone(run, count: 1)
+        let job = try #require(await run.driver.jobs.first)
+        #expect(job.step == .failed && job.failure?.code == "CONNECTIVITY-ACTIVATION", "\(job.step) \(job.failure?.code ?? "") \(job.failure?.message ?? "")")
+        #expect(job.failure?.message.contains("station queue show") == true)
+        // It was never let out of listening mode.
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(await run.bench.anyConnected().isEmpty)
+        #expect(!cloud.ledger.contains { $0.method == "POST" && $0.path == "/v1/devices" })
         await run.bench.stop()
     }
 
@@ -172,6 +222,9 @@ import Testing
         try await waitFor(run, "the interruption") { $0.step == .interrupted }
         #expect(await run.driver.jobs.first?.interruptedAt == .flashing)
         await run.bench.plug(0)
+        // Its system firmware was cut short: it cannot boot, so it comes back in DFU mode and
+        // the resumed flash starts there.
+        #expect(await run.bench.presence(unit.0.profile.deviceID.rawValue) == .dfu)
         try await waitUntilDone(run, count: 1)
         let job = try #require(await run.driver.jobs.first)
         #expect(job.step == .passed && job.attempt == 1 && job.scan == unit.0.profile.serial?.rawValue, "resumed, pairing kept: \(job.step) \(job.failure?.code ?? "")")

@@ -163,9 +163,12 @@ import Testing
         // Plugged back into another port: recognised by its device ID, pairing kept.
         h.send(.arrived(port: "1-3", deviceID: idA))
         #expect(h.prompts.last == .resumed(port: "1-3", deviceID: idA))
-        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-3", deviceID: idA)))
+        // Its firmware was cut short, so it is back in DFU mode and identified as far as DFU
+        // allows: what it reported before (serial, ICCID, IMEI) still holds.
+        #expect(h.send(.identified(deviceID: idA, JobIdentity(platform: "boron"))).contains(.flash(port: "1-3", deviceID: idA)))
+        #expect(h.bench.jobs[idA]?.identity == boronA)
         h.complete(idA)
-        #expect(h.step(idA) == .passed && h.records.count == 1 && h.records[0].attempt == 1)
+        #expect(h.step(idA) == .passed && h.records.count == 1 && h.records[0].attempt == 1 && h.records[0].identity.iccid == boronA.iccid)
     }
 
     @Test func unplugWhileWaitingForTheScan() {
@@ -226,6 +229,24 @@ import Testing
         #expect(h.step(idB) == .interrupted)
     }
 
+    @Test func theFinalModeSwitchSeenAfterThePassIsNotANewAttempt() {
+        // Finishing into DFU mode: the step reports once the device is back in DFU, but the
+        // bench may hear of the departure and arrival only afterwards.
+        var h = Harness(BenchPolicy(finalStates: ["boron": .dfu]))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.complete(idA)
+        #expect(h.step(idA) == .passed)
+        h.send(.departed(port: "1-1"), after: 0.5)
+        h.send(.arrived(port: "1-1", deviceID: idA), after: 0.5)
+        #expect(h.step(idA) == .passed && h.bench.jobs[idA]?.attempt == 1 && h.records.count == 1)
+        // Later, a real unplug and plug-in is a new attempt.
+        h.send(.departed(port: "1-1"), after: 30)
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(h.bench.jobs[idA]?.attempt == 2 && h.step(idA) == .identifying)
+    }
+
     @Test func theReturnFromTheFinishingModeSwitchIsNotANewAttempt() {
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
@@ -239,8 +260,9 @@ import Testing
         #expect(h.step(idA) == .passed)
         h.send(.arrived(port: "1-1", deviceID: idA))
         #expect(h.step(idA) == .passed && h.bench.jobs[idA]?.attempt == 1 && h.bench.jobs[idA]?.port == "1-1")
-        // A real unplug and plug-in after the PASS is a new attempt.
-        h.send(.departed(port: "1-1"))
+        // A real unplug and plug-in after the PASS (the technician takes the device away and
+        // brings it back later) is a new attempt.
+        h.send(.departed(port: "1-1"), after: 20)
         h.send(.arrived(port: "1-1", deviceID: idA))
         #expect(h.bench.jobs[idA]?.attempt == 2)
     }
@@ -295,9 +317,15 @@ import Testing
         h.send(.identified(deviceID: idA, boronA))
         h.send(.scanned(boronA.serialNumber!))
         h.send(.flashed(deviceID: idA))
-        #expect(h.send(.finished(deviceID: idA)).contains(.connectivityTest(port: "1-1", deviceID: idA)))
+        let finishing = h.send(.finished(deviceID: idA))
+        // The import (SIM activation under the test account) is queued before the test: a
+        // cellular device cannot connect without it.
+        let test = finishing.firstIndex(of: .connectivityTest(port: "1-1", deviceID: idA))
+        let enqueue = finishing.firstIndex(of: .enqueueImport(deviceID: idA, iccid: boronA.iccid))
+        #expect(test != nil && enqueue != nil && enqueue! < test!)
         h.send(.connectivity(deviceID: idA, nil))
         #expect(h.step(idA) == .passed)
+        #expect(h.imports == [idA], "queued once, not again at PASS")
     }
 
     @Test func finalStatesPerPlatform() {

@@ -12,8 +12,7 @@ expect_fail() { # PORT CODE-FRAGMENT
 expect_fail 1-1 NO-DEVICE "$@"
 # The unplugged device is gone from the bus until it is attached again.
 sleep 2
-usbip attach -r 127.0.0.1 -b 1-1
-sleep 2
+lab_attach 1-1
 station flash --port "$(station devices --json | python3 -c 'import json,sys; print([d["port"] for d in json.load(sys.stdin) if d["deviceID"].endswith("0001")][0])')" "$@" | tail -n 2
 expect_fail 1-2 STALL "$@"
 station flash --port 1-2 "$@" | tail -n 2

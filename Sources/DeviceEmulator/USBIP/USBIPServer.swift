@@ -354,7 +354,9 @@ final class Connection: @unchecked Sendable {
         writeLock.withLock {
             var sent = 0
             while sent < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + sent, bytes.count - sent) }
+                // send with MSG_NOSIGNAL: a client that went away (the kernel detached an
+                // unplugged device) must give an error here, not a SIGPIPE that ends the bench.
+                let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { return false }
                 sent += n

@@ -112,7 +112,11 @@ public actor BenchDriver<C: Clock<Duration>> {
         self.connectivity = connectivity
         state = BenchState(policy: policy)
         self.provisioner = provisioner
-        self.noCloud = NoCloudGuard(policy: noCloud, clock: clock)
+        // A connectivity line guards every arrival too: a device may connect only inside
+        // its connectivity test step (whose own re-enumerations are not guarded).
+        var guardPolicy = noCloud
+        guardPolicy.connectivityTest = false
+        self.noCloud = NoCloudGuard(policy: guardPolicy, clock: clock)
         self.link = link
         self.log = log
         self.clock = clock
@@ -144,7 +148,8 @@ public actor BenchDriver<C: Clock<Duration>> {
             let arrived = clock.now
             arrivals[deviceID] = (productID, inDFU)
             try? await log.event("arrived", deviceID: deviceID, detail: "\(port) \(inDFU ? "dfu" : "normal") 2b04:\(String(productID, radix: 16))")
-            if inDFU {
+            if inDFU || state.jobs[deviceID]?.step == .connectivityTest {
+                // DFU mode runs no firmware; a device in its connectivity test is meant to connect.
                 await handle(.arrived(port: port, deviceID: deviceID))
                 return
             }

@@ -127,6 +127,11 @@ public struct BenchState: Sendable {
     var switching: Set<String> = []
     /// Devices whose identify step announced a mode switch.
     var identifySwitch: Set<String> = []
+    /// When each device passed: the last step's own re-enumeration (into its final mode) may
+    /// reach the bench after the step reported, and is not a new plug-in.
+    var passedAt: [String: Double] = [:]
+    /// How long after a PASS a departure and return still count as the last step's switch.
+    static let settleSeconds = 10.0
 
     public init(policy: BenchPolicy) {
         self.policy = policy
@@ -185,7 +190,10 @@ public struct BenchState: Sendable {
                 // The device may be between ports (its arrival not seen yet): the test finds
                 // it by device ID.
                 let port = job.port ?? lastPort[deviceID] ?? "?"
-                return move(deviceID, to: .connectivityTest, now) + [.connectivityTest(port: port, deviceID: deviceID)]
+                // Its import (into the test account: that activates its SIM) is queued first:
+                // without it a cellular device cannot connect. The test waits for it.
+                let moved = move(deviceID, to: .connectivityTest, now)
+                return moved + [.enqueueImport(deviceID: deviceID, iccid: job.identity.iccid), .connectivityTest(port: port, deviceID: deviceID)]
             }
             return pass(deviceID, now)
         case .finishFailed(let deviceID, let failure): return fail(deviceID, failure, now)
@@ -273,6 +281,7 @@ public struct BenchState: Sendable {
         case .passed, .failed:
             job.port = nil
             jobs[deviceID] = job
+            if job.step == .passed, let at = passedAt[deviceID], now - at < Self.settleSeconds { switching.insert(deviceID) }
             return [.save(job)]
         case .detected, .identifying, .waitingForScan, .interrupted:
             return interrupt(deviceID, port: port, now)
@@ -298,7 +307,7 @@ public struct BenchState: Sendable {
         identifySwitch.remove(deviceID)
         guard var job = jobs[deviceID], job.step == .identifying else { return [] }
         let port = job.port ?? lastPort[deviceID] ?? "?"
-        job.identity = identity
+        job.identity = identity.filling(from: job.identity)
         jobs[job.deviceID] = job
         if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
             return startFlash(job.deviceID, now)
@@ -363,9 +372,11 @@ public struct BenchState: Sendable {
     mutating func pass(_ deviceID: String, _ now: Double) -> [BenchAction] {
         guard let job = jobs[deviceID] else { return [] }
         let moved = move(deviceID, to: .passed, now)
+        passedAt[deviceID] = now
         let done = jobs[deviceID] ?? job
-        return moved + [.record(done), .enqueueImport(deviceID: deviceID, iccid: done.identity.iccid),
-                        .prompt(.done(port: done.port ?? "?", deviceID: deviceID, passed: true))]
+        // A connectivity line queued the import before its test.
+        let enqueue: [BenchAction] = policy.connectivityTest ? [] : [.enqueueImport(deviceID: deviceID, iccid: done.identity.iccid)]
+        return moved + [.record(done)] + enqueue + [.prompt(.done(port: done.port ?? "?", deviceID: deviceID, passed: true))]
     }
 
     mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {

@@ -1,23 +1,32 @@
 import ControlRequests
 
-/// The end-to-end connectivity test of a line configured for it (under the test account,
-/// whose product the device was imported into first): the device is let out of listening
-/// mode, must be seen online by the cloud within `within`, and is then put back in its final
-/// state. On every other line the station never lets a device connect.
+/// The end-to-end connectivity test of a line configured for it, under the test account:
+/// first `activate` waits until the device's import has gone through (its SIM active; a
+/// cellular device cannot connect without it), then the device is let out of listening mode,
+/// must be seen online by the cloud within `within`, and is put back in its final state. On
+/// every other line the station never lets a device connect.
 public struct ConnectivityTest: Sendable {
     public let link: any DeviceLink
     /// Whether the cloud sees the device online now (the test account's view).
     public let isOnline: @Sendable (String) async throws -> Bool
     public let within: Duration
+    /// Returns when the device may connect (its SIM activated under the test account);
+    /// throws a `StepFailure` saying what to do otherwise.
+    public let activate: @Sendable (String) async throws -> Void
 
-    public init(link: any DeviceLink, within: Duration = .seconds(120), isOnline: @escaping @Sendable (String) async throws -> Bool) {
+    public init(link: any DeviceLink, within: Duration = .seconds(120), activate: @escaping @Sendable (String) async throws -> Void,
+                isOnline: @escaping @Sendable (String) async throws -> Bool) {
         self.link = link
         self.isOnline = isOnline
         self.within = within
+        self.activate = activate
     }
 
     /// Nil when the device came online; otherwise why not.
     public func run(deviceID: String, finalState: NoCloudPolicy.FinalState) async -> StepFailure? {
+        do { try await activate(deviceID) } catch let failure as StepFailure { return failure } catch {
+            return StepFailure("CONNECTIVITY-ACTIVATION", "the device's SIM could not be activated under the test account: \(error)")
+        }
         let requests: ControlRequests
         do {
             if let normal = try? await link.normal(deviceID, within: .seconds(2)) {
@@ -49,7 +58,10 @@ public struct ConnectivityTest: Sendable {
         do {
             switch finalState {
             case .listening: try await requests.startListening()
-            case .dfu: try await requests.enterDFU()
+            case .dfu:
+                try await requests.enterDFU()
+                // Reported only once it is there (the bench may hear of it later).
+                _ = try await link.dfu(deviceID, within: .seconds(20))
             }
         } catch {
             return StepFailure("CONNECTIVITY-FINAL-STATE", "the device connected but could not be put back in \(finalState.rawValue) mode: \(error). Unplug it", deviceGone: true)

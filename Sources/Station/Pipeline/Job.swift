@@ -45,6 +45,13 @@ public struct JobIdentity: Hashable, Sendable, Codable {
         self.init(platform: identity.platform, serialNumber: identity.serialNumber, iccid: identity.iccid, imei: identity.imei,
                   deviceOSVersion: identity.deviceOSVersion)
     }
+    /// This identity, with what it lacks taken from `earlier` (a device resumed in DFU mode
+    /// reports no serial, ICCID or IMEI; what it reported before still holds: a device's
+    /// identifiers do not change).
+    public func filling(from earlier: JobIdentity) -> JobIdentity {
+        JobIdentity(platform: platform ?? earlier.platform, serialNumber: serialNumber ?? earlier.serialNumber, iccid: iccid ?? earlier.iccid,
+                    imei: imei ?? earlier.imei, deviceOSVersion: deviceOSVersion ?? earlier.deviceOSVersion)
+    }
 }
 
 /// One device's provisioning job: a plain value with a durable record from the moment the

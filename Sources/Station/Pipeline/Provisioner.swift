@@ -14,6 +14,13 @@ public protocol DeviceLink: Sendable {
     func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession
     /// Opens its listening-mode console (normal mode); nil when it has no serial port.
     func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)?
+    /// Where the device is now, without waiting.
+    func presence(_ deviceID: String) async -> LinkPresence
+}
+
+/// Where a device is on the bus.
+public enum LinkPresence: String, Hashable, Sendable {
+    case normal, dfu, absent
 }
 
 /// A failure of a pipeline step: the job's failure, and whether the device is gone (then
@@ -98,13 +105,22 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             start.mode = .normal
         }
         let requests: ControlRequests
-        do { requests = try await link.normal(deviceID, within: inDFU ? switchWithin : .seconds(5)) } catch {
-            if inDFU, start.modules != nil {
-                // No bootable firmware: it stays in DFU. What DFU gave is all there is.
-                start.notes.append("it did not boot into normal mode (no bootable firmware?)")
+        if inDFU {
+            switch await bootAfterLeavingDFU(deviceID) {
+            case .booted(let booted):
+                requests = booted
+            case .stayedInDFU where start.modules != nil:
+                // No bootable firmware (e.g. a write cut short): it is back in DFU mode. What
+                // DFU gave is all there is; the flash step writes it in DFU mode.
+                start.notes.append("it did not boot into normal mode (no bootable firmware)")
                 return IdentifyOutcome(identity: start)
+            case .stayedInDFU, .gone:
+                throw StepFailure("IDENTIFY-UNREACHABLE", "the device did not come back after leaving DFU mode. Replug it", deviceGone: true)
             }
-            throw StepFailure("IDENTIFY-UNREACHABLE", "the device did not answer in normal mode: \(error). Replug it", deviceGone: true)
+        } else {
+            do { requests = try await link.normal(deviceID, within: .seconds(5)) } catch {
+                throw StepFailure("IDENTIFY-UNREACHABLE", "the device did not answer in normal mode: \(error). Replug it", deviceGone: true)
+            }
         }
         let identity = await identifier.identifyNormal(start, requests: requests, openConsole: await link.console(deviceID))
         if identity.deviceID == nil || identity.deviceOSVersion == nil && identity.modules == nil {
@@ -113,10 +129,39 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         return IdentifyOutcome(identity: identity)
     }
 
+    /// What a device did after it was told to leave DFU mode.
+    enum Boot {
+        case booted(ControlRequests)
+        /// It re-enumerated in DFU mode (no bootable firmware), or never left.
+        case stayedInDFU
+        case gone
+    }
+
+    /// Waits (up to `switchWithin`) for a device that was told to leave DFU mode to boot into
+    /// normal mode, and sees at once when it comes back in DFU mode instead.
+    func bootAfterLeavingDFU(_ deviceID: String) async -> Boot {
+        let deadline = ContinuousClock.now + switchWithin
+        var left = false
+        while ContinuousClock.now < deadline {
+            switch await link.presence(deviceID) {
+            case .normal:
+                if let requests = try? await link.normal(deviceID, within: .seconds(2)) { return .booted(requests) }
+            case .dfu:
+                if left { return .stayedInDFU }
+            case .absent:
+                left = true
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return left ? .gone : .stayedInDFU
+    }
+
     // MARK: Flash
 
     /// Plans against what the device holds and writes what differs: control-request steps
-    /// in normal mode first, then DFU mode for the rest. Everything is verified.
+    /// in normal mode first, then DFU mode for the rest. A device held in DFU mode (no
+    /// bootable firmware, e.g. a write cut short by an unplug) gets its DFU steps first, then
+    /// boots for the control-request steps. Everything is verified.
     public func flash(deviceID: String, platform name: String?, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
         guard let name, let manifest = manifests[name] else {
             throw StepFailure("MANIFEST-NO-PLATFORM", "this line has no firmware manifest for \(name ?? "this platform"); set the device aside or add the platform's manifest")
@@ -128,16 +173,24 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         func record(_ step: FlashStep, _ action: String) {
             written.append(.init(file: step.name, sha256: digests[step.name] ?? FileDigest.sha256(step.bytes), bytes: step.bytes.count, action: action))
         }
-        // Normal mode: the modules it holds (module info), the control-request steps.
-        let requests: ControlRequests
+        // What it holds: module info in normal mode, the DFU inventory when held in DFU mode.
+        var requests: ControlRequests?
+        var heldInDFU: DfuSeSession?
         let installed: [FlashPlanner.Installed]
         do {
-            requests = try await link.normal(deviceID, within: .seconds(5))
-            installed = try await requests.modules().filter(\.isValid).compactMap { module in
-                module.function.map { FlashPlanner.Installed(identity: ModuleIdentity(function: $0, index: module.index, version: module.version), address: 0) }
+            if await link.presence(deviceID) == .dfu {
+                let session = try await link.dfu(deviceID, within: .seconds(2))
+                heldInDFU = session
+                installed = try await DeviceInventory.read(session, platform: platform, depth: .headers).filter(\.valid).map(\.installed)
+            } else {
+                let normal = try await link.normal(deviceID, within: .seconds(5))
+                requests = normal
+                installed = try await normal.modules().filter(\.isValid).compactMap { module in
+                    module.function.map { FlashPlanner.Installed(identity: ModuleIdentity(function: $0, index: module.index, version: module.version), address: 0) }
+                }
             }
         } catch {
-            throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode: \(error)", deviceGone: Self.gone(error))
+            throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
         }
         guard let layoutText = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(layoutText) else {
             throw StepFailure("MANIFEST-PLATFORM", "the catalog has no DFU layout for \(platform.name)")
@@ -156,22 +209,73 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         }
         let total = plan.steps.reduce(0) { $0 + $1.bytes.count }
         let done = Counter()
-        var current = requests
-        if !plan.controlRequestSteps.isEmpty {
+        let dfuNames = Set(plan.dfuSteps.map(\.name))
+        let link = self.link, clock = self.clock, switchWithin = self.switchWithin
+
+        func controlRequestSteps(_ requests: ControlRequests) async throws(StepFailure) -> ControlRequests {
             let update = ControlRequestUpdate(clock: clock, comeBackWithin: switchWithin)
-            let link = self.link
+            let after: ControlRequests
             do {
-                current = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
+                after = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
                     if case .sent(_, let bytes, let stepTotal) = event, bytes == stepTotal { progress(done.add(stepTotal), total) }
                 }
             } catch {
                 throw StepFailure(error.code, error.description, deviceGone: error.code == "UPDATE-DEVICE-GONE")
             }
             for step in plan.controlRequestSteps { record(step, "control-request") }
+            return after
         }
-        let dfuNames = Set(plan.dfuSteps.map(\.name))
+        // DFU mode: the executor re-reads what it needs and verifies by read-back.
+        func dfuSteps(_ session: DfuSeSession) async throws(StepFailure) {
+            let extra = installed.filter { $0.identity.function == .ncpFirmware }
+            do {
+                let prepared = try await PreparedFlash.prepare(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: platform,
+                                                               extra: extra, expectedProductID: UInt16(manifest.file.productID))
+                let outcomes = try await prepared.run(on: session) { event in
+                    switch event {
+                    case .phase(_, "write", let bytes, _): progress(min(total, done.value + bytes), total)
+                    case .stepFinished(_, let outcome): progress(min(total, done.add(outcome.step.bytes.count)), total)
+                    default: break
+                    }
+                }
+                for outcome in outcomes {
+                    switch outcome.action {
+                    case .skipped: record(outcome.step, "skipped")
+                    case .written: record(outcome.step, "written")
+                    case .deferredToControlRequest: break
+                    }
+                }
+            } catch let refusal as PlanRefusal {
+                throw StepFailure(refusal.code, refusal.description)
+            } catch let error as DFUError {
+                throw StepFailure(error.code, error.description, deviceGone: error.code.contains("NO-DEVICE"))
+            } catch {
+                throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
+            }
+        }
+
+        if let session = heldInDFU {
+            if !dfuNames.isEmpty { try await dfuSteps(session) }
+            guard !plan.controlRequestSteps.isEmpty else {
+                progress(total, total)
+                return FlashOutcome(written: written, inDFU: true)
+            }
+            _ = try? await session.leave()
+            switch await bootAfterLeavingDFU(deviceID) {
+            case .booted(let booted):
+                _ = try await controlRequestSteps(booted)
+            case .stayedInDFU:
+                throw StepFailure("FLASH-NOT-BOOTABLE", "after its DFU writes the device came back in DFU mode instead of booting, so its "
+                                  + plan.controlRequestSteps.map(\.name).joined(separator: ", ") + " could not be sent. Set it aside: its firmware does not start")
+            case .gone:
+                throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back after leaving DFU mode. Replug it to resume", deviceGone: true)
+            }
+            progress(total, total)
+            return FlashOutcome(written: written, inDFU: false)
+        }
+        guard var current = requests else { throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode", deviceGone: true) }
+        if !plan.controlRequestSteps.isEmpty { current = try await controlRequestSteps(current) }
         guard !dfuNames.isEmpty else { return FlashOutcome(written: written, inDFU: false) }
-        // DFU mode for the rest: the executor re-reads what it needs and verifies by read-back.
         let session: DfuSeSession
         do {
             try await current.enterDFU()
@@ -179,32 +283,8 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         } catch {
             throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(error). Replug it to resume", deviceGone: true)
         }
-        let extra = installed.filter { $0.identity.function == .ncpFirmware }
-        do {
-            let prepared = try await PreparedFlash.prepare(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: platform,
-                                                           extra: extra, expectedProductID: UInt16(manifest.file.productID))
-            let outcomes = try await prepared.run(on: session) { event in
-                switch event {
-                case .phase(_, "write", let bytes, _): progress(min(total, done.value + bytes), total)
-                case .stepFinished(_, let outcome): progress(min(total, done.add(outcome.step.bytes.count)), total)
-                default: break
-                }
-            }
-            for outcome in outcomes {
-                switch outcome.action {
-                case .skipped: record(outcome.step, "skipped")
-                case .written: record(outcome.step, "written")
-                case .deferredToControlRequest: break
-                }
-            }
-            progress(total, total)
-        } catch let refusal as PlanRefusal {
-            throw StepFailure(refusal.code, refusal.description)
-        } catch let error as DFUError {
-            throw StepFailure(error.code, error.description, deviceGone: error.code.contains("NO-DEVICE"))
-        } catch {
-            throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
-        }
+        try await dfuSteps(session)
+        progress(total, total)
         return FlashOutcome(written: written, inDFU: true)
     }
 
