@@ -17,7 +17,7 @@ kill -0 "$run_pid" 2>/dev/null && { echo "station run did not finish"; cat /tmp/
 wait "$run_pid"
 exec 3>&-
 cat /tmp/run.log
-grep -q '^1-1: PASS$' /tmp/run.log
+grep -q ': PASS$' /tmp/run.log
 sleep 1
 grep '^cloud\|^re-enumerating' /tmp/lab-serve.log
 station report --store /tmp/lab-run-e2e/station.sqlite --format json > /tmp/report.json
