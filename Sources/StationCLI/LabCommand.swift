@@ -64,16 +64,33 @@ struct LabServeCommand: AsyncParsableCommand {
         return (device, try device.modules(files: [:]))
     }
     /// `usbip attach` for a bus ID of this server (the lab runs as root inside the VM).
-    static func attach(_ busID: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/usbip")
-        process.arguments = ["attach", "-r", "127.0.0.1", "-b", busID]
-        do {
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus == 0 ? "attached" : "usbip attach exited \(process.terminationStatus)"
-        } catch {
-            return "usbip attach failed: \(error.localizedDescription)"
+    /// Plugs a re-enumerated device back in (USB/IP attach), retried while vhci is still
+    /// busy with this or another device leaving (several devices switch modes at once on a
+    /// bench). Runs on its own thread: it waits for child processes.
+    static func attach(_ busID: String) async -> String {
+        await withCheckedContinuation { continuation in
+            let thread = Thread {
+                var last = "not tried"
+                for attempt in 1...12 {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/sbin/usbip")
+                    process.arguments = ["attach", "-r", "127.0.0.1", "-b", busID]
+                    do {
+                        try process.run()
+                        process.waitUntilExit()
+                        if process.terminationStatus == 0 {
+                            continuation.resume(returning: attempt == 1 ? "attached" : "attached (try \(attempt))")
+                            return
+                        }
+                        last = "usbip attach exited \(process.terminationStatus)"
+                    } catch {
+                        last = "usbip attach failed: \(error.localizedDescription)"
+                    }
+                    usleep(500_000)
+                }
+                continuation.resume(returning: "NOT attached: \(last), 12 tries; the device stays unplugged")
+            }
+            thread.start()
         }
     }
 
@@ -227,7 +244,7 @@ struct LabServeCommand: AsyncParsableCommand {
                     if reset == .dfu {
                         await item.dfu.replug()
                         server.add(item.dfu, busID: item.busID)
-                        say("re-enumerating \(item.busID) in DFU mode: \(Self.attach(item.busID))")
+                        say("re-enumerating \(item.busID) in DFU mode: \(await Self.attach(item.busID))")
                         continue
                     }
                     for module in await normal.acceptedUpdates {
@@ -243,7 +260,7 @@ struct LabServeCommand: AsyncParsableCommand {
                                                     deviceOS: EmulatedModule.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
                     item.normal = next
                     server.add(next, busID: item.busID)
-                    say("re-enumerating \(item.busID) in normal mode after \(reset): \(Self.attach(item.busID))")
+                    say("re-enumerating \(item.busID) in normal mode after \(reset): \(await Self.attach(item.busID))")
                 } else {
                     guard await item.dfu.presence == .leftDFU else { continue }
                     let report = await item.dfu.bootReport()
@@ -255,7 +272,7 @@ struct LabServeCommand: AsyncParsableCommand {
                                                       deviceOS: EmulatedModule.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
                     item.normal = normal
                     server.add(normal, busID: item.busID)
-                    say("re-enumerating \(item.busID) in normal mode: \(Self.attach(item.busID))")
+                    say("re-enumerating \(item.busID) in normal mode: \(await Self.attach(item.busID))")
                 }
             }
         }

@@ -18,8 +18,12 @@ public enum USBSerial {
         let raw = try await transport.control(
             ControlSetup(requestType: 0x80, request: 6, value: 0x0300 | UInt16(device[16]), index: 0x0409, length: 255), data: [], timeout: .seconds(2))
         guard let text = USBStringDescriptor.decode(raw) else { return nil }
-        let hex = text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }
-        return hex.map { String($0) } ?? text
+        return deviceID(in: text) ?? text
+    }
+
+    /// The 24-hex device ID in a serial string, lowercased.
+    public static func deviceID(in text: String) -> String? {
+        text.split(whereSeparator: { !$0.isHexDigit }).first { $0.count == 24 }.map { $0.lowercased() }
     }
 }
 
@@ -49,14 +53,22 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
                 switch event {
                 case .arrived(let summary):
                     guard let (platform, mode) = catalog.platform(usbProductID: summary.productID), platform.isProvisionable else { continue }
+                    // The serial string the kernel read at enumeration (sysfs, through udev)
+                    // first: no USB transfer, so a busy bench (several devices switching
+                    // modes at once) cannot make it miss an arrival; the device itself second.
                     var deviceID: String?
-                    for attempt in 0..<10 where deviceID == nil {
+                    for attempt in 0..<30 where deviceID == nil {
                         if attempt > 0 { try? await Task.sleep(for: .milliseconds(100)) }
-                        if let transport = try? await transport(summary.portPath) {
+                        if let known = Self.kernelSerial(summary.portPath), known.productID == nil || known.productID == summary.productID {
+                            deviceID = USBSerial.deviceID(in: known.serial)
+                        } else if attempt % 3 == 2, let transport = try? await transport(summary.portPath) {
                             deviceID = (try? await USBSerial.read(transport))??.lowercased()
                         }
                     }
-                    guard let deviceID, (try? DeviceID(deviceID)) != nil else { continue }
+                    guard let deviceID, (try? DeviceID(deviceID)) != nil else {
+                        FileHandle.standardError.write(Data("station: a Particle device on port \(summary.portPath) gave no device ID; it is not guarded. Unplug it and plug it in again\n".utf8))
+                        continue
+                    }
                     lock.withLock { present[summary.portPath] = (deviceID, mode == .dfu) }
                     continuation.yield(.arrived(port: summary.portPath, deviceID: deviceID, productID: summary.productID, inDFU: mode == .dfu))
                 case .left(let summary):
@@ -71,6 +83,11 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    /// The kernel's serial string for the device at `port` (a sysfs read through udev).
+    static func kernelSerial(_ port: String) -> (serial: String, productID: UInt16?)? {
+        (try? UdevContext())?.usbSerial(portPath: port)
     }
 
     func transport(_ port: String) async throws -> LibUSBTransport {

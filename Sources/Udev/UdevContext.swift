@@ -199,3 +199,16 @@ final class StopFlag: @unchecked Sendable {
         pthread_mutex_unlock(&mutex)
     }
 }
+
+extension UdevContext {
+    /// The `serial` attribute the kernel read at enumeration for the USB device at
+    /// `portPath` (`1-1.3`), with its product ID: no USB transfer needed. Nil when no device
+    /// is at that port or it has no serial string.
+    public func usbSerial(portPath: String) -> (serial: String, productID: UInt16?)? {
+        guard let device = udev_device_new_from_subsystem_sysname(raw, "usb", portPath) else { return nil }
+        defer { udev_device_unref(device) }
+        guard let serial = udev_device_get_sysattr_value(device, "serial").map({ String(cString: $0) }) else { return nil }
+        let productID = udev_device_get_sysattr_value(device, "idProduct").flatMap { UInt16(String(cString: $0), radix: 16) }
+        return (serial, productID)
+    }
+}

@@ -225,7 +225,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                         let outcome = try await driver.provisioner.identify(deviceID: deviceID, port: port, productID: arrival.productID, inDFU: arrival.inDFU)
                         await driver.identified(deviceID, outcome)
                     } catch {
-                        await driver.handle(error.deviceGone ? .flashFailed(deviceID: deviceID, error.failure, deviceGone: true) : .identifyFailed(deviceID: deviceID, error.failure))
+                        await driver.stepFailed(deviceID, error, otherwise: .identifyFailed(deviceID: deviceID, error.failure))
                     }
                 }
             case .flash(_, let deviceID):
@@ -238,7 +238,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                         }
                         await driver.flashed(deviceID, outcome)
                     } catch {
-                        await driver.handle(.flashFailed(deviceID: deviceID, error.failure, deviceGone: error.deviceGone))
+                        await driver.stepFailed(deviceID, error, otherwise: .flashFailed(deviceID: deviceID, error.failure, deviceGone: false))
                     }
                 }
             case .finish(_, let deviceID, let finalState):
@@ -249,7 +249,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                         let after = try await driver.provisioner.finish(deviceID: deviceID, platform: platform, state: finalState, inDFU: inDFU)
                         await driver.finished(deviceID, after)
                     } catch {
-                        await driver.handle(error.deviceGone ? .flashFailed(deviceID: deviceID, error.failure, deviceGone: true) : .finishFailed(deviceID: deviceID, error.failure))
+                        await driver.stepFailed(deviceID, error, otherwise: .finishFailed(deviceID: deviceID, error.failure))
                     }
                 }
             case .connectivityTest(_, let deviceID):
@@ -262,13 +262,22 @@ public actor BenchDriver<C: Clock<Duration>> {
                 run(deviceID) { driver in
                     let failure = await connectivity.run(deviceID: deviceID, finalState: finalState)
                     if let failure, failure.deviceGone {
-                        await driver.handle(.flashFailed(deviceID: deviceID, failure.failure, deviceGone: true))
+                        await driver.stepFailed(deviceID, failure, otherwise: .connectivity(deviceID: deviceID, failure.failure))
                     } else {
                         await driver.handle(.connectivity(deviceID: deviceID, failure?.failure))
                     }
                 }
             }
         }
+    }
+
+    /// A step's failure: a device that is gone interrupts the job (and the reason is kept
+    /// in the notes and the event log: "gone" may also be a re-enumeration that never came
+    /// back); any other failure is `otherwise`.
+    func stepFailed(_ deviceID: String, _ failure: StepFailure, otherwise: BenchEvent) async {
+        guard failure.deviceGone else { return await handle(otherwise) }
+        note("\(deviceID): [\(failure.failure.code)] \(failure.failure.message)")
+        await handle(.flashFailed(deviceID: deviceID, failure.failure, deviceGone: true))
     }
 
     func begin(_ deviceID: String) {
