@@ -51,6 +51,18 @@ public struct StoreLog: ProvisioningLog {
                                        platformID: platformID, stationID: stationID), destination: destination, importSIM: job.identity.iccid != nil)
     }
 
+    /// The item needs attention, with the reason; `station queue retry` puts it back.
+    public func withdrawImport(_ job: Job, reason: String) async throws {
+        try store.record(Attempt(at: Date(), kind: "withdraw", httpStatus: nil, outcome: "withdrawn", detail: reason), updates: [
+            ItemUpdate(deviceID: job.deviceID, state: .attention,
+                       reason: "\(Self.withdrawnPrefix) \(reason); not for the product (`station queue retry \(job.deviceID)` puts it back)",
+                       outcome: "withdrawn", countsAsAttempt: false)
+        ])
+    }
+
+    /// How a withdrawn item's reason starts.
+    public static let withdrawnPrefix = "withdrawn:"
+
     public func event(_ kind: String, deviceID: String?, detail: String) async throws {
         try store.appendEvent(stationID: stationID, deviceID: deviceID, kind: kind, detail: detail)
     }

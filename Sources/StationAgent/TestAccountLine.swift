@@ -40,9 +40,15 @@ public struct TestAccountLine: Sendable {
             switch item.state {
             case .pendingMigration, .done:
                 return
+            case .attention where item.reason?.hasPrefix(StoreLog.withdrawnPrefix) == true:
+                // Withdrawn when an earlier attempt failed; this attempt takes it back.
+                do { _ = try store.retry([deviceID]) } catch {
+                    throw StepFailure("CONNECTIVITY-STORE", "cannot put the device's import back in the queue: \(error)")
+                }
+                continue
             case .attention:
                 throw StepFailure("CONNECTIVITY-ACTIVATION", "the test account could not take the device or activate its SIM: \(item.reason ?? "no reason given"). "
-                                  + "Fix it (`station queue show \(deviceID)`), then re-run the device")
+                                  + "Fix it (`station queue status --device \(deviceID)`), then re-run the device")
             case .pending:
                 last = item.reason ?? "waiting for the cloud"
             }

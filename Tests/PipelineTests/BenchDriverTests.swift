@@ -195,11 +195,14 @@ import Testing
         try await waitUntilDone(run, count: 1)
         let job = try #require(await run.driver.jobs.first)
         #expect(job.step == .failed && job.failure?.code == "CONNECTIVITY-ACTIVATION", "\(job.step) \(job.failure?.code ?? "") \(job.failure?.message ?? "")")
-        #expect(job.failure?.message.contains("station queue show") == true)
+        #expect(job.failure?.message.contains("station queue status --device") == true)
         // It was never let out of listening mode.
         try await Task.sleep(for: .seconds(1.5))
         #expect(await run.bench.anyConnected().isEmpty)
         #expect(!cloud.ledger.contains { $0.method == "POST" && $0.path == "/v1/devices" })
+        // Its queued import is withdrawn: it must not be migrated into the product.
+        let item = try #require(try run.store.items().first { $0.deviceID == id })
+        #expect(item.state == .attention && item.reason?.hasPrefix("withdrawn: failed its connectivity test: [CONNECTIVITY-ACTIVATION]") == true, "\(item)")
         await run.bench.stop()
     }
 

@@ -326,6 +326,15 @@ import Testing
         h.send(.connectivity(deviceID: idA, nil))
         #expect(h.step(idA) == .passed)
         #expect(h.imports == [idA], "queued once, not again at PASS")
+        // A device that fails its test has its queued import withdrawn.
+        h.send(.arrived(port: "1-2", deviceID: idB))
+        h.send(.identified(deviceID: idB, boronB))
+        h.send(.scanned(boronB.serialNumber!))
+        h.send(.flashed(deviceID: idB))
+        h.send(.finished(deviceID: idB))
+        let failed = h.send(.connectivity(deviceID: idB, JobFailure(code: "CONNECTIVITY-TIMEOUT", message: "not seen online")))
+        #expect(h.step(idB) == .failed)
+        #expect(failed.contains(.withdrawImport(deviceID: idB, reason: "failed its connectivity test: [CONNECTIVITY-TIMEOUT] not seen online")))
     }
 
     @Test func finalStatesPerPlatform() {

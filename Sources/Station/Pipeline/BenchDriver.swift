@@ -7,6 +7,8 @@ public protocol ProvisioningLog: Sendable {
     func save(_ job: Job) async throws
     func record(_ job: Job, _ detail: AttemptDetail) async throws
     func enqueueImport(_ job: Job, platformID: Int?) async throws
+    /// Takes back a queued import (the device failed after it was queued).
+    func withdrawImport(_ job: Job, reason: String) async throws
     func event(_ kind: String, deviceID: String?, detail: String) async throws
     /// The jobs saved before a restart.
     func savedJobs() async throws -> [Job]
@@ -211,6 +213,11 @@ public actor BenchDriver<C: Clock<Duration>> {
                 let platformID = job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) }
                 do { try await log.enqueueImport(job, platformID: platformID) } catch {
                     note("FAIL [STORE]: \(deviceID) passed but was not queued for import: \(error). Run `station queue add` for it")
+                }
+            case .withdrawImport(let deviceID, let reason):
+                guard let job = state.jobs[deviceID] else { continue }
+                do { try await log.withdrawImport(job, reason: reason) } catch {
+                    note("FAIL [STORE]: \(deviceID) failed but its queued import was not withdrawn: \(error). Do not migrate it: `station queue status --device \(deviceID)`")
                 }
             case .prompt(let prompt):
                 note(prompt.description)

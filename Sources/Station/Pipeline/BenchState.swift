@@ -103,6 +103,9 @@ public enum BenchAction: Hashable, Sendable {
     /// The attempt is over (passed or failed): its durable record.
     case record(Job)
     case enqueueImport(deviceID: String, iccid: String?)
+    /// A connectivity line's device failed after its import was queued (its SIM is active
+    /// under the test account): the import must not go on to the product.
+    case withdrawImport(deviceID: String, reason: String)
     case prompt(Prompt)
 }
 
@@ -199,7 +202,9 @@ public struct BenchState: Sendable {
         case .finishFailed(let deviceID, let failure): return fail(deviceID, failure, now)
         case .connectivity(let deviceID, let failure):
             guard let job = jobs[deviceID], job.step == .connectivityTest else { return [] }
-            if let failure { return fail(deviceID, failure, now) }
+            if let failure {
+                return fail(deviceID, failure, now) + [.withdrawImport(deviceID: deviceID, reason: "failed its connectivity test: [\(failure.code)] \(failure.message)")]
+            }
             return pass(deviceID, now)
         case .retry(let port):
             guard var job = job(at: port), job.step == .failed else { return [] }
