@@ -266,6 +266,13 @@ struct LabServeCommand: AsyncParsableCommand {
                     let report = await item.dfu.bootReport()
                     say("boot \(item.busID): \(report.bootable ? "bootable" : "NOT bootable")")
                     for line in report.description.split(separator: "\n") { say("boot \(item.busID):   \(line)") }
+                    guard report.bootable else {
+                        // No firmware that starts: the bootloader stays in DFU mode.
+                        await item.dfu.replug()
+                        server.add(item.dfu, busID: item.busID)
+                        say("re-enumerating \(item.busID) in DFU mode (not bootable): \(await Self.attach(item.busID))")
+                        continue
+                    }
                     // The device resets into its firmware: it re-enumerates in normal mode.
                     let installed = await item.dfu.installedModules()
                     let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,

@@ -219,7 +219,16 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
+    /// One import pass at a time in this process: the background sync, a connectivity
+    /// test's activation and the last pass on quit take turns (so no item is sent twice and
+    /// the worker's backoff holds).
+    static let syncGate = SyncGate()
+
     static func syncOnce(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async {
+        await syncGate.run { await syncPass(station: station, configPath: configPath, store: store, products: products, quiet: quiet) }
+    }
+
+    static func syncPass(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async {
         guard let credentials = try? ConfigFiles.credentials(for: station, configPath: configPath) else {
             if !quiet { say("note: no usable credentials file: passed devices stay queued (`station queue sync` later)") }
             return
@@ -237,6 +246,21 @@ struct RunCommand: AsyncParsableCommand {
             let report = try? await worker.run()
             if !quiet, let report { say("import into product \(product.key): \(report.imported) imported, \(report.needAttention) need attention") }
         }
+    }
+}
+
+/// Runs bodies one after another, in the order they came.
+actor SyncGate {
+    private var last: Task<Void, Never>?
+
+    func run(_ body: @escaping @Sendable () async -> Void) async {
+        let previous = last
+        let task = Task {
+            await previous?.value
+            await body()
+        }
+        last = task
+        await task.value
     }
 }
 

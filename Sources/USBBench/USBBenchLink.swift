@@ -61,7 +61,8 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
                         if attempt > 0 { try? await Task.sleep(for: .milliseconds(100)) }
                         if let known = Self.kernelSerial(summary.portPath), known.productID == nil || known.productID == summary.productID {
                             deviceID = USBSerial.deviceID(in: known.serial)
-                        } else if attempt % 3 == 2, let transport = try? await transport(summary.portPath) {
+                        }
+                        if deviceID == nil, attempt % 3 == 2, let transport = try? await transport(summary.portPath) {
                             deviceID = (try? await USBSerial.read(transport))??.lowercased()
                         }
                     }

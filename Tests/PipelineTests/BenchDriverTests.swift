@@ -58,8 +58,8 @@ import Testing
         let events = existing == nil ? bench.events : await bench.subscribe()
         Task {
             for await event in events {
-                // A loaded machine: arrivals reach the bench late (the guard and udev take
-                // their time), departures at once.
+                // A loaded machine: each arrival reaches the bench 1.5 s late (and what
+                // follows it in the one ordered stream waits behind it).
                 if case .arrived = event, let eventDelay { try? await Task.sleep(for: eventDelay) }
                 await driver.hardware(event)
             }

@@ -247,6 +247,45 @@ import Testing
         #expect(h.bench.jobs[idA]?.attempt == 2 && h.step(idA) == .identifying)
     }
 
+    @Test func identifyMayEndBeforeTheReturnFromItsModeSwitchIsSeen() {
+        var h = Harness()
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identifySwitchesMode(deviceID: idA))
+        h.send(.departed(port: "1-1"))
+        // The step saw it boot before the bench heard of its arrival: the flash starts anyway.
+        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(h.step(idA) == .flashing)
+        h.complete(idA)
+        #expect(h.step(idA) == .passed && h.records.count == 1)
+    }
+
+    @Test func aPassedDeviceUnpluggedAtOnceAndBroughtBackLaterIsANewAttempt() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.complete(idA)
+        // The technician unplugs it right after PASS (within the settle window)...
+        h.send(.departed(port: "1-1"), after: 2)
+        // ...and plugs it in again a minute later: a new attempt, not a mode switch.
+        h.send(.arrived(port: "1-1", deviceID: idA), after: 60)
+        #expect(h.bench.jobs[idA]?.attempt == 2 && h.step(idA) == .identifying)
+    }
+
+    @Test func aConnectivityTestCutShortWithdrawsTheImportUntilTheDevicePasses() {
+        var h = Harness(BenchPolicy(connectivityTest: true))
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scanned(boronA.serialNumber!))
+        h.send(.flashed(deviceID: idA))
+        h.send(.finished(deviceID: idA))
+        let cut = h.send(.flashFailed(deviceID: idA, JobFailure(code: "CONNECTIVITY-UNREACHABLE", message: "gone"), deviceGone: true))
+        #expect(h.step(idA) == .interrupted)
+        #expect(cut.contains { if case .withdrawImport(idA, _) = $0 { true } else { false } })
+    }
+
     @Test func theReturnFromTheFinishingModeSwitchIsNotANewAttempt() {
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))

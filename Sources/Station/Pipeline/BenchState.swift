@@ -184,7 +184,13 @@ public struct BenchState: Sendable {
         case .flashFailed(let deviceID, let failure, let gone):
             // `deviceGone` from any step's adapter: the device left and did not come back.
             guard let job = jobs[deviceID], job.step.isActive, job.step != .interrupted else { return [] }
-            if gone { return interrupt(deviceID, port: job.port ?? lastPort[deviceID] ?? "?", now) }
+            if gone {
+                // A connectivity test cut short: its import (queued before the test) waits,
+                // withdrawn, until the device passes.
+                let withdraw: [BenchAction] = job.step == .connectivityTest
+                    ? [.withdrawImport(deviceID: deviceID, reason: "its connectivity test was cut short: [\(failure.code)] \(failure.message)")] : []
+                return interrupt(deviceID, port: job.port ?? lastPort[deviceID] ?? "?", now) + withdraw
+            }
             guard job.step == .flashing else { return [] }
             return fail(deviceID, failure, now)
         case .finished(let deviceID):
@@ -247,7 +253,10 @@ public struct BenchState: Sendable {
         case .passed, .failed:
             // Still where it finished (seen again after a restart): nothing to do. Plugged
             // in again after leaving: a new attempt.
-            if previousPort == port || wasSwitching { return [.save(job)] }
+            // A switch seen after a PASS counts only while it settles: the technician who
+            // unplugs a passed device at once and brings it back later starts a new attempt.
+            let settling = job.step != .passed || passedAt[deviceID].map { now - $0 < 2 * Self.settleSeconds } ?? true
+            if previousPort == port || wasSwitching && settling { return [.save(job)] }
             job.attempt += 1
             job.failure = nil
             job.progress = nil
@@ -370,7 +379,10 @@ public struct BenchState: Sendable {
     }
 
     mutating func startFlash(_ deviceID: String, _ now: Double) -> [BenchAction] {
-        guard let port = jobs[deviceID]?.port else { return [] }
+        // The flash step finds the device by ID: it may be between ports (back from the
+        // identify step's own mode switch, its arrival not seen yet).
+        guard let job = jobs[deviceID] else { return [] }
+        let port = job.port ?? lastPort[deviceID] ?? "?"
         return move(deviceID, to: .flashing, now) + [.flash(port: port, deviceID: deviceID)]
     }
 
@@ -381,7 +393,7 @@ public struct BenchState: Sendable {
         let done = jobs[deviceID] ?? job
         // A connectivity line queued the import before its test.
         let enqueue: [BenchAction] = policy.connectivityTest ? [] : [.enqueueImport(deviceID: deviceID, iccid: done.identity.iccid)]
-        return moved + [.record(done)] + enqueue + [.prompt(.done(port: done.port ?? "?", deviceID: deviceID, passed: true))]
+        return moved + [.record(done)] + enqueue + [.prompt(.done(port: done.port ?? lastPort[deviceID] ?? "?", deviceID: deviceID, passed: true))]
     }
 
     mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {

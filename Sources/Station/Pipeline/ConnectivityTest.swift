@@ -64,7 +64,8 @@ public struct ConnectivityTest: Sendable {
                 _ = try await link.dfu(deviceID, within: .seconds(20))
             }
         } catch {
-            return StepFailure("CONNECTIVITY-FINAL-STATE", "the device connected but could not be put back in \(finalState.rawValue) mode: \(error). Unplug it", deviceGone: true)
+            return StepFailure("CONNECTIVITY-FINAL-STATE", "the device connected but could not be put back in \(finalState.rawValue) mode: \(error). Unplug it",
+                               deviceGone: Provisioner<ContinuousClock>.gone(error))
         }
         guard online else {
             return StepFailure("CONNECTIVITY-TIMEOUT", "the test account did not see the device online within \(within)"

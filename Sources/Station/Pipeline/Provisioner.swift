@@ -260,7 +260,9 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 progress(total, total)
                 return FlashOutcome(written: written, inDFU: true)
             }
-            _ = try? await session.leave()
+            do { _ = try await session.leave() } catch {
+                throw StepFailure("FLASH-DFU-LEAVE", "the device did not leave DFU mode after its DFU writes: \(error). Replug it to resume", deviceGone: Self.gone(error))
+            }
             switch await bootAfterLeavingDFU(deviceID) {
             case .booted(let booted):
                 _ = try await controlRequestSteps(booted)
