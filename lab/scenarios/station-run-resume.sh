@@ -9,6 +9,10 @@ mkfifo /tmp/scans
 station run --config "$STATION_REPO/lab/stations/lab-boron.toml" --plain --stop-after 1 < /tmp/scans > /tmp/run.log 2>&1 &
 run_pid=$!
 exec 3>/tmp/scans
+# The technician plugs the device in once the station runs.
+for i in $(seq 1 100); do grep -q "^bench ready" /tmp/run.log && break; sleep 0.2; done
+grep -q "^bench ready" /tmp/run.log || { echo "station run did not start:"; cat /tmp/run.log; exit 1; }
+lab_attach 1-1
 serial=$(sed -n "s/^identity 1-1 serial=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log)
 iccid=$(sed -n "s/^identity 1-1 serial=[^ ]* iccid=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log)
 for i in $(seq 1 150); do grep -q "WAITING FOR SCAN" /tmp/run.log && break; sleep 0.2; done
