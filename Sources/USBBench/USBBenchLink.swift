@@ -57,9 +57,10 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
                     // first: no USB transfer, so a busy bench (several devices switching
                     // modes at once) cannot make it miss an arrival; the device itself second.
                     var deviceID: String?
+                    let udev = try? UdevContext()
                     for attempt in 0..<30 where deviceID == nil {
                         if attempt > 0 { try? await Task.sleep(for: .milliseconds(100)) }
-                        if let known = Self.kernelSerial(summary.portPath), known.productID == nil || known.productID == summary.productID {
+                        if let known = udev?.usbSerial(portPath: summary.portPath), known.productID == nil || known.productID == summary.productID {
                             deviceID = USBSerial.deviceID(in: known.serial)
                         }
                         if deviceID == nil, attempt % 3 == 2, let transport = try? await transport(summary.portPath) {
@@ -84,11 +85,6 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
-    }
-
-    /// The kernel's serial string for the device at `port` (a sysfs read through udev).
-    static func kernelSerial(_ port: String) -> (serial: String, productID: UInt16?)? {
-        (try? UdevContext())?.usbSerial(portPath: port)
     }
 
     func transport(_ port: String) async throws -> LibUSBTransport {

@@ -133,8 +133,18 @@ import Testing
     static let testToken = "testtoken0123456789abcdef0123456789"
 
     /// A connectivity line over the fake cloud on loopback (real HTTP through libcurl): the
-    /// station's own import queue worker and the test-account adapter.
-    func connectivityLine(_ cloud: FakeParticleCloud, server: LoopbackHTTPServer, unit: (BenchDevice, [FirmwareModule])) async throws -> Run {
+    /// station's own import queue worker and the test-account adapter, and one Boron whose SIM
+    /// the cloud knows, inactive (or, with `simKnown` false, not at all). The Boron is plugged
+    /// in and its sticker scanned; returns when its job is over.
+    func runConnectivityLine(simKnown: Bool) async throws -> (run: Run, cloud: FakeParticleCloud, server: LoopbackHTTPServer, id: String, iccid: String) {
+        let cloud = FakeParticleCloud()
+        cloud.addToken(Self.testToken, .init(name: "test-account"))
+        let server = try cloud.serve()
+        var unit = try Self.device("boron", os: "5.9.0")
+        unit.0.profile.cloudConnectDelay = .milliseconds(800)
+        let id = unit.0.profile.deviceID.rawValue, iccid = unit.0.profile.iccid!.rawValue
+        // Its SIM is not active: without the test account's import it could never connect.
+        cloud.manufacture(.init(deviceID: id, platformID: 13, serial: unit.0.profile.serial?.rawValue, iccid: simKnown ? iccid : nil))
         let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: server.baseURL, token: Token(Self.testToken))
         let run = try await start([unit], policy: BenchPolicy(connectivityTest: true), destination: .testAccount) { bench, store in
             let worker = SyncWorker(store: store, product: nil, testAccount: client,
@@ -145,23 +155,15 @@ import Testing
         // The emulator's "connected" moment is what the fake cloud sees as coming online
         // (only with an active SIM).
         await run.bench.setOnConnected { id in _ = cloud.bringOnline(id) }
-        return run
-    }
-
-    @Test func aConnectivityLineActivatesTheSIMUnderTheTestAccountThenSeesTheDeviceOnline() async throws {
-        let cloud = FakeParticleCloud()
-        cloud.addToken(Self.testToken, .init(name: "test-account"))
-        let server = try cloud.serve()
-        defer { server.stop() }
-        var unit = try Self.device("boron", os: "5.9.0")
-        unit.0.profile.cloudConnectDelay = .milliseconds(800)
-        let id = unit.0.profile.deviceID.rawValue, iccid = unit.0.profile.iccid!.rawValue
-        // Its SIM is not active: without the test account's import it could never connect.
-        cloud.manufacture(.init(deviceID: id, platformID: 13, serial: unit.0.profile.serial?.rawValue, iccid: iccid))
-        let run = try await connectivityLine(cloud, server: server, unit: unit)
         await run.bench.plug(0)
         await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
         try await waitUntilDone(run, count: 1)
+        return (run, cloud, server, id, iccid)
+    }
+
+    @Test func aConnectivityLineActivatesTheSIMUnderTheTestAccountThenSeesTheDeviceOnline() async throws {
+        let (run, cloud, server, id, iccid) = try await runConnectivityLine(simKnown: true)
+        defer { server.stop() }
         let jobs = await run.driver.jobs
         #expect(jobs.first?.step == .passed, "\(jobs.map { "\($0.step) \($0.failure?.code ?? "") \($0.failure?.message ?? "")" })")
         #expect(cloud.isOnline(id) && cloud.sim(iccid)?.state == .active && cloud.owner(of: id) == "test-account")
@@ -180,19 +182,9 @@ import Testing
     }
 
     @Test func aConnectivityLineWhoseSIMCannotBeActivatedFailsWithoutConnecting() async throws {
-        let cloud = FakeParticleCloud()
-        cloud.addToken(Self.testToken, .init(name: "test-account"))
-        let server = try cloud.serve()
-        defer { server.stop() }
-        var unit = try Self.device("boron", os: "5.9.0")
-        unit.0.profile.cloudConnectDelay = .milliseconds(800)
-        let id = unit.0.profile.deviceID.rawValue
         // The cloud does not know its SIM: activation is refused (404).
-        cloud.manufacture(.init(deviceID: id, platformID: 13, serial: unit.0.profile.serial?.rawValue, iccid: nil))
-        let run = try await connectivityLine(cloud, server: server, unit: unit)
-        await run.bench.plug(0)
-        await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
-        try await waitUntilDone(run, count: 1)
+        let (run, cloud, server, id, _) = try await runConnectivityLine(simKnown: false)
+        defer { server.stop() }
         let job = try #require(await run.driver.jobs.first)
         #expect(job.step == .failed && job.failure?.code == "CONNECTIVITY-ACTIVATION", "\(job.step) \(job.failure?.code ?? "") \(job.failure?.message ?? "")")
         #expect(job.failure?.message.contains("station queue status --device") == true)

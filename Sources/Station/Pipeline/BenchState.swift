@@ -179,7 +179,7 @@ public struct BenchState: Sendable {
             // The device may be between ports: the flash step reaches it in DFU mode before
             // its arrival is seen here. The finish step finds it by device ID.
             guard let job = jobs[deviceID], job.step == .flashing else { return [] }
-            let port = job.port ?? lastPort[deviceID] ?? "?"
+            let port = self.port(of: job)
             return move(deviceID, to: .finishing, now) + [.finish(port: port, deviceID: deviceID, state: policy.finalState(for: job.identity.platform))]
         case .flashFailed(let deviceID, let failure, let gone):
             // `deviceGone` from any step's adapter: the device left and did not come back.
@@ -189,7 +189,7 @@ public struct BenchState: Sendable {
                 // withdrawn, until the device passes.
                 let withdraw: [BenchAction] = job.step == .connectivityTest
                     ? [.withdrawImport(deviceID: deviceID, reason: "its connectivity test was cut short: [\(failure.code)] \(failure.message)")] : []
-                return interrupt(deviceID, port: job.port ?? lastPort[deviceID] ?? "?", now) + withdraw
+                return interrupt(deviceID, port: port(of: job), now) + withdraw
             }
             guard job.step == .flashing else { return [] }
             return fail(deviceID, failure, now)
@@ -198,7 +198,7 @@ public struct BenchState: Sendable {
             if policy.connectivityTest {
                 // The device may be between ports (its arrival not seen yet): the test finds
                 // it by device ID.
-                let port = job.port ?? lastPort[deviceID] ?? "?"
+                let port = self.port(of: job)
                 // Its import (into the test account: that activates its SIM) is queued first:
                 // without it a cellular device cannot connect. The test waits for it.
                 let moved = move(deviceID, to: .connectivityTest, now)
@@ -320,7 +320,7 @@ public struct BenchState: Sendable {
     mutating func identified(_ deviceID: String, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
         identifySwitch.remove(deviceID)
         guard var job = jobs[deviceID], job.step == .identifying else { return [] }
-        let port = job.port ?? lastPort[deviceID] ?? "?"
+        let port = self.port(of: job)
         job.identity = identity.filling(from: job.identity)
         jobs[job.deviceID] = job
         if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
@@ -378,11 +378,15 @@ public struct BenchState: Sendable {
         return startFlash(deviceID, now)
     }
 
+    /// The job's port, else the last one its device was on: steps find devices by ID, so a
+    /// device between ports (a mode switch not seen yet) is named by where it was.
+    func port(of job: Job) -> String { job.port ?? lastPort[job.deviceID] ?? "?" }
+
     mutating func startFlash(_ deviceID: String, _ now: Double) -> [BenchAction] {
         // The flash step finds the device by ID: it may be between ports (back from the
         // identify step's own mode switch, its arrival not seen yet).
         guard let job = jobs[deviceID] else { return [] }
-        let port = job.port ?? lastPort[deviceID] ?? "?"
+        let port = self.port(of: job)
         return move(deviceID, to: .flashing, now) + [.flash(port: port, deviceID: deviceID)]
     }
 
@@ -393,13 +397,13 @@ public struct BenchState: Sendable {
         let done = jobs[deviceID] ?? job
         // A connectivity line queued the import before its test.
         let enqueue: [BenchAction] = policy.connectivityTest ? [] : [.enqueueImport(deviceID: deviceID, iccid: done.identity.iccid)]
-        return moved + [.record(done)] + enqueue + [.prompt(.done(port: done.port ?? lastPort[deviceID] ?? "?", deviceID: deviceID, passed: true))]
+        return moved + [.record(done)] + enqueue + [.prompt(.done(port: port(of: done), deviceID: deviceID, passed: true))]
     }
 
     mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
         identifySwitch.remove(deviceID)
-        let port = job.port ?? lastPort[deviceID] ?? "?"
+        let port = self.port(of: job)
         job.failure = failure
         jobs[job.deviceID] = job
         waitingSince[job.deviceID] = nil
