@@ -24,7 +24,9 @@ public actor EmulatedKeyboardScanner: USBIPServable {
 
     public init() {}
 
-    /// HID usage and whether Shift is needed, for the characters stickers carry.
+    /// HID usage and whether Shift is needed, for the characters stickers carry (letters,
+    /// digits, the space between serial number and mobile secret, and the AIM symbology
+    /// prefix's `]`).
     static func usage(_ character: Character) -> (usage: UInt8, shift: Bool)? {
         guard let ascii = character.asciiValue else { return nil }
         switch ascii {
@@ -33,6 +35,11 @@ public actor EmulatedKeyboardScanner: USBIPServable {
         case UInt8(ascii: "1")...UInt8(ascii: "9"): return (0x1E + ascii - UInt8(ascii: "1"), false)
         case UInt8(ascii: "0"): return (0x27, false)
         case UInt8(ascii: "-"): return (0x2D, false)
+        case UInt8(ascii: "_"): return (0x2D, true)
+        case UInt8(ascii: " "): return (0x2C, false)
+        case UInt8(ascii: "["): return (0x2F, false)
+        case UInt8(ascii: "]"): return (0x30, false)
+        case UInt8(ascii: "\t"): return (0x2B, false)
         default: return nil
         }
     }

@@ -2,7 +2,7 @@
 ///
 /// Particle's serial-number sticker is a Data Matrix holding `SERIAL MOBILESECRET`
 /// (serial only on Gen 2); older Electron/E-Series "u-blox" stickers carry the IMEI instead.
-public enum StickerCode: Hashable, Sendable {
+public enum StickerCode: Hashable, Sendable, CustomStringConvertible {
     case serial(SerialNumber, mobileSecret: MobileSecret?)
     case imei(IMEI)
 
@@ -16,6 +16,51 @@ public enum StickerCode: Hashable, Sendable {
     public var serialNumber: SerialNumber? {
         if case .serial(let serial, _) = self { return serial }
         return nil
+    }
+
+    /// The mobile secret, when the sticker carries one (Gen 3).
+    public var mobileSecret: MobileSecret? {
+        if case .serial(_, let secret) = self { return secret }
+        return nil
+    }
+
+    /// Which identifier the sticker carries.
+    public var key: Key {
+        switch self {
+        case .serial: .serialNumber
+        case .imei: .imei
+        }
+    }
+
+    /// The value a device must report to pair with this sticker: its serial number or IMEI,
+    /// normalised. Never the mobile secret.
+    public var pairingValue: String {
+        switch self {
+        case .serial(let serial, _): serial.rawValue
+        case .imei(let imei): imei.rawValue
+        }
+    }
+
+    /// Parses a scan whose kind is not known in advance (a bench with Gen 3 devices, Gen 2
+    /// devices and u-blox Electrons at once): digits only are an IMEI; otherwise the
+    /// `preferred` key first, then the other one. When neither fits, the error is the
+    /// preferred key's.
+    public static func parseAny(
+        _ text: String, preferred: Key = .serialNumber, prefix: String = "", suffix: String = ""
+    ) throws(IdentifierError) -> StickerCode {
+        // A single all-digit field is an IMEI (serial numbers start with their SKU's
+        // letters): a wrong check digit there is a misread IMEI, not a serial number.
+        let cleaned = strip(text, prefix: prefix, suffix: suffix)
+        if !cleaned.isEmpty, cleaned.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            return try parse(cleaned, key: .imei)
+        }
+        do {
+            return try parse(text, key: preferred, prefix: prefix, suffix: suffix)
+        } catch {
+            let other: Key = preferred == .imei ? .serialNumber : .imei
+            if let code = try? parse(text, key: other, prefix: prefix, suffix: suffix) { return code }
+            throw error
+        }
     }
 
     /// Parses scanner output: tolerant of the noise scanners add around the code, strict
@@ -69,5 +114,14 @@ public enum StickerCode: Hashable, Sendable {
         view = view.drop(while: isNoise)
         while let last = view.last, isNoise(last) { view = view.dropLast() }
         return String(view)
+    }
+
+    /// What a log or a screen may show: the pairing value, and that a mobile secret was
+    /// there, never the secret itself.
+    public var description: String {
+        switch self {
+        case .serial(let serial, let secret): serial.rawValue + (secret == nil ? "" : " (mobile secret withheld)")
+        case .imei(let imei): "IMEI " + imei.rawValue
+        }
     }
 }

@@ -43,7 +43,8 @@ public struct StoreLog: ProvisioningLog {
             imei: job.identity.imei, deviceOSVersion: job.identity.deviceOSVersion, scan: job.scan,
             steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
             modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
-            written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) }))
+            written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) },
+            mobileSecret: job.mobileSecret))
     }
 
     public func enqueueImport(_ job: Job, platformID: Int?) async throws {

@@ -106,8 +106,7 @@ struct DemoCommand: AsyncParsableCommand {
         let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
         let log = StoreLog(store: store, stationID: "demo-bench", line: "Demo line", operatorName: "demo")
         let provisioner = Provisioner(link: bench, manifests: manifests, clock: ContinuousClock(), switchWithin: .seconds(60))
-        let driver = BenchDriver(stationID: "demo-bench", policy: BenchPolicy(finalStates: ["tracker": .dfu]), provisioner: provisioner,
-                                 link: bench, log: log, clock: ContinuousClock())
+        let driver = BenchDriver(policy: BenchPolicy(finalStates: ["tracker": .dfu]), provisioner: provisioner, link: bench, log: log, clock: ContinuousClock())
         let feed = Task { for await event in bench.events { await driver.hardware(event) } }
         let ticker = Task {
             while !Task.isCancelled {
@@ -115,14 +114,21 @@ struct DemoCommand: AsyncParsableCommand {
                 await driver.tick()
             }
         }
-        let screen = Task { await showBench(driver.updates(), title: "station demo: Demo line, operator demo", plain: plain || isatty(STDOUT_FILENO) == 0) }
+        let title = "station demo: Demo line, operator demo"
+        let live = !(plain || isatty(STDOUT_FILENO) == 0)
+        let screen = Task { await showBench(driver.updates(), title: title, plain: !live) }
 
-        // The technician: plugs each device in and scans its sticker.
+        // The technician: plugs each device in and scans its sticker, as a scanner reads
+        // it: a Gen 3 Data Matrix holds the serial number, a space and the mobile secret
+        // (one scanner here sends the AIM symbology prefix ]d2 first); the Electron's (Gen 2)
+        // holds the serial number only.
         for (index, (spec, _)) in devices.enumerated() {
             await bench.plug(index)
             try await Task.sleep(for: .milliseconds(250))
-            let sticker = index == 5 ? (TestIdentities.profile().serial?.rawValue ?? "P0WRONG") : (spec.profile.serial?.rawValue ?? "")
-            await driver.scanned(sticker)
+            let serial = index == 5 ? (TestIdentities.profile().serial?.rawValue ?? "P0WRONG") : (spec.profile.serial?.rawValue ?? "")
+            let gen3 = spec.platform.name != "electron"
+            let secret = String((0..<15).map { _ in "ABCDEFGHJKLMNPQRSTUVWXYZ23456789".randomElement()! })
+            await driver.scanned((index == 1 ? "]d2" : "") + serial + (gen3 ? " " + secret : "") + "\r\n")
         }
         let deadline = ContinuousClock.now + .seconds(physical ? 600 : 180)
         while ContinuousClock.now < deadline {
@@ -133,19 +139,19 @@ struct DemoCommand: AsyncParsableCommand {
         // Past every cloud timer: a guarded device never connects.
         try await Task.sleep(for: .seconds(1))
         ticker.cancel()
-        screen.cancel()
-        await screen.value
         let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID, $0) })
 
         // Imports: one sync worker per product (platform).
-        print("\nimport: syncing the queue with the fake Particle cloud at \(server.baseURL)")
+        var summary: [String] = []
+        var importedCount = 0, requests = 0
         for line in Self.lines {
             let platform = catalog.platform(named: line.platform)!
             let worker = SyncWorker(
                 store: store, product: ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: server.baseURL, token: Token(token)), testAccount: nil,
                 settings: .init(product: ProductKey(String(line.productID)), giveUpAfter: .seconds(20), platformID: Int(platform.id.rawValue)))
             let report = try await worker.run()
-            print("  product \(line.productID) (\(line.platform)): \(report.imported) imported in \(report.requests) request(s)")
+            importedCount += report.imported
+            requests += report.requests
         }
 
         // What happened, checked.
@@ -177,20 +183,24 @@ struct DemoCommand: AsyncParsableCommand {
         let events = try store.events().map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
         let logPath = folder.appendingPathComponent("events.jsonl").path
         try Data(events.utf8).write(to: URL(fileURLWithPath: logPath))
+        let last = await driver.view
+        screen.cancel()
+        await screen.value
         feed.cancel()
         await bench.stop()
 
-        print("cloud: no device ever connected (each was put in listening mode on arrival)" + (connected.isEmpty ? "" : " -- NOT TRUE: \(connected)"))
-        print("fake cloud ledger: \(cloud.ledger.count) calls; in the products: \(imported.count) device(s), exactly the passed ones: \(imported == passed ? "yes" : "NO")")
-        print("\nreport: \(reportPath)")
-        print("event log: \(logPath)")
-        print("store: \(store.path) (`station report --store \(store.path) --format json`)")
+        summary.append("import: the fake cloud imported \(importedCount) in \(requests) request(s), " + (imported == passed ? "exactly the passed devices" : "NOT the passed devices"))
+        summary.append(connected.isEmpty ? "cloud: no device ever connected (each was put in listening mode on arrival)" : "cloud: devices CONNECTED: \(connected)")
+        summary.append("report: \(reportPath)")
+        summary.append("event log: \(logPath)")
+        summary.append("store: \(store.path)")
         if problems.isEmpty {
-            print("demo: PASS (4 devices passed; the fault and the wrong sticker failed with DFU-WRITE-STALL and PAIR-MISMATCH)")
+            summary.append("demo: PASS (4 passed; 2 failed as intended: DFU-WRITE-STALL, PAIR-MISMATCH)")
         } else {
-            for problem in problems { print("demo problem: \(problem)") }
-            print("demo: FAIL")
-            throw StationExitCode.failed.exitCode
+            summary += problems.map { "demo problem: \($0)" }
+            summary.append("demo: FAIL")
         }
+        endBench(last, title: title, live: live, summary: summary)
+        if !problems.isEmpty { throw StationExitCode.failed.exitCode }
     }
 }

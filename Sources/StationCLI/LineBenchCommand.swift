@@ -82,7 +82,7 @@ struct LineBenchCommand: AsyncParsableCommand {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-line-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
-        let driver = BenchDriver(stationID: "bench-line", policy: BenchPolicy(),
+        let driver = BenchDriver(policy: BenchPolicy(),
                                  provisioner: Provisioner(link: bench, manifests: [platform.name: manifest], clock: ContinuousClock(), switchWithin: .seconds(120)),
                                  link: bench, log: StoreLog(store: store, stationID: "bench-line"), clock: ContinuousClock())
         let feed = Task { for await event in bench.events { await driver.hardware(event) } }

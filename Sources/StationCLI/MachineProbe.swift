@@ -10,8 +10,45 @@ enum MachineProbe {
     static let particleVendorID: UInt16 = 0x2B04
     static let rulesDirectories = ["/etc/udev/rules.d", "/run/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d"]
 
+    /// Where the USB device directory, udevd's control socket and the rules directories
+    /// are: the usual places, or what `STATION_USB_DIR`, `STATION_UDEV_CONTROL` and
+    /// `STATION_UDEV_RULES_DIRS` (colon-separated) say (for tests of each refusal).
+    struct Paths {
+        var usbDirectory = "/dev/bus/usb"
+        var udevControl = "/run/udev/control"
+        var rulesDirectories = MachineProbe.rulesDirectories
+
+        init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+            if let value = environment["STATION_USB_DIR"], !value.isEmpty { usbDirectory = value }
+            if let value = environment["STATION_UDEV_CONTROL"], !value.isEmpty { udevControl = value }
+            if let value = environment["STATION_UDEV_RULES_DIRS"], !value.isEmpty { rulesDirectories = value.split(separator: ":").map(String.init) }
+        }
+    }
+
+    /// What `station run` and `station watch` check before they start.
+    static func startFacts(_ paths: Paths = Paths()) -> StartFacts {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: paths.usbDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
+        return StartFacts(
+            usbDirectory: paths.usbDirectory, usbDirectoryExists: exists, usbDirectoryReadable: exists && access(paths.usbDirectory, R_OK | X_OK) == 0,
+            udevControl: paths.udevControl, udevDaemonRunning: FileManager.default.fileExists(atPath: paths.udevControl),
+            rules: installedRules(paths.rulesDirectories), runningAsRoot: geteuid() == 0)
+    }
+
+    /// Refuses to start (exit 69) when the bench would run blind: one line per problem,
+    /// each with its fix, on standard error.
+    static func refuseToRunBlind(_ command: String) throws {
+        let refusals = Doctor.startRefusals(startFacts())
+        guard !refusals.isEmpty else { return }
+        for refusal in refusals {
+            FileHandle.standardError.write(Data("station \(command) does not start: \(refusal.summary). Fix: \(refusal.fix ?? "see station doctor")\n".utf8))
+        }
+        throw StationExitCode.unavailable.exitCode
+    }
+
     static func gather() -> MachineFacts {
         let files = FileManager.default
+        let paths = Paths()
         var usbFacts = MachineFacts.LibUSB(version: LibUSBLibrary.version, supportsHotplug: LibUSBLibrary.supportsHotplug)
         var libusbDevices: [USBDeviceSummary] = []
         do {
@@ -22,7 +59,7 @@ enum MachineProbe {
             usbFacts.initError = error.description
         }
 
-        var udevFacts = MachineFacts.Udev(daemonRunning: files.fileExists(atPath: "/run/udev/control"))
+        var udevFacts = MachineFacts.Udev(daemonRunning: files.fileExists(atPath: paths.udevControl))
         var udevDevices: [UdevUSBDevice] = []
         do {
             udevDevices = try UdevContext().usbDevices(vendorID: particleVendorID)
@@ -45,10 +82,10 @@ enum MachineProbe {
 
         return MachineFacts(
             libusb: usbFacts, udev: udevFacts, curl: curlFacts,
-            usbfsPresent: files.fileExists(atPath: "/dev/bus/usb"),
+            usbfsPresent: files.fileExists(atPath: paths.usbDirectory),
             runningAsRoot: geteuid() == 0,
             particleDevices: particleDevices(libusb: libusbDevices, udev: udevDevices),
-            installedRules: installedRules(),
+            installedRules: installedRules(paths.rulesDirectories),
             modemManagerRunning: processRunning(named: "ModemManager"))
     }
 
@@ -68,9 +105,9 @@ enum MachineProbe {
     }
 
     /// Installed rules files that match Particle's vendor ID.
-    static func installedRules() -> [MachineFacts.RulesFile] {
+    static func installedRules(_ directories: [String] = rulesDirectories) -> [MachineFacts.RulesFile] {
         var rules: [MachineFacts.RulesFile] = []
-        for directory in rulesDirectories {
+        for directory in directories {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
             for name in names.sorted() where name.hasSuffix(".rules") {
                 let path = directory + "/" + name

@@ -71,6 +71,24 @@ enum ConfigFiles {
         return mode.uint32Value
     }
 
+    /// Why the credentials file a config names cannot be used, without printing anything
+    /// (nil: it can). `station run` shows this once, as its "imports paused" banner.
+    static func credentialsProblem(for config: StationConfig, configPath: String) -> String? {
+        let path = config.cloud.credentialsFile.hasPrefix("/")
+            ? config.cloud.credentialsFile
+            : URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(config.cloud.credentialsFile).path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path), let mode = attributes[.posixPermissions] as? NSNumber
+        else { return "the credentials file \(path) cannot be read; check [cloud] credentials_file." }
+        do {
+            let credentials = try Credentials.parse(text, file: path, mode: mode.uint32Value)
+            try config.check(credentials, file: path)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// The credentials file a config names (relative to the config's folder).
     static func credentials(for config: StationConfig, configPath: String) throws -> Credentials {
         let path = config.cloud.credentialsFile.hasPrefix("/")

@@ -22,6 +22,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "csv, html or json.") var format: String = "json"
     @Option(name: .long, help: "Write the report to this file instead of standard output.") var out: String?
     @Flag(name: .long, help: "Export the event log as JSON Lines instead of a report.") var events = false
+    @Flag(name: .long, help: "Include each sticker's mobile secret (json and csv; kept in the store, exported only when asked).") var includeSecrets = false
 
     func validate() throws {
         guard !store.isEmpty else { throw ValidationError("Name at least one --store PATH (the station's SQLite file).") }
@@ -40,7 +41,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         var records: [ProvisioningRecord] = []
         var eventLines: [String] = []
-        let filter = RecordFilter(since: since.flatMap(Self.date), stationID: station, operatorName: `operator`)
+        let filter = RecordFilter(since: since.flatMap(Self.date), stationID: station, operatorName: `operator`, includeSecrets: includeSecrets && format != "html")
         for path in store {
             guard FileManager.default.fileExists(atPath: path) else {
                 print("FAIL: no station store at \(path); check the path (`station queue status --config` names it).")
@@ -67,7 +68,7 @@ struct ReportCommand: AsyncParsableCommand {
         } else {
             let report = LineReport(records: records)
             switch format {
-            case "csv": text = report.csv()
+            case "csv": text = report.csv(includeSecrets: includeSecrets)
             case "html": text = report.html(title: "Provisioning report: " + report.stations.joined(separator: ", "))
             default: text = try report.json() + "\n"
             }

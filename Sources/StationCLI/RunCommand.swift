@@ -22,6 +22,21 @@ struct RunCommand: AsyncParsableCommand {
             scanner types into this terminal). Commands, typed and ended with Enter: `r SLOT` re-runs \
             the failed device in SLOT, `q` quits after the devices being written finish. The import \
             queue is synced in the background whenever the cloud answers.
+
+            It refuses to start (exit 69) when it would run blind: no USB device directory, no \
+            Particle udev rule (and not root), udevd not running, or the configured scanner missing.
+
+            The screen (80x24 or larger): one row per slot (configured slots from the start): slot, \
+            platform, device (serial number), state with progress. PASS and FAIL are words in reverse \
+            video; a FAIL shows its whole code and what to do next (replug and retry, set aside for \
+            rework, find the right sticker, call the line lead: `station codes` lists every code). \
+            Below: totals, the whole reason of the latest failure, current prompts, and the keys.
+
+            Keys, typed and ended with Enter: `r SLOT` re-runs the failed device in SLOT; `d SLOT` \
+            shows SLOT's whole reason; `q` quits once the devices being written finish; `help` lists \
+            them. A scan is parsed as a sticker (Gen 3: serial + mobile secret; Gen 2: serial; u-blox \
+            Electron: IMEI; the scanner's AIM prefix and configured prefix/suffix removed); a line \
+            that is neither a sticker nor a key is refused with the reason.
             """)
 
     @Option(name: .long, help: "The station config (stations/NAME.toml).", completion: .file()) var config: String
@@ -32,6 +47,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not sync the import queue (the devices stay queued).") var noSync = false
 
     func run() async throws {
+        try MachineProbe.refuseToRunBlind("run")
         let station = try ConfigFiles.stationConfig(config)
         let bench: BenchConfig
         do {
@@ -63,44 +79,62 @@ struct RunCommand: AsyncParsableCommand {
 
         // Scans and commands.
         let stdin = ScannerInput.standardInput()
-        var input = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
-        var scannerLines: [AsyncStream<String>] = []
+        let input = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
+        var scannerLines: [(AsyncStream<String>, BenchConfig.Affixes)] = []
         for scanner in bench.scanners {
             do {
                 switch scanner {
                 case .serial(let path, let vendorID, let productID, let baud):
                     let opened = try ScannerInput.serial(path: path, vendorID: vendorID, productID: productID, baud: baud)
-                    scannerLines.append(opened.lines)
+                    scannerLines.append((opened.lines, bench.affixes(of: scanner)))
                     print("scanner: \(opened.name)")
                 case .evdev(let vendorID, let productID):
                     let opened = try ScannerInput.evdev(vendorID: vendorID, productID: productID)
-                    scannerLines.append(opened.lines)
+                    scannerLines.append((opened.lines, bench.affixes(of: scanner)))
                     print("scanner: \(opened.name) (grabbed)")
                 case .keyboardWedge, .none:
                     break
                 }
             } catch {
-                print("FAIL [SCANNER]: \(error)")
+                FileHandle.standardError.write(Data("station run does not start: the configured scanner is missing: \(error).\n".utf8))
                 throw StationExitCode.unavailable.exitCode
             }
         }
         var operatorName = self.operatorName
-        if bench.operatorSignIn && operatorName == nil {
-            print("operator: ", terminator: "")
-            var lines = stdin.makeAsyncIterator()
-            operatorName = await lines.next()
-            input = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
-            let continuation = input.continuation
-            Task { while let line = await lines.next() { continuation.yield(line) }; continuation.finish() }
-        } else {
-            let continuation = input.continuation
-            Task { for await line in stdin { continuation.yield(line) }; continuation.finish() }
+        let allowed = bench.operators.isEmpty ? "any name" : bench.operators.joined(separator: ", ")
+        if let given = operatorName, bench.operatorSignIn, given.isEmpty || !bench.operators.isEmpty && !bench.operators.contains(given) {
+            FileHandle.standardError.write(Data("station run: --operator '\(Self.printable(given))' may not sign in at this station (operators: \(allowed)).\n".utf8))
+            throw StationExitCode.usage.exitCode
         }
-        if bench.operatorSignIn {
-            guard let name = operatorName, !name.isEmpty, bench.operators.isEmpty || bench.operators.contains(name) else {
-                print("FAIL: '\(operatorName ?? "")' may not sign in at this station; the operators are \(bench.operators.joined(separator: ", ")).")
-                throw StationExitCode.dataError.exitCode
+        var typed = stdin.makeAsyncIterator()
+        if bench.operatorSignIn && operatorName == nil {
+            // Three tries; the prompt is written at once (no newline: flushed by hand).
+            for attempt in 1...3 {
+                FileHandle.standardOutput.write(Data("operator sign-in: type your name, then Enter: ".utf8))
+                guard let line = await typed.next() else {
+                    FileHandle.standardError.write(Data("\nstation run: sign-in needs the operator's name, but standard input is closed. Run it at the bench's terminal, or pass --operator NAME.\n".utf8))
+                    throw StationExitCode.usage.exitCode
+                }
+                let name = line.trimmingCharacters(in: .whitespaces)
+                if !name.isEmpty, bench.operators.isEmpty || bench.operators.contains(name) {
+                    operatorName = name
+                    break
+                }
+                let why = name.isEmpty ? "no name was typed" : "'\(Self.printable(name))' may not sign in at this station (operators: \(allowed))"
+                say(why + (attempt < 3 ? "; try again (\(3 - attempt) more)." : "."))
             }
+            guard operatorName != nil else {
+                FileHandle.standardError.write(Data("station run: three names were refused; ask the line lead to add yours to [bench] operators in \(config).\n".utf8))
+                throw StationExitCode.failed.exitCode
+            }
+        }
+        let continuation = input.continuation
+        Task { while let line = await typed.next() { continuation.yield(line) }; continuation.finish() }
+        // Credentials, once: a problem pauses the imports (one banner); the bench still
+        // provisions and the imports wait in the queue.
+        var importsPaused: String?
+        if !noSync {
+            importsPaused = ConfigFiles.credentialsProblem(for: station, configPath: config).map { Self.paused($0, config: config) }
         }
 
         let storePath = store ?? station.storeLocation(environment: ProcessInfo.processInfo.environment)
@@ -142,14 +176,18 @@ struct RunCommand: AsyncParsableCommand {
         let policy = BenchPolicy(
             pairing: bench.pairing == .imei ? .imei : bench.pairing == .none ? .none : .serialNumber, scanRequired: bench.scanRequired,
             finalStates: finalStates, defaultFinalState: bench.finalState == .dfu ? .dfu : .listening, connectivityTest: bench.connectivityTest)
+        let pairing: StickerCode.Key = bench.pairing == .imei ? .imei : .serialNumber
+        let wedge = bench.affixes(of: .keyboardWedge)
         let driver = BenchDriver(
-            stationID: station.station.id, policy: policy,
+            policy: policy,
             provisioner: Provisioner(link: link, manifests: manifests, clock: ContinuousClock()),
             noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: link,
             log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName,
                           destination: station.fallback.policy == .always ? .testAccount : .product),
-            clock: ContinuousClock(), connectivity: connectivity, slotName: { bench.slotName(port: $0) })
+            clock: ContinuousClock(), connectivity: connectivity, slots: (bench.slots ?? []).map { BenchSlot(name: $0.name, port: $0.port) },
+            scanSettings: ScanSettings(preferred: pairing, prefix: wedge.prefix, suffix: wedge.suffix))
         await driver.restore()
+        await driver.setBanner(importsPaused)
         let feed = Task { for await event in events { await driver.hardware(event) } }
         let ticker = Task {
             while !Task.isCancelled {
@@ -157,11 +195,16 @@ struct RunCommand: AsyncParsableCommand {
                 await driver.tick()
             }
         }
-        for lines in scannerLines { Task { for await line in lines { await driver.scanned(line) } } }
+        for (lines, affixes) in scannerLines {
+            Task { for await line in lines { await driver.scanned(line, prefix: affixes.prefix, suffix: affixes.suffix) } }
+        }
         let title = "station \(station.station.id)" + (station.station.line.map { ", \($0)" } ?? "") + (operatorName.map { ", operator \($0)" } ?? "")
         say("bench ready: \(manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first")
-        let screen = Task { await showBench(driver.updates(), title: title, plain: plain || isatty(STDOUT_FILENO) == 0) }
-        let sync = noSync ? nil : Task { await Self.syncForever(station: station, configPath: config, store: opened, products: products) }
+        let live = !(plain || isatty(STDOUT_FILENO) == 0)
+        let screen = Task { await showBench(driver.updates(), title: title, plain: !live) }
+        let sync = noSync || importsPaused != nil ? nil : Task {
+            await Self.syncForever(station: station, configPath: config, store: opened, products: products) { await driver.setBanner($0) }
+        }
 
         // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.
         let quit = QuitFlag()
@@ -169,17 +212,10 @@ struct RunCommand: AsyncParsableCommand {
             // The end of standard input (a script, a closed terminal) is not a quit: the
             // bench keeps running until `q`, a signal or --stop-after.
             for await line in input.stream {
-                let words = line.split(separator: " ")
-                if line == "q" || line == "quit" {
+                if await driver.typed(line, stickers: bench.scanners.contains(.keyboardWedge)) {
                     quit.set()
                     return
                 }
-                if words.count == 2, words[0] == "r" || words[0] == "retry" {
-                    let slot = String(words[1])
-                    await driver.retry(port: bench.slots?.first { $0.name == slot }?.port ?? slot)
-                    continue
-                }
-                if bench.scanners.contains(.keyboardWedge) { await driver.scanned(line) }
             }
         }
         while true {
@@ -187,20 +223,34 @@ struct RunCommand: AsyncParsableCommand {
             if let stopAfter, await driver.jobs.filter({ !$0.step.isActive }).count >= stopAfter { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        say("quitting: waiting for the devices being written to finish")
+        await driver.setBanner("quitting: waiting for the devices being written to finish" + (importsPaused.map { "; " + $0 } ?? ""))
         await driver.drain()
         feed.cancel()
         ticker.cancel()
         sync?.cancel()
+        var summary: [String] = []
+        if !noSync && importsPaused == nil {
+            // One last pass, so what passed is in the products when the cloud answers.
+            summary += await Self.syncOnce(station: station, configPath: config, store: opened, products: products, quiet: false).lines
+        }
+        await driver.setBanner(importsPaused)
+        let jobs = await driver.jobs
+        summary.append("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
+        let last = await driver.view
         screen.cancel()
         await screen.value
-        if !noSync {
-            // One last pass, so what passed is in the products when the cloud answers.
-            await Self.syncOnce(station: station, configPath: config, store: opened, products: products, quiet: false)
-        }
-        let jobs = await driver.jobs
-        say("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
+        endBench(last, title: title, live: live, summary: summary)
         withExtendedLifetime(bus) {}
+    }
+
+    /// The banner for paused imports.
+    static func paused(_ reason: String, config: String) -> String {
+        "imports paused: \(reason) Devices still provision; their imports wait in the queue (`station queue sync --config \(config)` once fixed)."
+    }
+
+    /// A name as it may be echoed: printable ASCII, at most 40 characters.
+    static func printable(_ text: String) -> String {
+        String(String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.map(Character.init)).prefix(40))
     }
 
     /// The bench's products: the station's own, and one per extra platform.
@@ -211,12 +261,35 @@ struct RunCommand: AsyncParsableCommand {
             + bench.extraProducts.map { (ProductKey(String($0.productID)), catalog.platform(named: $0.platform).map { Int($0.id.rawValue) }) }
     }
 
-    /// Syncs the import queue whenever the cloud answers, quietly.
-    static func syncForever(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)]) async {
+    /// Syncs the import queue whenever the cloud answers, quietly. A failure retrying cannot
+    /// fix (the token refused) pauses the imports with one banner; a cloud that does not
+    /// answer is a banner until it does.
+    static func syncForever(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)],
+                            banner: @escaping @Sendable (String?) async -> Void) async {
+        var shown: String?
         while !Task.isCancelled {
-            await syncOnce(station: station, configPath: configPath, store: store, products: products, quiet: true)
+            let outcome = await syncOnce(station: station, configPath: configPath, store: store, products: products, quiet: true)
+            var text: String?
+            if let blocked = outcome.blocked {
+                await banner(paused(blocked, config: configPath))
+                return
+            }
+            if let waiting = outcome.waiting { text = "imports waiting: \(waiting); retrying. Devices still provision." }
+            if text != shown {
+                shown = text
+                await banner(text)
+            }
             try? await Task.sleep(for: .seconds(3))
         }
+    }
+
+    /// What one pass of the import sync came to.
+    struct SyncOutcome: Sendable {
+        /// Why the imports cannot go on until someone fixes something (token, product).
+        var blocked: String?
+        /// Why they wait (the cloud did not answer).
+        var waiting: String?
+        var lines: [String] = []
     }
 
     /// One import pass at a time in this process: the background sync, a connectivity
@@ -224,15 +297,21 @@ struct RunCommand: AsyncParsableCommand {
     /// the worker's backoff holds).
     static let syncGate = SyncGate()
 
-    static func syncOnce(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async {
-        await syncGate.run { await syncPass(station: station, configPath: configPath, store: store, products: products, quiet: quiet) }
+    @discardableResult
+    static func syncOnce(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async -> SyncOutcome {
+        let result = OutcomeBox()
+        await syncGate.run { await result.set(syncPass(station: station, configPath: configPath, store: store, products: products, quiet: quiet)) }
+        return await result.value
     }
 
-    static func syncPass(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async {
-        guard let credentials = try? ConfigFiles.credentials(for: station, configPath: configPath) else {
-            if !quiet { say("note: no usable credentials file: passed devices stay queued (`station queue sync` later)") }
-            return
+    static func syncPass(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async -> SyncOutcome {
+        var outcome = SyncOutcome()
+        if let problem = ConfigFiles.credentialsProblem(for: station, configPath: configPath) {
+            outcome.blocked = problem
+            outcome.lines.append("imports paused: \(problem) Passed devices stay queued (`station queue sync` later).")
+            return outcome
         }
+        guard let credentials = try? ConfigFiles.credentials(for: station, configPath: configPath) else { return outcome }
         let transport = CurlHTTPTransport()
         let base = station.cloud.apiBaseURL.absoluteString
         for product in products {
@@ -244,9 +323,21 @@ struct RunCommand: AsyncParsableCommand {
                                 giveUpAfter: .seconds(10), freeDeviceLimit: station.product.freePlan ? StationConfig.freePlanDeviceLimit : nil,
                                 platformID: product.platformID))
             let report = try? await worker.run()
-            if !quiet, let report { say("import into product \(product.key): \(report.imported) imported, \(report.needAttention) need attention") }
+            switch report?.stop {
+            case .blocked(let error): outcome.blocked = "product \(product.key): \(error)"
+            case .gaveUp(let error): outcome.waiting = "product \(product.key): \(error)"
+            default: break
+            }
+            if !quiet, let report { outcome.lines.append("import into product \(product.key): \(report.imported) imported, \(report.needAttention) need attention") }
         }
+        return outcome
     }
+}
+
+/// Carries a sync pass's outcome out of the gate.
+actor OutcomeBox {
+    var value = RunCommand.SyncOutcome()
+    func set(_ outcome: RunCommand.SyncOutcome) { value = outcome }
 }
 
 /// Runs bodies one after another, in the order they came.
@@ -273,10 +364,30 @@ final class QuitFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
 }
 
+/// The end of a run: on a terminal the final grid stays, every slot's result on it, with the
+/// summary below (within the screen); otherwise the summary lines.
+func endBench(_ last: BenchView, title: String, live: Bool, summary: [String]) {
+    if live {
+        FileHandle.standardOutput.write(Data(BenchScreen(title: title, width: terminalSize().columns, height: terminalSize().rows).finalFrame(last, summary: summary).utf8))
+    } else {
+        var log = PlainBenchLog()
+        _ = log.lines(last)
+        for line in summary { say(line) }
+    }
+}
+
+/// The terminal's size (80x24 when it cannot be read, or smaller).
+func terminalSize() -> (columns: Int, rows: Int) {
+    var size = winsize()
+    guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 80, size.ws_row >= 24 else { return (80, 24) }
+    return (Int(size.ws_col), Int(size.ws_row))
+}
+
 /// The live screen on a terminal (at most ten frames a second, the last one always), else
 /// one line per change: what `station run` and `station demo` show.
 func showBench(_ updates: AsyncStream<BenchView>, title: String, plain: Bool) async {
-    let screen = BenchScreen(title: title)
+    let size = terminalSize()
+    let screen = BenchScreen(title: title, width: size.columns, height: size.rows)
     var log = PlainBenchLog()
     var last = ContinuousClock.now - .seconds(1)
     var latest: BenchView?

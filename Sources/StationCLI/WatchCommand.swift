@@ -32,6 +32,7 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try MachineProbe.refuseToRunBlind("watch")
         let policy = NoCloudPolicy(bound: .milliseconds(Int(bound * 1000)), finalState: NoCloudPolicy.FinalState(rawValue: final) ?? .listening)
         let guardian = NoCloudGuard(policy: policy, clock: ContinuousClock())
         let bus: LibUSBBus

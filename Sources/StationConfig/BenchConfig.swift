@@ -23,6 +23,17 @@ public struct BenchConfig: Sendable, Hashable {
         case none
     }
 
+    /// What a scanner is set to add before and after each code (`[scanner] prefix` and
+    /// `suffix`), removed before the sticker is parsed.
+    public struct Affixes: Sendable, Hashable {
+        public var prefix: String
+        public var suffix: String
+        public init(prefix: String = "", suffix: String = "") {
+            self.prefix = prefix
+            self.suffix = suffix
+        }
+    }
+
     public enum Pairing: String, Sendable, Hashable, CaseIterable {
         case serial, imei, none
     }
@@ -55,6 +66,8 @@ public struct BenchConfig: Sendable, Hashable {
     public var scanner: Scanner { scanners.first ?? .none }
     /// Every scanner the station reads (`[scanner]`, or several `[[scanner]]` tables).
     public var scanners: [Scanner]
+    /// Each scanner's prefix and suffix, in the order of `scanners`.
+    public var scannerAffixes: [Affixes] = []
     public var pairing: Pairing
     public var scanRequired: Bool
     public var finalState: FinalState
@@ -130,13 +143,19 @@ public struct BenchConfig: Sendable, Hashable {
         var scannerTables: [TOMLFields] = []
         if root.table["scanner"]?.array != nil {
             for (index, table) in (try root.tables("scanner") ?? []).enumerated() {
-                scannerTables.append(try TOMLFields(table, path: "scanner[\(index + 1)]", file: file, allowed: ["kind", "device", "path", "baud"]))
+                scannerTables.append(try TOMLFields(table, path: "scanner[\(index + 1)]", file: file, allowed: ["kind", "device", "path", "baud", "prefix", "suffix"]))
             }
-        } else if let table = try root.table("scanner", allowed: ["kind", "device", "path", "baud"]) {
+        } else if let table = try root.table("scanner", allowed: ["kind", "device", "path", "baud", "prefix", "suffix"]) {
             scannerTables.append(table)
         }
+        var affixes: [Affixes] = []
         for table in scannerTables {
             let kind = try table.string("kind") ?? "keyboard-wedge"
+            let prefix = try table.string("prefix") ?? "", suffix = try table.string("suffix") ?? ""
+            for (key, value) in [("prefix", prefix), ("suffix", suffix)] where value.count > 16 || value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw table.fail(key, "'\(value)' is not what a scanner adds: at most 16 printable characters (CR, LF and tabs are removed anyway).")
+            }
+            affixes.append(Affixes(prefix: prefix, suffix: suffix))
             let device = try table.string("device")
             let ids = try device.map { text throws(ConfigFileError) -> (UInt16, UInt16) in
                 guard let parsed = vidPID(text) else { throw table.fail("device", "'\(text)' is not VID:PID in hex, e.g. device = \"0c2e:0b61\" (`lsusb` shows it).") }
@@ -157,7 +176,10 @@ public struct BenchConfig: Sendable, Hashable {
             default: throw table.fail("kind", "'\(kind)': use keyboard-wedge, evdev, serial or none.")
             }
         }
-        if scanners.isEmpty { scanners = [.keyboardWedge] }
+        if scanners.isEmpty {
+            scanners = [.keyboardWedge]
+            affixes = [Affixes()]
+        }
         let scanner = scanners[0]
         if scanner == .none && pairing != .none { throw ConfigFileError(file: file, key: "scanner.kind", problem: "pairing needs a scanner; set [bench] pairing = \"none\" or choose a scanner kind.") }
 
@@ -175,9 +197,9 @@ public struct BenchConfig: Sendable, Hashable {
             extras.append(ExtraProduct(platform: name, productID: id, manifest: path))
         }
         let operators = try bench.strings("operators") ?? []
-        return BenchConfig(manifest: manifest, extraProducts: extras, slots: slots, scanners: scanners, pairing: pairing, scanRequired: scanRequired, finalState: finalState,
-                           finalStates: finalStates, connectivityTest: connectivity, operatorSignIn: try bench.bool("operator_sign_in") ?? !operators.isEmpty,
-                           operators: operators)
+        return BenchConfig(manifest: manifest, extraProducts: extras, slots: slots, scanners: scanners, scannerAffixes: affixes, pairing: pairing, scanRequired: scanRequired,
+                           finalState: finalState, finalStates: finalStates, connectivityTest: connectivity,
+                           operatorSignIn: try bench.bool("operator_sign_in") ?? !operators.isEmpty, operators: operators)
     }
 
     static func isPortPath(_ text: String) -> Bool {
@@ -190,6 +212,11 @@ public struct BenchConfig: Sendable, Hashable {
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts.allSatisfy({ $0.count == 4 }), let vid = UInt16(parts[0], radix: 16), let pid = UInt16(parts[1], radix: 16) else { return nil }
         return (vid, pid)
+    }
+
+    /// The prefix and suffix of a scanner (the first of its kind).
+    public func affixes(of scanner: Scanner) -> Affixes {
+        scanners.firstIndex(of: scanner).flatMap { $0 < scannerAffixes.count ? scannerAffixes[$0] : nil } ?? Affixes()
     }
 
     /// The slot name for a port (fixed slots), or the port itself.

@@ -27,7 +27,8 @@ extension LineReport {
     }
 
     /// One row per attempt (RFC 4180 quoting).
-    public func csv() -> String {
+    /// `includeSecrets`: a `mobile_secret` column at the end (an explicit export).
+    public func csv(includeSecrets: Bool = false) -> String {
         func field(_ value: String?) -> String {
             guard let value else { return "" }
             if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
@@ -36,12 +37,14 @@ extension LineReport {
             return value
         }
         let iso = ISO8601DateFormatter()
-        var lines = ["station,line,operator,device_id,attempt,platform,serial,iccid,imei,device_os,scan,started_at,finished_at,duration_s,result,failure_code,failure_message,written,import"]
+        var lines = ["station,line,operator,device_id,attempt,platform,serial,iccid,imei,device_os,scan,started_at,finished_at,duration_s,result,failure_code,failure_message,written,import"
+            + (includeSecrets ? ",mobile_secret" : "")]
         for r in records {
             let written = r.written.map { "\($0.file):\($0.action):\($0.sha256.prefix(12))" }.joined(separator: " ")
             lines.append([r.stationID, r.line, r.operatorName, r.deviceID, String(r.attempt), r.platform, r.serialNumber, r.iccid, r.imei, r.deviceOSVersion,
                           r.scan, iso.string(from: r.startedAt), iso.string(from: r.finishedAt), String(format: "%.1f", r.duration),
-                          r.passed ? "PASS" : "FAIL", r.failureCode, r.failureMessage, written, r.importOutcome].map(field).joined(separator: ","))
+                          r.passed ? "PASS" : "FAIL", r.failureCode, r.failureMessage, written, r.importOutcome].map(field).joined(separator: ",")
+                          + (includeSecrets ? "," + field(r.mobileSecret) : ""))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

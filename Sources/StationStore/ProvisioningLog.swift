@@ -59,6 +59,9 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
     public var imei: String?
     public var deviceOSVersion: String?
     public var scan: String?
+    /// The mobile secret from the device's Gen 3 sticker: in the store only; read back only
+    /// when a `RecordFilter` asks for secrets (`station report --include-secrets`).
+    public var mobileSecret: String?
     public var steps: [StepTime]
     public var modulesBefore: [ModuleVersion]
     public var modulesAfter: [ModuleVersion]
@@ -69,7 +72,9 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
     public init(deviceID: String, attempt: Int, stationID: String, line: String? = nil, operatorName: String? = nil, startedAt: Date, finishedAt: Date,
                 passed: Bool, failureCode: String? = nil, failureMessage: String? = nil, platform: String? = nil, serialNumber: String? = nil,
                 iccid: String? = nil, imei: String? = nil, deviceOSVersion: String? = nil, scan: String? = nil, steps: [StepTime] = [],
-                modulesBefore: [ModuleVersion] = [], modulesAfter: [ModuleVersion] = [], written: [WrittenModule] = [], importOutcome: String? = nil) {
+                modulesBefore: [ModuleVersion] = [], modulesAfter: [ModuleVersion] = [], written: [WrittenModule] = [], importOutcome: String? = nil,
+                mobileSecret: String? = nil) {
+        self.mobileSecret = mobileSecret
         self.deviceID = deviceID
         self.attempt = attempt
         self.stationID = stationID
@@ -111,10 +116,13 @@ public struct RecordFilter: Hashable, Sendable {
     public var since: Date?
     public var stationID: String?
     public var operatorName: String?
-    public init(since: Date? = nil, stationID: String? = nil, operatorName: String? = nil) {
+    /// Read the mobile secrets too (an explicit export; never by default).
+    public var includeSecrets: Bool
+    public init(since: Date? = nil, stationID: String? = nil, operatorName: String? = nil, includeSecrets: Bool = false) {
         self.since = since
         self.stationID = stationID
         self.operatorName = operatorName
+        self.includeSecrets = includeSecrets
     }
 }
 
@@ -166,6 +174,10 @@ extension StationStore {
                     BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
                 """)
         }
+        // Shipped: never edit.
+        migrator.registerMigration("v3: the sticker's mobile secret on attempt records") { db in
+            try db.execute(sql: "ALTER TABLE provisioning_attempt ADD COLUMN mobile_secret TEXT")
+        }
     }
 
     struct Detail: Codable {
@@ -210,14 +222,14 @@ extension StationStore {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO provisioning_attempt (device_id, attempt, station_id, line, operator, started_at, finished_at, passed, failure_code,
-                    failure_message, platform, serial, iccid, imei, device_os, scan, detail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    failure_message, platform, serial, iccid, imei, device_os, scan, detail, mobile_secret)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(station_id, device_id, attempt) DO UPDATE SET finished_at = excluded.finished_at, passed = excluded.passed,
                     failure_code = excluded.failure_code, failure_message = excluded.failure_message, detail = excluded.detail
                 """, arguments: [record.deviceID, record.attempt, record.stationID, record.line, record.operatorName,
                                  record.startedAt.timeIntervalSince1970, record.finishedAt.timeIntervalSince1970, record.passed,
                                  record.failureCode, record.failureMessage, record.platform, record.serialNumber, record.iccid, record.imei,
-                                 record.deviceOSVersion, record.scan, detail])
+                                 record.deviceOSVersion, record.scan, detail, record.mobileSecret])
         }
     }
 
@@ -239,6 +251,7 @@ extension StationStore {
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let path = self.path
+        let secrets = filter.includeSecrets
         return try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT a.*, i.state AS import_state FROM provisioning_attempt a LEFT JOIN import_item i ON i.device_id = a.device_id
@@ -254,7 +267,7 @@ extension StationStore {
                     passed: row["passed"], failureCode: row["failure_code"], failureMessage: row["failure_message"], platform: row["platform"],
                     serialNumber: row["serial"], iccid: row["iccid"], imei: row["imei"], deviceOSVersion: row["device_os"], scan: row["scan"],
                     steps: detail.steps, modulesBefore: detail.modulesBefore, modulesAfter: detail.modulesAfter, written: detail.written,
-                    importOutcome: row["import_state"])
+                    importOutcome: row["import_state"], mobileSecret: secrets ? row["mobile_secret"] : nil)
             }
         }
     }

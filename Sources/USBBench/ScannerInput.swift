@@ -82,11 +82,16 @@ public struct ScannerError: Error, CustomStringConvertible, Sendable {
 }
 
 extension ScannerInput {
-    /// Linux key codes (input-event-codes.h) to the characters stickers carry.
+    /// Linux key codes (input-event-codes.h) to the characters stickers carry: letters,
+    /// digits, `-`, the space of a Gen 3 sticker and the `]` of an AIM symbology prefix.
     static let keys: [UInt16: (plain: Character, shifted: Character)] = {
         var map: [UInt16: (Character, Character)] = [:]
         for (offset, digit) in "1234567890".enumerated() { map[UInt16(2 + offset)] = (digit, digit) }
         map[12] = ("-", "_")
+        map[26] = ("[", "{")
+        map[27] = ("]", "}")
+        map[57] = (" ", " ")
+        map[15] = ("\t", "\t")
         for (start, row) in [(16, "qwertyuiop"), (30, "asdfghjkl"), (44, "zxcvbnm")] {
             for (offset, letter) in row.enumerated() { map[UInt16(start + offset)] = (letter, Character(letter.uppercased())) }
         }

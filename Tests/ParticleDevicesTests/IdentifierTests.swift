@@ -77,6 +77,35 @@ import Testing
         #expect(throws: IdentifierError.invalidCharacter(.serialNumber, character: "\u{7}", position: 4)) { try StickerCode.parse("E40\u{7}AB11111111") }
     }
 
+    /// One row per platform's sticker, from the docs' shapes (data-matrix-sticker page):
+    /// Gen 3 (Boron, B-SoM, B5 SoM, E404X, Tracker) serial + space + mobile secret; Gen 2
+    /// (Electron, E-Series) serial only; older u-blox Electron/E-Series the IMEI.
+    @Test(arguments: [
+        ("boron", "B40KAB111111111 WBPYG6CPLRCFK4S", StickerCode.Key.serialNumber, "B40KAB111111111", true),
+        ("bsom", "]d2P04KAB11111111 WBPYG6CPLRCFK4S\r\n", .serialNumber, "P04KAB11111111", true),
+        ("b5som", "P05KAB111111111 WBPYG6CPLRCFK4S\n", .serialNumber, "P05KAB111111111", true),
+        ("esomx", "E40KAB111111111 WBPYG6CPLRCFK4S", .serialNumber, "E40KAB111111111", true),
+        ("tracker", "T40KAB111111111\tWBPYG6CPLRCFK4S\r", .serialNumber, "T40KAB111111111", true),
+        ("electron", "E26AAA111111111\r\n", .serialNumber, "E26AAA111111111", false),
+        ("electron u-blox", "490154203237518\r\n", .imei, "490154203237518", false),
+    ])
+    func everyPlatformsStickerParses(platform: String, text: String, key: StickerCode.Key, value: String, hasSecret: Bool) {
+        // (The B-SoM row's serial has 14 characters: it must be refused, not cut or padded.)
+        if value.count != 15 {
+            #expect(throws: IdentifierError.wrongLength(.serialNumber, found: 14, expected: 15...15)) { try StickerCode.parseAny(text) }
+            return
+        }
+        let code = try? StickerCode.parseAny(text)
+        #expect(code?.key == key && code?.pairingValue == value, "\(platform): \(String(describing: code))")
+        #expect((code?.mobileSecret != nil) == hasSecret)
+        #expect(!String(describing: code).contains("WBPYG6"), "the secret never prints")
+    }
+
+    @Test func aLineThatIsNoStickerIsRefused() {
+        #expect(throws: IdentifierError.self) { try StickerCode.parseAny("help me") }
+        #expect(throws: IdentifierError.self) { try StickerCode.parseAny("490154203237519") }
+    }
+
     @Test func imeiStickers() throws {
         #expect(try StickerCode.parse("490154203237518\r", key: .imei) == .imei(try IMEI("490154203237518")))
         #expect(throws: IdentifierError.checkDigit(.imei, found: 9, expected: 8)) { try StickerCode.parse("490154203237519", key: .imei) }

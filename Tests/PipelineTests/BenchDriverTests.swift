@@ -35,6 +35,9 @@ import Testing
         return result
     }
 
+    /// A mobile secret for device `index`'s sticker (15 letters and digits, as printed).
+    static func secret(_ index: Int) -> String { "WBPYG6CPLRCFK" + String(format: "%02d", index) }
+
     struct Run {
         let bench: EmulatedBench
         let driver: BenchDriver<ContinuousClock>
@@ -50,7 +53,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
         let store = try existingStore ?? StationStore(path: folder.appendingPathComponent("station.sqlite").path)
         let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90))
-        let driver = BenchDriver(stationID: "test-bench", policy: policy, provisioner: provisioner,
+        let driver = BenchDriver(policy: policy, provisioner: provisioner,
                                  noCloud: NoCloudPolicy(connectivityTest: policy.connectivityTest), link: bench,
                                  log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana", destination: destination), clock: ContinuousClock(),
                                  connectivity: connectivity?(bench, store))
@@ -88,8 +91,12 @@ import Testing
             await run.bench.plug(index)
             try await Task.sleep(for: .milliseconds(100))
             let spec = run.specs[index]
-            // The last device gets another device's sticker.
-            await run.driver.scanned(index == 3 ? "P0WRONGSTICKER1" : (spec.profile.serial?.rawValue ?? ""))
+            // What a scanner reads off the sticker: a Gen 3 Data Matrix holds the serial
+            // number, a space and the mobile secret (the first one with the AIM prefix ]d2 and
+            // CR LF); the Electron's (Gen 2) holds the serial number only. The last device
+            // gets another device's sticker.
+            let sticker = index == 3 ? "P0WRONGSTICKER1 WBPYG6CPLRCFK4S" : (spec.profile.serial?.rawValue ?? "") + (spec.platform.name == "electron" ? "" : " " + Self.secret(index))
+            await run.driver.scanned((index == 0 ? "]d2" : "") + sticker + "\r\n")
         }
         try await waitUntilDone(run, count: 4)
         let jobs = Dictionary(uniqueKeysWithValues: await run.driver.jobs.map { ($0.deviceID, $0) })
@@ -109,11 +116,41 @@ import Testing
         #expect(boron.written.contains { $0.action == "already-installed" && $0.file.contains("bootloader") }, "the factory bootloader is already right: \(boron.written.map { "\($0.file) \($0.action)" })")
         #expect(boron.modulesAfter.contains { $0.function == "systemPart" && $0.version == 6200 && $0.valid })
         #expect(boron.scan == run.specs[0].profile.serial?.rawValue && boron.operatorName == "ana")
+        // The mobile secret is in the station's own record, read back only when asked for,
+        // and never in the event log or on the screen.
+        #expect(boron.mobileSecret == nil)
+        #expect(try run.store.records(RecordFilter(includeSecrets: true)).first { $0.deviceID == ids[0] }?.mobileSecret == Self.secret(0))
+        let events = try run.store.events().map { "\($0.kind) \($0.detail ?? "")" }
+        #expect(events.contains { $0.hasPrefix("scan ") && $0.contains(run.specs[0].profile.serial?.rawValue ?? "?") })
+        for index in [0, 2] { #expect(!events.contains { $0.contains(Self.secret(index)) }) }
+        #expect(!(await run.driver.recentPrompts).contains { $0.contains(Self.secret(0)) })
         // Nobody connected to the cloud; the passed Borons are left in listening mode.
         try await Task.sleep(for: .seconds(4.5))
         #expect(await run.bench.anyConnected().isEmpty)
         let logs = await run.bench.cloudLogs()
         #expect(logs[ids[0]]?.contains { if case .stopped = $0.kind { true } else { false } } == true)
+        await run.bench.stop()
+    }
+
+    @Test func typedLinesAreCommandsOrStickersAndEveryRefusalSaysWhy() async throws {
+        let run = try await start([try Self.device("boron", os: "5.9.0")])
+        await run.bench.plug(0)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, await run.driver.jobs.first?.step != .waitingForScan { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await run.driver.typed("r 9-9", stickers: true) == false)
+        #expect(await run.driver.typed("r 1-1", stickers: true) == false)
+        #expect(await run.driver.typed("hello there", stickers: true) == false)
+        #expect(await run.driver.typed("help", stickers: true) == false)
+        #expect(await run.driver.typed("P0AAAAAAAAAAAAA", stickers: false) == false)
+        let prompts = await run.driver.recentPrompts
+        #expect(prompts.contains("r 9-9: no device is in slot 9-9; plug the failed device back in there first"), "\(prompts)")
+        #expect(prompts.contains { $0.hasPrefix("r 1-1: the device in 1-1 is still working (waiting for its scan); only a FAIL can be re-run") }, "\(prompts)")
+        #expect(prompts.contains { $0.hasPrefix("'hello ...' is neither a sticker nor a command") }, "\(prompts)")
+        #expect(prompts.contains { $0.hasPrefix("r SLOT") } && prompts.contains { $0.hasPrefix("q ") })
+        #expect(prompts.contains { $0.hasPrefix("'P0AAAAAAAAAAAAA' is not a command") })
+        // None of it was taken as a scan: the device still waits for its sticker.
+        #expect(await run.driver.jobs.first?.step == .waitingForScan)
+        #expect(await run.driver.typed("q", stickers: true) == true)
         await run.bench.stop()
     }
 

@@ -1,3 +1,4 @@
+import ParticleDevices
 import Station
 import Testing
 
@@ -39,7 +40,7 @@ import Testing
         h.send(.identified(deviceID: idA, boronA))
         #expect(h.step(idA) == .waitingForScan)
         #expect(h.prompts.last == .scanSticker(port: "1-1", platform: "boron"))
-        #expect(h.send(.scanned("p0aaaaaaaaaaaaa\r\n")).contains(.flash(port: "1-1", deviceID: idA)), "case and CR/LF from the scanner do not matter")
+        #expect(h.send(.scan("p0aaaaaaaaaaaaa\r\n")).contains(.flash(port: "1-1", deviceID: idA)), "case and CR/LF from the scanner do not matter")
         h.complete(idA)
         #expect(h.step(idA) == .passed)
         #expect(h.records.map(\.deviceID) == [idA] && h.records[0].scan == "P0AAAAAAAAAAAAA")
@@ -49,9 +50,41 @@ import Testing
         #expect(h.records[0].stepLog.map(\.step) == [.identifying, .waitingForScan, .flashing, .finishing, .passed])
     }
 
+    /// What scanners really send (`../shared/docs/particle-cloud-and-factory.md` §3): a Gen 3
+    /// Data Matrix is the serial number, one space, the 15-character mobile secret; Gen 2
+    /// holds the serial only; u-blox Electron stickers the IMEI. Another device's sticker
+    /// still fails.
+    @Test(arguments: [
+        ("P0AAAAAAAAAAAAA WBPYG6CPLRCFK4S\r\n", true, true),
+        ("]d2P0AAAAAAAAAAAAA WBPYG6CPLRCFK4S", true, true),
+        ("\u{02}p0aaaaaaaaaaaaa\twbpyg6cplrcfk4s\u{03}", true, true),
+        ("P0AAAAAAAAAAAAA\r", true, false),
+        ("352753090123454\r\n", true, false),
+        ("P0BBBBBBBBBBBBB WBPYG6CPLRCFK4S", false, true),
+        ("352753090123462", false, false),
+    ])
+    func realStickerContentsPair(text: String, pairs: Bool, hasSecret: Bool) throws {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        guard case .sticker(let sticker) = BenchInput.parse(text) else {
+            Issue.record("\(text.debugDescription) is a sticker")
+            return
+        }
+        let out = h.send(.scanned(sticker))
+        if pairs {
+            #expect(out.contains(.flash(port: "1-1", deviceID: idA)), "\(out)")
+        } else {
+            #expect(h.step(idA) == .failed && h.bench.jobs[idA]?.failure?.code == "PAIR-MISMATCH")
+            #expect(!(h.bench.jobs[idA]?.failure?.message.contains("WBPYG6") ?? true), "the mobile secret never reaches a message")
+        }
+        #expect((h.bench.jobs[idA]?.mobileSecret == "WBPYG6CPLRCFK4S") == hasSecret)
+        #expect(!h.prompts.contains { $0.description.contains("WBPYG6") })
+    }
+
     @Test func scanBeforePlug() {
         var h = Harness()
-        h.send(.scanned("P0AAAAAAAAAAAAA"))
+        h.send(.scan("P0AAAAAAAAAAAAA"))
         #expect(h.prompts == [.scanHeld(code: "P0AAAAAAAAAAAAA")])
         h.send(.arrived(port: "1-2", deviceID: idA))
         #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-2", deviceID: idA)))
@@ -60,8 +93,8 @@ import Testing
 
     @Test func twoScansBeforeTwoDevicesPairByValueNotOrder() {
         var h = Harness()
-        h.send(.scanned(boronA.serialNumber!))
-        h.send(.scanned(boronB.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronB.serialNumber!))
         h.send(.arrived(port: "1-1", deviceID: idB))
         h.send(.arrived(port: "1-2", deviceID: idA))
         h.send(.identified(deviceID: idB, boronB))
@@ -74,7 +107,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!))
         #expect(h.step(idA) == .failed)
         #expect(h.bench.jobs[idA]?.failure?.code == "PAIR-MISMATCH")
         #expect(h.bench.jobs[idA]?.failure?.message.contains(boronB.serialNumber!) == true)
@@ -83,13 +116,13 @@ import Testing
         // The sticker was B's: B arrives and takes it.
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scanned(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!))
         #expect(h.step(idB) == .flashing)
         // A is re-run with its own sticker.
         h.send(.retry(port: "1-1"))
         #expect(h.bench.jobs[idA]?.attempt == 2)
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.complete(idA)
         #expect(h.step(idA) == .passed)
         #expect(h.records.filter { $0.deviceID == idA }.map(\.attempt) == [1, 2])
@@ -99,15 +132,15 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         let before = h.bench.jobs
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         #expect(h.prompts.last == .duplicateScan(code: boronA.serialNumber!, deviceID: idA))
         #expect(h.bench.jobs == before && h.bench.pendingScans.isEmpty)
         // Twice before any device: the second is a duplicate too.
         var g = Harness()
-        g.send(.scanned("P0CCCCCCCCCCCCC"))
-        g.send(.scanned("P0CCCCCCCCCCCCC"))
+        g.send(.scan("P0CCCCCCCCCCCCC"))
+        g.send(.scan("P0CCCCCCCCCCCCC"))
         #expect(g.prompts.last == .duplicateScan(code: "P0CCCCCCCCCCCCC", deviceID: nil) && g.bench.pendingScans.count == 1)
     }
 
@@ -124,7 +157,7 @@ import Testing
 
     @Test func aScanWithNoDeviceIsDroppedWithAPrompt() {
         var h = Harness(BenchPolicy(scanHold: 60))
-        h.send(.scanned("P0ZZZZZZZZZZZZZ"))
+        h.send(.scan("P0ZZZZZZZZZZZZZ"))
         h.send(.tick, after: 61)
         #expect(h.prompts == [.scanHeld(code: "P0ZZZZZZZZZZZZZ"), .scanDiscarded(code: "P0ZZZZZZZZZZZZZ")])
         #expect(h.bench.pendingScans.isEmpty)
@@ -140,7 +173,7 @@ import Testing
         var h = Harness(BenchPolicy(pairing: .imei))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", imei: "352753090123454")))
-        #expect(h.send(.scanned("352753090123454")).contains(.flash(port: "1-1", deviceID: idA)))
+        #expect(h.send(.scan("352753090123454")).contains(.flash(port: "1-1", deviceID: idA)))
         var missing = Harness(BenchPolicy(pairing: .imei))
         missing.send(.arrived(port: "1-1", deviceID: idA))
         missing.send(.identified(deviceID: idA, JobIdentity(platform: "electron")))
@@ -151,7 +184,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.progress(deviceID: idA, done: 4096, total: 65536))
         // The device leaves: maybe a mode switch; the flash adapter reports it gone.
         h.send(.departed(port: "1-1"))
@@ -177,7 +210,7 @@ import Testing
         h.send(.identified(deviceID: idA, boronA))
         h.send(.departed(port: "1-1"))
         #expect(h.step(idA) == .interrupted)
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         #expect(h.prompts.last == .scanHeld(code: boronA.serialNumber!))
         h.send(.arrived(port: "1-1", deviceID: idA))
         #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
@@ -187,7 +220,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.departed(port: "1-1"))
         #expect(h.send(.arrived(port: "1-1", deviceID: idA)).allSatisfy { if case .save = $0 { true } else { false } })
         h.complete(idA)
@@ -200,7 +233,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.departed(port: "1-1"))
         let out = h.send(.flashed(deviceID: idA))
         #expect(h.step(idA) == .finishing)
@@ -220,7 +253,7 @@ import Testing
         let back = h.send(.arrived(port: "1-1", deviceID: idA))
         #expect(!back.contains { if case .identify = $0 { true } else { false } })
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         #expect(h.step(idA) == .flashing)
         #expect(!h.prompts.contains { if case .unplugged = $0 { true } else { false } })
         // A real unplug while identifying (no switch announced) still interrupts.
@@ -235,7 +268,7 @@ import Testing
         var h = Harness(BenchPolicy(finalStates: ["boron": .dfu]))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.complete(idA)
         #expect(h.step(idA) == .passed)
         h.send(.departed(port: "1-1"), after: 0.5)
@@ -249,7 +282,7 @@ import Testing
 
     @Test func identifyMayEndBeforeTheReturnFromItsModeSwitchIsSeen() {
         var h = Harness()
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identifySwitchesMode(deviceID: idA))
         h.send(.departed(port: "1-1"))
@@ -265,7 +298,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.complete(idA)
         // The technician unplugs it right after PASS (within the settle window)...
         h.send(.departed(port: "1-1"), after: 2)
@@ -278,7 +311,7 @@ import Testing
         var h = Harness(BenchPolicy(connectivityTest: true))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.flashed(deviceID: idA))
         h.send(.finished(deviceID: idA))
         let cut = h.send(.flashFailed(deviceID: idA, JobFailure(code: "CONNECTIVITY-UNREACHABLE", message: "gone"), deviceGone: true))
@@ -290,7 +323,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.flashed(deviceID: idA))
         // Finishing leaves DFU: the device leaves, the step completes, then its arrival (held
         // up by the guard) comes in.
@@ -310,10 +343,10 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scanned(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!))
         h.complete(idB)
         // The station is killed: what survives is the last saved copy of each job.
         var saved: [String: Job] = [:]
@@ -342,8 +375,8 @@ import Testing
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idA, boronA))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scanned(boronA.serialNumber!))
-        h.send(.scanned(boronB.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronB.serialNumber!))
         h.send(.flashFailed(deviceID: idA, JobFailure(code: "DFU-WRITE-STALL", message: "stall"), deviceGone: false))
         h.complete(idB)
         #expect(h.step(idA) == .failed && h.bench.jobs[idA]?.failure?.code == "DFU-WRITE-STALL")
@@ -354,7 +387,7 @@ import Testing
         var h = Harness(BenchPolicy(connectivityTest: true))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scanned(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!))
         h.send(.flashed(deviceID: idA))
         let finishing = h.send(.finished(deviceID: idA))
         // The import (SIM activation under the test account) is queued before the test: a
@@ -368,7 +401,7 @@ import Testing
         // A device that fails its test has its queued import withdrawn.
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scanned(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!))
         h.send(.flashed(deviceID: idB))
         h.send(.finished(deviceID: idB))
         let failed = h.send(.connectivity(deviceID: idB, JobFailure(code: "CONNECTIVITY-TIMEOUT", message: "not seen online")))
@@ -380,7 +413,12 @@ import Testing
         var h = Harness(BenchPolicy(finalStates: ["tracker": .dfu]))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, JobIdentity(platform: "tracker", serialNumber: "P0TTTTTTTTTTTTT")))
-        h.send(.scanned("P0TTTTTTTTTTTTT"))
+        h.send(.scan("P0TTTTTTTTTTTTT"))
         #expect(h.send(.flashed(deviceID: idA)).contains(.finish(port: "1-1", deviceID: idA, state: .dfu)))
     }
+}
+
+extension BenchEvent {
+    /// A scanner's line, parsed as the bench parses it.
+    static func scan(_ text: String) -> BenchEvent { .scanned(try! StickerCode.parseAny(text)) }
 }

@@ -93,8 +93,8 @@ public enum Doctor {
         }
         if !facts.udev.daemonRunning {
             checks.append(DoctorCheck(
-                id: "udev.daemon", status: .warning,
-                summary: "the udev daemon is not running (/run/udev/control is missing): device permissions from rules and hotplug events will not happen",
+                id: "udev.daemon", status: .blocking,
+                summary: "the udev daemon is not running (/run/udev/control is missing): libusb hears no arrival, so station run and station watch refuse to start (the no-cloud guard would never run)",
                 fix: "Start systemd-udevd (sudo systemctl start systemd-udevd)."))
         }
         let particleRules = facts.installedRules
@@ -176,5 +176,61 @@ public enum Doctor {
             id: "usb.permissions", status: .blocking,
             summary: "this user cannot open \(denied.count) of \(devices.count) Particle device(s): \(names)",
             fix: "Install the station's rules (\(rulesInstallCommand)), add this user to the plugdev group (sudo usermod -aG plugdev $USER, then log in again), and replug the devices.")]
+    }
+}
+
+/// What `station run` and `station watch` check before they start: the few facts without
+/// which the bench would run blind (the guard hearing nothing, devices that cannot be
+/// opened). Plain values; the CLI gathers them (each path can be pointed elsewhere, so tests
+/// can exercise every refusal).
+public struct StartFacts: Sendable, Equatable {
+    /// The USB device directory (`/dev/bus/usb`).
+    public var usbDirectory: String
+    public var usbDirectoryExists: Bool
+    public var usbDirectoryReadable: Bool
+    /// udevd's control socket (`/run/udev/control`): present while udevd runs.
+    public var udevControl: String
+    public var udevDaemonRunning: Bool
+    /// Installed udev rules that match Particle's vendor ID.
+    public var rules: [MachineFacts.RulesFile]
+    public var runningAsRoot: Bool
+
+    public init(usbDirectory: String = "/dev/bus/usb", usbDirectoryExists: Bool, usbDirectoryReadable: Bool, udevControl: String = "/run/udev/control",
+                udevDaemonRunning: Bool, rules: [MachineFacts.RulesFile], runningAsRoot: Bool) {
+        self.usbDirectory = usbDirectory
+        self.usbDirectoryExists = usbDirectoryExists
+        self.usbDirectoryReadable = usbDirectoryReadable
+        self.udevControl = udevControl
+        self.udevDaemonRunning = udevDaemonRunning
+        self.rules = rules
+        self.runningAsRoot = runningAsRoot
+    }
+}
+
+extension Doctor {
+    /// Why the bench must not start, as blocking findings with their fixes (empty: it may).
+    public static func startRefusals(_ facts: StartFacts) -> [DoctorCheck] {
+        var refusals: [DoctorCheck] = []
+        if !facts.usbDirectoryExists {
+            refusals.append(DoctorCheck(
+                id: "usb.directory", status: .blocking, summary: "the USB device directory \(facts.usbDirectory) does not exist: no device can be seen or opened",
+                fix: "Run the station on the machine the hub is plugged into (in a container or VM, pass \(facts.usbDirectory) through)."))
+        } else if !facts.usbDirectoryReadable {
+            refusals.append(DoctorCheck(
+                id: "usb.directory", status: .blocking, summary: "the USB device directory \(facts.usbDirectory) cannot be read by this user",
+                fix: "Install the station's udev rules (\(rulesInstallCommand)) and add this user to the plugdev group, then log in again."))
+        }
+        if facts.rules.isEmpty && !facts.runningAsRoot {
+            refusals.append(DoctorCheck(
+                id: "udev.rules", status: .blocking, summary: "no udev rule for Particle devices (VID 2b04) is installed, so this user cannot open them",
+                fix: "Install the station's rules: \(rulesInstallCommand); then replug the devices."))
+        }
+        if !facts.udevDaemonRunning {
+            refusals.append(DoctorCheck(
+                id: "udev.daemon", status: .blocking,
+                summary: "the udev daemon is not running (\(facts.udevControl) is missing): libusb hears no device arriving, so the no-cloud guard would never stop one",
+                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd), then start the station again."))
+        }
+        return refusals
     }
 }

@@ -45,9 +45,12 @@ public struct BenchView: Hashable, Sendable {
         public var failure: JobFailure?
         /// From arrival to listening mode, for the no-cloud guard.
         public var guardLatency: Double?
+        /// A configured slot with no device in it.
+        public var empty: Bool
 
         public init(slot: String, port: String?, deviceID: String, platform: String?, serial: String?, step: JobStep, attempt: Int,
-                    progress: Job.Progress?, eta: Double?, failure: JobFailure?, guardLatency: Double?) {
+                    progress: Job.Progress?, eta: Double?, failure: JobFailure?, guardLatency: Double?, empty: Bool = false) {
+            self.empty = empty
             self.slot = slot
             self.port = port
             self.deviceID = deviceID
@@ -61,20 +64,63 @@ public struct BenchView: Hashable, Sendable {
             self.guardLatency = guardLatency
         }
     }
+    /// The whole reason of one failure, for the detail area: the latest failure, or the
+    /// slot the technician picked (`d SLOT`).
+    public struct Detail: Hashable, Sendable {
+        public var slot: String
+        public var deviceID: String
+        public var failure: JobFailure
+        public init(slot: String, deviceID: String, failure: JobFailure) {
+            self.slot = slot
+            self.deviceID = deviceID
+            self.failure = failure
+        }
+    }
+    /// One row per configured slot (empty ones too: `deviceID` is empty and `step` is
+    /// `.detected` with `empty` set), then the devices on ports outside them.
     public var rows: [Row]
     public var passed: Int
     public var failed: Int
     public var perHour: Double
+    /// Prompts still current: a prompt about a slot goes once that slot moves on.
     public var prompts: [String]
     public var elapsed: Double
+    public var detail: Detail?
+    /// A standing warning for the whole bench (imports paused, ...), nil when all is well.
+    public var banner: String?
 
-    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double) {
+    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double, detail: Detail? = nil, banner: String? = nil) {
         self.rows = rows
         self.passed = passed
         self.failed = failed
         self.perHour = perHour
         self.prompts = prompts
         self.elapsed = elapsed
+        self.detail = detail
+        self.banner = banner
+    }
+}
+
+/// A slot of a bench with fixed slots: its name and the USB port path its cable ends in.
+public struct BenchSlot: Hashable, Sendable {
+    public var name: String
+    public var port: String
+    public init(name: String, port: String) {
+        self.name = name
+        self.port = port
+    }
+}
+
+/// How the bench reads stickers: the key tried first and what the scanner adds around each
+/// code (`[scanner] prefix` and `suffix`).
+public struct ScanSettings: Hashable, Sendable {
+    public var preferred: StickerCode.Key
+    public var prefix: String
+    public var suffix: String
+    public init(preferred: StickerCode.Key = .serialNumber, prefix: String = "", suffix: String = "") {
+        self.preferred = preferred
+        self.prefix = prefix
+        self.suffix = suffix
     }
 }
 
@@ -84,7 +130,6 @@ public struct BenchView: Hashable, Sendable {
 /// guard before anything else. One device failing or leaving never disturbs another: each
 /// device's work runs in its own task.
 public actor BenchDriver<C: Clock<Duration>> {
-    public let stationID: String
     var state: BenchState
     let provisioner: Provisioner<C>
     let noCloud: NoCloudGuard<C>
@@ -93,13 +138,21 @@ public actor BenchDriver<C: Clock<Duration>> {
     let slotName: @Sendable (String) -> String
     let clock: C
     let origin: C.Instant
-    let startedAtWall = Date()
+    let slots: [BenchSlot]
+    let scanSettings: ScanSettings
     var arrivals: [String: (productID: UInt16, inDFU: Bool)] = [:]
     var details: [String: AttemptDetail] = [:]
     var inDFUAfterFlash: [String: Bool] = [:]
     var flashStarted: [String: Double] = [:]
     var guardLatency: [String: Double] = [:]
-    var prompts: [String] = []
+    var notes: [Note] = []
+    /// The device whose failure the detail area shows: the latest to fail, or the one the
+    /// technician picked.
+    var detailDevice: String?
+    var banner: String?
+    /// The order in which jobs last changed (which device a port's row shows).
+    var lastTouched: [String: Int] = [:]
+    var touches = 0
     var watchers: [UUID: AsyncStream<BenchView>.Continuation] = [:]
     /// Work in flight per device (identify, flash, finish).
     var work: [String: Task<Void, Never>] = [:]
@@ -108,10 +161,11 @@ public actor BenchDriver<C: Clock<Duration>> {
     /// The connectivity line's test (nil on every other line).
     let connectivity: ConnectivityTest?
 
-    public init(stationID: String, policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
-                log: any ProvisioningLog, clock: C, connectivity: ConnectivityTest? = nil, slotName: @escaping @Sendable (String) -> String = { $0 }) {
-        self.stationID = stationID
+    public init(policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
+                log: any ProvisioningLog, clock: C, connectivity: ConnectivityTest? = nil, slots: [BenchSlot] = [], scanSettings: ScanSettings = ScanSettings()) {
         self.connectivity = connectivity
+        self.slots = slots
+        self.scanSettings = scanSettings
         state = BenchState(policy: policy)
         self.provisioner = provisioner
         // A connectivity line guards every arrival too: a device may connect only inside
@@ -123,7 +177,7 @@ public actor BenchDriver<C: Clock<Duration>> {
         self.log = log
         self.clock = clock
         origin = clock.now
-        self.slotName = slotName
+        slotName = { port in slots.first { $0.port == port }?.name ?? port }
     }
 
     var now: Double {
@@ -181,12 +235,73 @@ public actor BenchDriver<C: Clock<Duration>> {
         }
     }
 
-    public func scanned(_ text: String) async {
-        try? await log.event("scan", deviceID: nil, detail: text)
-        await handle(.scanned(text))
+    /// A line from a barcode scanner of its own (USB-serial, evdev): stickers only.
+    /// `prefix`/`suffix`: that scanner's own (else the bench's).
+    public func scanned(_ text: String, prefix: String? = nil, suffix: String? = nil) async {
+        _ = await input(BenchInput.parse(text, stickers: true, preferred: scanSettings.preferred, prefix: prefix ?? scanSettings.prefix,
+                                         suffix: suffix ?? scanSettings.suffix))
     }
 
-    public func retry(port: String) async { await handle(.retry(port: port)) }
+    /// A line typed at the station's terminal: a command, or (`stickers`: a keyboard-wedge
+    /// scanner types there) a sticker. Returns true when it asks to quit.
+    public func typed(_ text: String, stickers: Bool) async -> Bool {
+        await input(BenchInput.parse(text, stickers: stickers, preferred: scanSettings.preferred, prefix: scanSettings.prefix, suffix: scanSettings.suffix))
+    }
+
+    func input(_ input: BenchInput) async -> Bool {
+        switch input {
+        case .quit:
+            return true
+        case .sticker(let sticker):
+            // Never the mobile secret: the log says only that the sticker carried one.
+            try? await log.event("scan", deviceID: nil, detail: sticker.description)
+            await handle(.scanned(sticker))
+        case .refused(let message):
+            try? await log.event("scan-refused", deviceID: nil, detail: message)
+            note(message)
+            publish()
+        case .help:
+            for line in BenchInput.helpLines { note(line) }
+            publish()
+        case .retry(let slot):
+            await retry(slot: slot)
+        case .details(let slot):
+            let port = self.port(ofSlot: slot)
+            if let job = state.job(at: port) ?? state.jobs.values.first(where: { $0.port == nil && slotName(state.port(of: $0)) == slot }), job.failure != nil {
+                detailDevice = job.deviceID
+            } else {
+                note("d \(slot): " + (slots.isEmpty || slots.contains { $0.name == slot } ? "no failed device in slot \(slot)" : "there is no slot \(slot) (\(slotList))"))
+            }
+            publish()
+        }
+        return false
+    }
+
+    var slotList: String { "slots: " + slots.map(\.name).joined(separator: ", ") }
+
+    func port(ofSlot slot: String) -> String { slots.first { $0.name == slot }?.port ?? slot }
+
+    /// Re-runs the failed device in a slot (its name, or its port on an automatic bench);
+    /// says why when it cannot.
+    public func retry(slot: String) async {
+        let port = self.port(ofSlot: slot)
+        guard let job = state.job(at: port) else {
+            let known = slots.isEmpty || slots.contains { $0.name == slot }
+            note("r \(slot): " + (known ? "no device is in slot \(slot); plug the failed device back in there first" : "there is no slot \(slot) (\(slotList))"))
+            return publish()
+        }
+        guard job.step == .failed else {
+            note("r \(slot): the device in \(slot) is \(job.step == .passed ? "PASS" : "still working (\(job.step.label))"); only a FAIL can be re-run")
+            return publish()
+        }
+        await handle(.retry(port: port))
+    }
+
+    /// A standing warning for the whole bench (nil clears it).
+    public func setBanner(_ text: String?) {
+        banner = text
+        publish()
+    }
 
     public func tick() async { await handle(.tick) }
 
@@ -202,8 +317,11 @@ public actor BenchDriver<C: Clock<Duration>> {
         for action in actions {
             switch action {
             case .save(let job):
+                touches += 1
+                lastTouched[job.deviceID] = touches
                 do { try await log.save(job) } catch { note("FAIL [STORE]: the job of \(job.deviceID) was not saved: \(error)") }
             case .record(let job):
+                if job.step == .failed { detailDevice = job.deviceID }
                 var detail = details[job.deviceID] ?? AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
                 detail.finishedAt = Date()
                 do { try await log.record(job, detail) } catch { note("FAIL [STORE]: the record of \(job.deviceID) was not written: \(error)") }
@@ -220,7 +338,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                     note("FAIL [STORE]: \(deviceID) failed but its queued import was not withdrawn: \(error). Do not migrate it: `station queue status --device \(deviceID)`")
                 }
             case .prompt(let prompt):
-                note(prompt.description)
+                note(prompt)
             case .identify(let port, let deviceID):
                 begin(deviceID)
                 let arrival = arrivals[deviceID] ?? (0, false)
@@ -314,36 +432,96 @@ public actor BenchDriver<C: Clock<Duration>> {
         await handle(.finished(deviceID: deviceID))
     }
 
-    func note(_ text: String) {
-        prompts.append(text)
-        if prompts.count > 50 { prompts.removeFirst(prompts.count - 50) }
+    /// A prompt or note, and what it is about: a prompt about a device is shown only while
+    /// that device's job is where it was when the prompt was made (same attempt and step,
+    /// and for a result, still on its port).
+    struct Note {
+        var text: String
+        var deviceID: String?
+        var attempt: Int
+        var step: JobStep?
+        var port: String?
+    }
+
+    func note(_ prompt: Prompt) {
+        var deviceID: String?
+        var port: String?
+        switch prompt {
+        case .scanSticker(let at, _): port = at; deviceID = state.ports[at]
+        case .unplugged(_, let id, _), .resumed(_, let id): deviceID = id
+        case .done(let at, let id, _, _): deviceID = id; port = at
+        case .scanHeld, .scanDiscarded, .duplicateScan, .refused: break
+        }
+        note(prompt.description, deviceID: deviceID, port: port)
+    }
+
+    func note(_ text: String, deviceID: String? = nil, port: String? = nil) {
+        let job = deviceID.flatMap { state.jobs[$0] }
+        notes.append(Note(text: text, deviceID: deviceID, attempt: job?.attempt ?? 0, step: job?.step, port: port))
+        if notes.count > 50 { notes.removeFirst(notes.count - 50) }
         let log = self.log
-        Task { try? await log.event("prompt", deviceID: nil, detail: text) }
+        Task { try? await log.event("prompt", deviceID: deviceID, detail: text) }
+    }
+
+    func isCurrent(_ note: Note) -> Bool {
+        guard let deviceID = note.deviceID else { return true }
+        guard let job = state.jobs[deviceID] else { return false }
+        guard job.attempt == note.attempt, job.step == note.step else { return false }
+        if let port = note.port, job.step == .passed || job.step == .failed { return job.port == port }
+        return true
     }
 
     // MARK: The view
 
     public var view: BenchView {
         let elapsed = now
-        var rows: [BenchView.Row] = []
+        // One row per port: the device on it now, else the last one to be there (a device
+        // unplugged mid-work, or the latest result, until another device arrives there).
+        var latest: [String: Job] = [:]
         for job in state.jobs.values {
+            let port = state.port(of: job)
+            if let shown = latest[port] {
+                let shownHere = shown.port != nil, jobHere = job.port != nil
+                if shownHere && !jobHere { continue }
+                if shownHere == jobHere && (lastTouched[shown.deviceID] ?? 0) > (lastTouched[job.deviceID] ?? 0) { continue }
+            }
+            latest[port] = job
+        }
+        var rows: [BenchView.Row] = []
+        for (port, job) in latest {
             var eta: Double?
             if job.step == .flashing, let progress = job.progress, progress.done > 0, let started = flashStarted[job.deviceID] {
                 let rate = Double(progress.done) / max(0.001, elapsed - started)
                 eta = Double(progress.total - progress.done) / rate
             }
-            let port = job.port
             let platform = job.identity.platform
                 ?? arrivals[job.deviceID].flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
-            rows.append(BenchView.Row(slot: port.map(slotName) ?? "-", port: port, deviceID: job.deviceID, platform: platform,
+            rows.append(BenchView.Row(slot: slotName(port), port: job.port, deviceID: job.deviceID, platform: platform,
                                       serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
                                       failure: job.failure, guardLatency: guardLatency[job.deviceID]))
         }
-        rows.sort { ($0.port == nil ? 1 : 0, $0.slot, $0.deviceID) < ($1.port == nil ? 1 : 0, $1.slot, $1.deviceID) }
+        rows.sort { ($0.slot, $0.deviceID) < ($1.slot, $1.deviceID) }
+        // Configured slots come first, in their order, empty ones too.
+        if !slots.isEmpty {
+            var ordered: [BenchView.Row] = []
+            for slot in slots {
+                if let index = rows.firstIndex(where: { $0.slot == slot.name }) {
+                    ordered.append(rows.remove(at: index))
+                } else {
+                    ordered.append(BenchView.Row(slot: slot.name, port: nil, deviceID: "", platform: nil, serial: nil, step: .detected, attempt: 0,
+                                                 progress: nil, eta: nil, failure: nil, guardLatency: nil, empty: true))
+                }
+            }
+            rows = ordered + rows
+        }
+        var detail: BenchView.Detail?
+        if let id = detailDevice, let job = state.jobs[id], let failure = job.failure, job.step == .failed {
+            detail = .init(slot: slotName(state.port(of: job)), deviceID: id, failure: failure)
+        }
         let passed = state.jobs.values.filter { $0.step == .passed }.count
         let failed = state.jobs.values.filter { $0.step == .failed }.count
         return BenchView(rows: rows, passed: passed, failed: failed, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
-                         prompts: Array(prompts.suffix(5)), elapsed: elapsed)
+                         prompts: Array(notes.filter(isCurrent).map(\.text).suffix(5)), elapsed: elapsed, detail: detail, banner: banner)
     }
 
     /// Every change of the view, as it happens.
@@ -362,7 +540,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     }
 
     /// The latest prompts and notes (up to 50), oldest first.
-    public var recentPrompts: [String] { prompts }
+    public var recentPrompts: [String] { notes.map(\.text) }
 
     /// The jobs now (for tests and the end of a run).
     public var jobs: [Job] { Array(state.jobs.values) }

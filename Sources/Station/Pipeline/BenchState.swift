@@ -1,3 +1,5 @@
+import ParticleDevices
+
 /// What the bench needs from the station config to run jobs.
 public struct BenchPolicy: Hashable, Sendable {
     public var pairing: PairingKey
@@ -38,7 +40,9 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
     case duplicateScan(code: String, deviceID: String?)
     case unplugged(port: String, deviceID: String, during: JobStep)
     case resumed(port: String, deviceID: String)
-    case done(port: String, deviceID: String, passed: Bool)
+    case done(port: String, deviceID: String, passed: Bool, code: String?)
+    /// A scanned line that is not a sticker, or a command that cannot act.
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -54,8 +58,12 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
             "\(port): \(deviceID) was unplugged while \(step.rawValue): plug the same device back in to resume"
         case .resumed(let port, let deviceID):
             "\(port): \(deviceID) is back; resuming"
-        case .done(let port, _, let passed):
-            passed ? "\(port): PASS, unplug the device" : "\(port): FAIL, set the device aside (the reason is on its row)"
+        case .done(let port, _, let passed, let code):
+            if passed { "\(port): PASS, unplug the device" }
+            else {
+                "\(port): FAIL [\(code ?? "?")]: " + (FailureTable.entry(for: code ?? "")?.next ?? .callTheLineLead).instruction
+            }
+        case .refused(let message): message
         }
     }
 }
@@ -73,7 +81,8 @@ public enum BenchEvent: Hashable, Sendable {
     case identifySwitchesMode(deviceID: String)
     case identified(deviceID: String, JobIdentity)
     case identifyFailed(deviceID: String, JobFailure)
-    case scanned(String)
+    /// A sticker the scanner read (parsed: see `BenchInput`).
+    case scanned(StickerCode)
     case progress(deviceID: String, done: Int, total: Int)
     /// Every module written and verified.
     case flashed(deviceID: String)
@@ -119,7 +128,7 @@ public struct BenchState: Sendable {
     /// Port → device ID of the job there.
     public private(set) var ports: [String: String] = [:]
     /// Scans not yet paired: code and when.
-    public private(set) var pendingScans: [(code: String, at: Double)] = []
+    public private(set) var pendingScans: [(code: StickerCode, at: Double)] = []
     /// When each job started its current attempt, and when it was last reminded.
     var startedAt: [String: Double] = [:]
     var waitingSince: [String: Double] = [:]
@@ -169,7 +178,7 @@ public struct BenchState: Sendable {
             return []
         case .identified(let deviceID, let identity): return identified(deviceID, identity, now)
         case .identifyFailed(let deviceID, let failure): return fail(deviceID, failure, now)
-        case .scanned(let raw): return scanned(raw, now)
+        case .scanned(let sticker): return scanned(sticker, now)
         case .progress(let deviceID, let done, let total):
             guard var job = jobs[deviceID], job.step == .flashing else { return [] }
             job.progress = .init(done: done, total: total)
@@ -219,6 +228,7 @@ public struct BenchState: Sendable {
             job.progress = nil
             job.stepLog = []
             job.scan = nil
+            job.mobileSecret = nil
             jobs[job.deviceID] = job
             startedAt[job.deviceID] = now
             return move(job.deviceID, to: .identifying, now) + [.identify(port: port, deviceID: job.deviceID)]
@@ -262,6 +272,7 @@ public struct BenchState: Sendable {
             job.progress = nil
             job.stepLog = []
             job.scan = nil
+            job.mobileSecret = nil
             jobs[deviceID] = job
             startedAt[deviceID] = now
             return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
@@ -326,13 +337,13 @@ public struct BenchState: Sendable {
         if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
             return startFlash(job.deviceID, now)
         }
-        guard let key = pairingValue(job) else {
+        guard pairingValue(job) != nil else {
             let what = policy.pairing == .imei ? "IMEI" : "serial number"
             return fail(deviceID, JobFailure(code: "PAIR-NO-KEY", message: "the device did not report its \(what), so its sticker cannot be checked. Set it aside"), now)
         }
-        if let index = pendingScans.firstIndex(where: { $0.code == key }) {
-            pendingScans.remove(at: index)
-            return pair(job.deviceID, key, now)
+        if let index = pendingScans.firstIndex(where: { pairingValue(job, for: $0.code) == $0.code.pairingValue }) {
+            let scan = pendingScans.remove(at: index)
+            return pair(job.deviceID, scan.code, now)
         }
         // A scan that matches nobody goes to this device only when no other device could
         // still claim it (none is being identified).
@@ -346,34 +357,40 @@ public struct BenchState: Sendable {
         return move(job.deviceID, to: .waitingForScan, now) + [.prompt(.scanSticker(port: port, platform: identity.platform))]
     }
 
-    mutating func scanned(_ raw: String, _ now: Double) -> [BenchAction] {
-        let code = normalise(raw)
-        guard !code.isEmpty else { return [] }
+    mutating func scanned(_ sticker: StickerCode, _ now: Double) -> [BenchAction] {
+        let code = sticker.pairingValue
         // A sticker already paired with a device (in progress or passed) is a duplicate; one
         // that failed pairing is free for its right device.
         if let owner = jobs.values.first(where: { $0.scan == code && $0.step != .failed }) {
-            return [.prompt(.duplicateScan(code: code, deviceID: owner.deviceID))]
+            return [.prompt(.duplicateScan(code: sticker.description, deviceID: owner.deviceID))]
         }
-        if pendingScans.contains(where: { $0.code == code }) { return [.prompt(.duplicateScan(code: code, deviceID: nil))] }
+        if pendingScans.contains(where: { $0.code.pairingValue == code }) { return [.prompt(.duplicateScan(code: sticker.description, deviceID: nil))] }
         let waiting = jobs.values.filter { $0.step == .waitingForScan }.sorted { (waitingSince[$0.deviceID] ?? 0) < (waitingSince[$1.deviceID] ?? 0) }
-        if let match = waiting.first(where: { pairingValue($0) == code }) { return pair(match.deviceID, code, now) }
+        if let match = waiting.first(where: { pairingValue($0, for: sticker) == code }) { return pair(match.deviceID, sticker, now) }
         let othersIdentifying = jobs.values.contains { $0.step == .identifying }
-        if let oldest = waiting.first, !othersIdentifying { return pair(oldest.deviceID, code, now) }
-        pendingScans.append((code, now))
-        return [.prompt(.scanHeld(code: code))]
+        if let oldest = waiting.first, !othersIdentifying { return pair(oldest.deviceID, sticker, now) }
+        pendingScans.append((sticker, now))
+        return [.prompt(.scanHeld(code: sticker.description))]
     }
 
     /// Binds a scan to a job and checks it against what the device reports.
-    mutating func pair(_ deviceID: String, _ code: String, _ now: Double) -> [BenchAction] {
+    mutating func pair(_ deviceID: String, _ sticker: StickerCode, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID] else { return [] }
-        job.scan = code
+        job.scan = sticker.pairingValue
+        job.mobileSecret = sticker.mobileSecret?.rawValue
         jobs[deviceID] = job
         waitingSince[deviceID] = nil
-        if policy.pairing != .none, let key = pairingValue(job), key != code {
-            let what = policy.pairing == .imei ? "IMEI" : "serial number"
-            return fail(deviceID, JobFailure(
-                code: "PAIR-MISMATCH",
-                message: "the scanned sticker says \(code) but the device reports \(what) \(key): the sticker belongs to another device. Find the right sticker (or device) and re-run"), now)
+        if policy.pairing != .none {
+            let what = sticker.key == .imei ? "IMEI" : "serial number"
+            guard let key = pairingValue(job, for: sticker) else {
+                return fail(deviceID, JobFailure(
+                    code: "PAIR-NO-KEY", message: "the sticker carries the \(what) but the device did not report its \(what), so the sticker cannot be checked"), now)
+            }
+            if key != sticker.pairingValue {
+                return fail(deviceID, JobFailure(
+                    code: "PAIR-MISMATCH",
+                    message: "the scanned sticker says \(sticker.pairingValue) but the device reports \(what) \(key): the sticker belongs to another device. Find the right sticker (or device) and re-run"), now)
+            }
         }
         return startFlash(deviceID, now)
     }
@@ -397,7 +414,7 @@ public struct BenchState: Sendable {
         let done = jobs[deviceID] ?? job
         // A connectivity line queued the import before its test.
         let enqueue: [BenchAction] = policy.connectivityTest ? [] : [.enqueueImport(deviceID: deviceID, iccid: done.identity.iccid)]
-        return moved + [.record(done)] + enqueue + [.prompt(.done(port: port(of: done), deviceID: deviceID, passed: true))]
+        return moved + [.record(done)] + enqueue + [.prompt(.done(port: port(of: done), deviceID: deviceID, passed: true, code: nil))]
     }
 
     mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
@@ -409,14 +426,14 @@ public struct BenchState: Sendable {
         waitingSince[job.deviceID] = nil
         let moved = move(job.deviceID, to: .failed, now)
         let done = jobs[job.deviceID] ?? job
-        return moved + [.record(done), .prompt(.done(port: port, deviceID: deviceID, passed: false))]
+        return moved + [.record(done), .prompt(.done(port: port, deviceID: deviceID, passed: false, code: failure.code))]
     }
 
     mutating func tick(_ now: Double) -> [BenchAction] {
         var actions: [BenchAction] = []
         let expired = pendingScans.filter { now - $0.at >= policy.scanHold }
         pendingScans.removeAll { now - $0.at >= policy.scanHold }
-        actions += expired.map { .prompt(.scanDiscarded(code: $0.code)) }
+        actions += expired.map { .prompt(.scanDiscarded(code: $0.code.description)) }
         for (deviceID, since) in waitingSince where now - since >= policy.scanReminder {
             guard let job = jobs[deviceID], job.step == .waitingForScan, let port = job.port else { continue }
             waitingSince[deviceID] = now
@@ -437,6 +454,7 @@ public struct BenchState: Sendable {
 
     func elapsed(_ deviceID: String, _ now: Double) -> Double { max(0, now - (startedAt[deviceID] ?? now)) }
 
+    /// What the device reports for the line's pairing key.
     func pairingValue(_ job: Job) -> String? {
         switch policy.pairing {
         case .serialNumber: job.identity.serialNumber.map(normalise)
@@ -445,7 +463,18 @@ public struct BenchState: Sendable {
         }
     }
 
-    /// Scanners add CR/LF and keyboard wedges may add spaces; stickers are upper-case.
+    /// What the device reports for the key this sticker carries (a serial-number sticker is
+    /// checked against the serial number, an IMEI sticker against the IMEI, whatever the
+    /// line's default).
+    func pairingValue(_ job: Job, for sticker: StickerCode) -> String? {
+        switch sticker.key {
+        case .serialNumber: job.identity.serialNumber.map(normalise)
+        case .imei: job.identity.imei.map(normalise)
+        }
+    }
+
+    /// Devices report their identifiers as they are; stickers are compared normalised
+    /// (upper-case, no surrounding whitespace).
     func normalise(_ text: String) -> String {
         String(text.filter { !$0.isWhitespace && !$0.isNewline }).uppercased()
     }

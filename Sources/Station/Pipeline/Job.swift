@@ -14,6 +14,21 @@ public enum JobStep: String, Hashable, Sendable, Codable {
 
     /// Still to finish (a restarted station resumes these).
     public var isActive: Bool { self != .passed && self != .failed }
+
+    /// How the screen and messages name the step.
+    public var label: String {
+        switch self {
+        case .detected: "detected"
+        case .identifying: "identifying"
+        case .waitingForScan: "waiting for its scan"
+        case .flashing: "flashing"
+        case .finishing: "finishing"
+        case .connectivityTest: "in its connectivity test"
+        case .passed: "passed"
+        case .failed: "failed"
+        case .interrupted: "unplugged"
+        }
+    }
 }
 
 /// A failure with its stable code and a message the technician can act on.
@@ -65,8 +80,11 @@ public struct Job: Hashable, Sendable, Codable {
     /// Where an interrupted job was.
     public var interruptedAt: JobStep?
     public var identity: JobIdentity
-    /// The sticker scanned for it.
+    /// The sticker scanned for it: the value it pairs by (serial number or IMEI).
     public var scan: String?
+    /// The mobile secret from a Gen 3 sticker: kept in the station's own store, never shown,
+    /// logged or sent anywhere (`station report --include-secrets` exports it).
+    public var mobileSecret: String?
     /// Bytes written and to write in the flash step.
     public var progress: Progress?
     public var failure: JobFailure?
