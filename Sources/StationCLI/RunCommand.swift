@@ -223,7 +223,7 @@ struct RunCommand: AsyncParsableCommand {
             if let stopAfter, await driver.jobs.filter({ !$0.step.isActive }).count >= stopAfter { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        await driver.setBanner("quitting: waiting for the devices being written to finish" + (importsPaused.map { "; " + $0 } ?? ""))
+        await driver.setBanner("quitting: waiting for the devices being written to finish")
         await driver.drain()
         feed.cancel()
         ticker.cancel()
@@ -233,7 +233,8 @@ struct RunCommand: AsyncParsableCommand {
             // One last pass, so what passed is in the products when the cloud answers.
             summary += await Self.syncOnce(station: station, configPath: config, store: opened, products: products, quiet: false).lines
         }
-        await driver.setBanner(importsPaused)
+        // The final grid keeps the standing banner (plain lines printed it once already).
+        if live { await driver.setBanner(importsPaused) }
         let jobs = await driver.jobs
         summary.append("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
         let last = await driver.view
@@ -245,7 +246,8 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The banner for paused imports.
     static func paused(_ reason: String, config: String) -> String {
-        "imports paused: \(reason) Devices still provision; their imports wait in the queue (`station queue sync --config \(config)` once fixed)."
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        return "imports paused: \(reason)\(reason.hasSuffix(".") ? "" : ".") Devices still provision; their imports wait in the queue (`station queue sync --config \(config)` once fixed)."
     }
 
     /// A name as it may be echoed: printable ASCII, at most 40 characters.

@@ -53,3 +53,33 @@ import Testing
         #expect(!report.blocksProvisioning)
     }
 }
+
+/// What `station run` and `station watch` refuse to start on: each blind spot, alone.
+@Suite struct StartRefusalTests {
+    static let rules = [MachineFacts.RulesFile(path: "/etc/udev/rules.d/50-particle-station.rules", ignoresModemManager: true)]
+
+    static func facts(exists: Bool = true, readable: Bool = true, udevd: Bool = true, rules: [MachineFacts.RulesFile] = rules, root: Bool = false) -> StartFacts {
+        StartFacts(usbDirectoryExists: exists, usbDirectoryReadable: readable, udevDaemonRunning: udevd, rules: rules, runningAsRoot: root)
+    }
+
+    @Test(arguments: [
+        (facts(), [String]()),
+        (facts(exists: false, readable: false), ["usb.directory"]),
+        (facts(readable: false), ["usb.directory"]),
+        (facts(rules: []), ["udev.rules"]),
+        (facts(rules: [], root: true), []),
+        (facts(udevd: false), ["udev.daemon"]),
+        (facts(exists: false, readable: false, udevd: false, rules: []), ["usb.directory", "udev.rules", "udev.daemon"]),
+    ])
+    func eachBlindSpotIsARefusalWithItsFix(facts: StartFacts, expected: [String]) {
+        let refusals = Doctor.startRefusals(facts)
+        #expect(refusals.map(\.id) == expected)
+        for refusal in refusals { #expect(refusal.status == .blocking && refusal.fix?.isEmpty == false) }
+    }
+
+    @Test func theDoctorCallsAStoppedUdevdBlocking() {
+        var facts = DoctorTests.facts()
+        facts.udev.daemonRunning = false
+        #expect(Doctor.evaluate(facts).checks.first { $0.id == "udev.daemon" }?.status == .blocking)
+    }
+}

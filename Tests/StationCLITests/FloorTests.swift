@@ -1,0 +1,228 @@
+import Foundation
+import Station
+import TestSupport
+import Testing
+
+/// The station as the floor meets it: a real terminal (tmux, 80x24) for the demo's final
+/// screen and the sign-in prompt, the refusals to run blind, and one banner for
+/// credentials that cannot be used.
+@Suite(.serialized) struct FloorTests {
+    /// A station folder: a Boron line's config (operators ana and ben), its manifest made by
+    /// `station lab firmware`, a credentials file, a USB device directory and a udevd
+    /// control file standing in for the real ones.
+    struct Bench {
+        let folder: URL
+        var config: String { folder.appendingPathComponent("station.toml").path }
+        var environment: [String: String] {
+            ["STATION_USB_DIR": folder.appendingPathComponent("usb").path, "STATION_UDEV_CONTROL": folder.appendingPathComponent("udev-control").path]
+        }
+
+        init(scanner: String = "", credentialsMode: Int = 0o600) throws {
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent("floor-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("usb"), withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("udev-control").path, contents: Data())
+            let made = try FloorTests.station(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", folder.appendingPathComponent("fw").path])
+            try #require(made.status == 0, "\(made.stdout)\(made.stderr)")
+            let credentials = folder.appendingPathComponent("credentials.toml").path
+            try Data("product_token = \"0123456789abcdef0123456789abcdef01234567\"\n".utf8).write(to: URL(fileURLWithPath: credentials))
+            chmod(credentials, mode_t(credentialsMode))
+            try Data("""
+                [station]
+                id = "floor-test"
+
+                [product]
+                id = 4242
+                platform = "boron"
+
+                [cloud]
+                api_base_url = "http://127.0.0.1:9"
+                credentials_file = "credentials.toml"
+
+                [store]
+                path = "\(folder.appendingPathComponent("store.sqlite").path)"
+
+                [bench]
+                manifest = "fw/manifest.toml"
+                operators = ["ana", "ben"]
+                \(scanner)
+                """.utf8).write(to: URL(fileURLWithPath: config))
+        }
+    }
+
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs `station` to its end with standard input closed (or fed `input`).
+    static func station(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = try StationBinaryTests.stationPath()
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    // MARK: A real terminal
+
+    struct NoTmux: Error, CustomStringConvertible {
+        var description: String { "tmux is not installed: the terminal tests need it (apt-get install tmux; .ci/run installs it)" }
+    }
+
+    static func tmux(_ arguments: [String]) throws -> String {
+        let process = Process()
+        guard let path = ["/usr/bin/tmux", "/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile(atPath:)) else { throw NoTmux() }
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A command in a detached 80x24 tmux session of its own; returns the session's name.
+    static func terminal(_ command: String) throws -> String {
+        let name = "station-test-\(UUID().uuidString.prefix(8))"
+        _ = try tmux(["new-session", "-d", "-s", name, "-x", "80", "-y", "24", command])
+        return name
+    }
+
+    static func screen(_ session: String) throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+
+    /// Polls the screen until `done` holds (or the time is up), then returns it.
+    static func waitForScreen(_ session: String, seconds: Int, until done: (String) -> Bool) async throws -> String {
+        var text = ""
+        for _ in 0..<(seconds * 5) {
+            text = try screen(session)
+            if done(text) { return text }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return text
+    }
+
+    static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    @Test func theDemosFinalScreenListsEverySlotWithItsWholeResult() async throws {
+        let station = try StationBinaryTests.stationPath().path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-tmux-\(UUID().uuidString)").path
+        // printf without a newline: like a shell prompt, it takes the last line without scrolling.
+        let session = try Self.terminal("\(Self.shellQuoted(station)) demo --out \(Self.shellQuoted(out)); printf 'EXIT=%s' $?; sleep 120")
+        defer { _ = try? Self.tmux(["kill-session", "-t", session]) }
+        let text = try await Self.waitForScreen(session, seconds: 240) { $0.contains("EXIT=") }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }  // capture-pane ends with a newline
+        #expect(text.contains("EXIT=0"), "\(text)")
+        #expect(lines.count <= 24 && lines.allSatisfy { $0.count <= 80 })
+        #expect(lines.first?.hasPrefix("station demo: Demo line, operator demo") == true, "the title is still on screen: \(text)")
+        for slot in 1...6 {
+            let row = lines.first { $0.hasPrefix("1-\(slot) ") }
+            #expect(row.map { $0.contains(" PASS ") || $0.contains(" FAIL ") } == true, "slot 1-\(slot) shows its result: \(text)")
+        }
+        #expect(lines.filter { $0.contains(" PASS  unplug it") }.count == 4)
+        #expect(text.contains("FAIL  DFU-WRITE-STALL: replug and retry") && text.contains("FAIL  PAIR-MISMATCH: find the right sticker"), "\(text)")
+        #expect(!text.contains("…"), "nothing cut")
+        #expect(text.contains(BenchInput.commandLine), "the keys are shown")
+        #expect(text.contains("demo: PASS"))
+        // No word broken across lines: every line ends at a word's end.
+        let words = Set(text.split(whereSeparator: \.isWhitespace).map(String.init))
+        for code in ["DFU-WRITE-STALL", "PAIR-MISMATCH"] { #expect(words.contains(code) || words.contains(code + ":") || words.contains(code + ","), "\(code) whole") }
+    }
+
+    @Test func theSignInPromptIsOnScreenBeforeAnyKeyAndAWrongNameAsksAgain() async throws {
+        let bench = try Bench()
+        let station = try StationBinaryTests.stationPath().path
+        let env = bench.environment.map { "\($0.key)=\(Self.shellQuoted($0.value))" }.joined(separator: " ")
+        let session = try Self.terminal("env \(env) \(Self.shellQuoted(station)) run --config \(Self.shellQuoted(bench.config)) --plain --no-sync; printf 'EXIT=%s' $?; sleep 60")
+        defer { _ = try? Self.tmux(["kill-session", "-t", session]) }
+        let before = try await Self.waitForScreen(session, seconds: 60) { $0.contains("operator sign-in:") }
+        #expect(before.contains("operator sign-in: type your name, then Enter:"), "visible before the first keystroke: \(before)")
+        _ = try Self.tmux(["send-keys", "-t", session, "zed", "Enter"])
+        let again = try await Self.waitForScreen(session, seconds: 30) { $0.components(separatedBy: "operator sign-in:").count >= 3 }
+        #expect(again.contains("'zed' may not sign in at this station (operators: ana, ben); try again (2 more)."), "\(again)")
+        #expect(again.components(separatedBy: "operator sign-in:").count == 3, "asked again: \(again)")
+        #expect(!again.contains("EXIT="), "still running")
+        _ = try Self.tmux(["send-keys", "-t", session, "ana", "Enter"])
+        let signedIn = try await Self.waitForScreen(session, seconds: 30) { $0.contains("bench ready") || $0.contains("EXIT=") }
+        #expect(signedIn.contains("bench ready"), "\(signedIn)")
+    }
+
+    // MARK: Sign-in without a terminal
+
+    @Test func closedStandardInputIsOneClearError() throws {
+        let bench = try Bench()
+        let run = try Self.station(["run", "--config", bench.config, "--plain"], environment: bench.environment)
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("sign-in needs the operator's name, but standard input is closed") && run.stderr.contains("--operator NAME"), "\(run.stderr)")
+        #expect(!run.stdout.contains("FAIL"), "\(run.stdout)")
+    }
+
+    @Test func threeWrongNamesEndTheRunAndAWrongOperatorOptionIsAUsageError() throws {
+        let bench = try Bench()
+        let run = try Self.station(["run", "--config", bench.config, "--plain"], environment: bench.environment, input: "zed\nyan\nxi\n")
+        #expect(run.status == 1)
+        #expect(run.stdout.components(separatedBy: "operator sign-in:").count == 4, "\(run.stdout)")
+        #expect(run.stdout.contains("'yan' may not sign in at this station (operators: ana, ben); try again (1 more)."))
+        #expect(run.stderr.contains("three names were refused"))
+        let option = try Self.station(["run", "--config", bench.config, "--operator", "zed"], environment: bench.environment)
+        #expect(option.status == 64 && option.stderr.contains("--operator 'zed' may not sign in"))
+    }
+
+    // MARK: Refusing to run blind
+
+    @Test func noUSBDeviceDirectoryRefusesRunAndWatch() throws {
+        let bench = try Bench()
+        var environment = bench.environment
+        environment["STATION_USB_DIR"] = bench.folder.appendingPathComponent("no-such-dir").path
+        for arguments in [["run", "--config", bench.config, "--operator", "ana"], ["watch", "--for", "1"]] {
+            let run = try Self.station(arguments, environment: environment)
+            #expect(run.status == 69, "\(arguments[0]): \(run.stdout)\(run.stderr)")
+            #expect(run.stderr.contains("station \(arguments[0]) does not start: the USB device directory \(environment["STATION_USB_DIR"]!) does not exist"))
+            #expect(run.stderr.contains("Fix: "))
+            #expect(!run.stdout.contains("bench ready") && !run.stdout.contains("watching"))
+        }
+    }
+
+    @Test func udevdNotRunningRefusesToStart() throws {
+        let bench = try Bench()
+        var environment = bench.environment
+        environment["STATION_UDEV_CONTROL"] = bench.folder.appendingPathComponent("no-control").path
+        let run = try Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: environment)
+        #expect(run.status == 69)
+        #expect(run.stderr.contains("the udev daemon is not running") && run.stderr.contains("Fix: Start systemd-udevd"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1, "one message")
+    }
+
+    @Test func aMissingScannerRefusesToStart() throws {
+        let bench = try Bench(scanner: "\n[scanner]\nkind = \"serial\"\npath = \"/dev/no-such-scanner\"\n")
+        let run = try Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: bench.environment)
+        #expect(run.status == 69)
+        #expect(run.stderr.contains("station run does not start: the configured scanner is missing") && run.stderr.contains("/dev/no-such-scanner"), "\(run.stderr)")
+    }
+
+    @Test func unusableCredentialsAreOneBannerAndTheBenchStillRuns() throws {
+        let bench = try Bench(credentialsMode: 0o644)
+        let run = try Self.station(["run", "--config", bench.config, "--operator", "ana", "--plain"], environment: bench.environment, input: "q\n")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("bench ready"))
+        let banners = run.stdout.split(separator: "\n").filter { $0.contains("imports paused") }
+        #expect(banners.count == 1, "one banner: \(run.stdout)")
+        #expect(banners.first?.contains("chmod 600") == true && banners.first?.contains("their imports wait in the queue") == true)
+        #expect(!run.stdout.contains("FAIL") && run.stderr.isEmpty, "\(run.stdout)\(run.stderr)")
+    }
+}
