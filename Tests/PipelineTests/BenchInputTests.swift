@@ -38,6 +38,11 @@ import Testing
         #expect(message.contains("is not a command"))
     }
 
+    @Test func aScannerOfItsOwnCarriesNoKeys() {
+        guard case .refused(let message) = BenchInput.parse("q", commands: false) else { Issue.record("refused"); return }
+        #expect(message.contains("neither a sticker nor a command"))
+    }
+
     @Test func theScannersPrefixAndSuffixAreRemoved() {
         #expect(BenchInput.parse("SN:P0AAAAAAAAAAAAA WBPYG6CPLRCFK4S#\r\n", prefix: "SN:", suffix: "#")
             == .sticker(.serial(try! SerialNumber("P0AAAAAAAAAAAAA"), mobileSecret: try! MobileSecret("WBPYG6CPLRCFK4S"))))

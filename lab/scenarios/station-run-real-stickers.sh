@@ -1,10 +1,13 @@
-# about: real sticker contents through the keyboard-wedge scanner (HID over USB/IP, usbhid, evdev): two Borons scanned with their whole Gen 3 Data Matrix (serial number, space, mobile secret; one with the AIM prefix ]d2) and an Electron with its serial-only Gen 2 sticker all pair and PASS; the mobile secret never reaches the screen, the event log or the report, and no device connects
+# about: real sticker contents through the keyboard-wedge scanner (HID over USB/IP, usbhid, evdev): two Borons scanned with their whole Gen 3 Data Matrix (serial number, space, mobile secret; one with the AIM prefix ]d2) and an Electron with its serial-only Gen 2 sticker all pair and PASS; the mobile secret never reaches the screen, the event log or the report; a world-readable credentials file pauses the imports with one banner while the bench provisions; no device connects
 # spec: lab/specs/real-stickers.toml
 set -e
+# Credentials readable by others: the station refuses them, once, and provisions anyway.
+printf 'product_token = "0123456789abcdef0123456789abcdef01234567"\n' > /tmp/lab-credentials.toml
+chmod 644 /tmp/lab-credentials.toml
 station lab firmware --platform boron --device-os 6.2.0 --product 4242 --out /tmp/fw-boron
 station lab firmware --platform electron --device-os 2.3.1 --product 4244 --out /tmp/fw-electron
 for i in $(seq 1 50); do ls /dev/input/event* >/dev/null 2>&1 && break; sleep 0.2; done
-station run --config "$STATION_REPO/lab/stations/lab-real-stickers.toml" --plain --stop-after 3 --no-sync < /dev/null > /tmp/run.log 2>&1 &
+station run --config "$STATION_REPO/lab/stations/lab-real-stickers.toml" --plain --stop-after 3 < /dev/null > /tmp/run.log 2>&1 &
 run_pid=$!
 for i in $(seq 1 100); do grep -q "^bench ready" /tmp/run.log && break; sleep 0.2; done
 grep "^bench ready" /tmp/run.log || { echo "station run did not start:"; cat /tmp/run.log; exit 1; }
@@ -30,6 +33,11 @@ kill -0 "$run_pid" 2>/dev/null && { echo "station run did not finish"; cat /tmp/
 wait "$run_pid"
 cat /tmp/run.log
 [ "$(grep -c ': PASS$' /tmp/run.log)" -eq 3 ]
+[ "$(grep -c '^! imports paused: .*chmod 600' /tmp/run.log)" -eq 1 ]
+! grep -q "FAIL \[CREDENTIALS\]" /tmp/run.log
+# The three passed devices wait in the import queue.
+station queue status --config "$STATION_REPO/lab/stations/lab-real-stickers.toml" | tee /tmp/queue.txt
+grep -q "^pending: 3 " /tmp/queue.txt
 ! grep -q "PAIR-MISMATCH" /tmp/run.log
 station report --store /tmp/lab-run-stickers/station.sqlite --format json > /tmp/report.json
 station report --store /tmp/lab-run-stickers/station.sqlite --events --format json > /tmp/events.jsonl

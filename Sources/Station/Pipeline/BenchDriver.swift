@@ -238,7 +238,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     /// A line from a barcode scanner of its own (USB-serial, evdev): stickers only.
     /// `prefix`/`suffix`: that scanner's own (else the bench's).
     public func scanned(_ text: String, prefix: String? = nil, suffix: String? = nil) async {
-        _ = await input(BenchInput.parse(text, stickers: true, preferred: scanSettings.preferred, prefix: prefix ?? scanSettings.prefix,
+        _ = await input(BenchInput.parse(text, stickers: true, commands: false, preferred: scanSettings.preferred, prefix: prefix ?? scanSettings.prefix,
                                          suffix: suffix ?? scanSettings.suffix))
     }
 

@@ -31,11 +31,13 @@ public enum BenchInput: Hashable, Sendable {
     /// Classifies one line. `stickers`: whether this source may carry stickers (a
     /// keyboard-wedge scanner types into the terminal; a terminal without one carries only
     /// commands). `prefix`/`suffix`: what the scanner is set to add around each code.
-    public static func parse(_ line: String, stickers: Bool = true, preferred: StickerCode.Key = .serialNumber, prefix: String = "",
+    /// `commands`: whether this source may carry keys (a scanner of its own carries only
+    /// stickers).
+    public static func parse(_ line: String, stickers: Bool = true, commands: Bool = true, preferred: StickerCode.Key = .serialNumber, prefix: String = "",
                              suffix: String = "") -> BenchInput {
         // `isWhitespace`, not a list of characters: CR LF is one Character in Swift.
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
-        if let first = words.first?.lowercased(), let command = command(first, words.dropFirst().map { $0 }) { return command }
+        if commands, let first = words.first?.lowercased(), let command = command(first, words.dropFirst().map { $0 }) { return command }
         let shown = shownForm(line)
         guard stickers else {
             return .refused("'\(shown)' is not a command (\(Self.commandLine.dropFirst(6))); stickers come from the scanner")
