@@ -19,9 +19,7 @@ struct RunCommand: AsyncParsableCommand {
             Refuses to start when the manifest's files are missing, altered or inconsistent, or it \
             is not the station's product and platform. Every device arriving in normal mode is put \
             in listening mode first. Scans come from the configured scanner (a keyboard-wedge \
-            scanner types into this terminal). Commands, typed and ended with Enter: `r SLOT` re-runs \
-            the failed device in SLOT, `q` quits after the devices being written finish. The import \
-            queue is synced in the background whenever the cloud answers.
+            scanner types into this terminal). The import queue is synced in the background whenever the cloud answers.
 
             It refuses to start (exit 69) when it would run blind: no USB device directory, no \
             Particle udev rule (and not root), udevd not running, or the configured scanner missing.
