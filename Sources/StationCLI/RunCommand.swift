@@ -200,8 +200,12 @@ struct RunCommand: AsyncParsableCommand {
         say("bench ready: \(manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first")
         let live = !(plain || isatty(STDOUT_FILENO) == 0)
         let screen = Task { await showBench(driver.updates(), title: title, plain: !live) }
+        let paused = PausedImports(importsPaused)
         let sync = noSync || importsPaused != nil ? nil : Task {
-            await Self.syncForever(station: station, configPath: config, store: opened, products: products) { await driver.setBanner($0) }
+            await Self.syncForever(station: station, configPath: config, store: opened, products: products) { text, blocked in
+                if blocked { await paused.set(text) }
+                await driver.setBanner(text)
+            }
         }
 
         // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.
@@ -227,12 +231,13 @@ struct RunCommand: AsyncParsableCommand {
         ticker.cancel()
         sync?.cancel()
         var summary: [String] = []
-        if !noSync && importsPaused == nil {
+        let pausedNow = await paused.text
+        if !noSync && pausedNow == nil {
             // One last pass, so what passed is in the products when the cloud answers.
             summary += await Self.syncOnce(station: station, configPath: config, store: opened, products: products, quiet: false).lines
         }
         // The final grid keeps the standing banner (plain lines printed it once already).
-        if live { await driver.setBanner(importsPaused) }
+        if live { await driver.setBanner(pausedNow) }
         let jobs = await driver.jobs
         summary.append("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
         let last = await driver.view
@@ -265,19 +270,19 @@ struct RunCommand: AsyncParsableCommand {
     /// fix (the token refused) pauses the imports with one banner; a cloud that does not
     /// answer is a banner until it does.
     static func syncForever(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)],
-                            banner: @escaping @Sendable (String?) async -> Void) async {
+                            banner: @escaping @Sendable (_ text: String?, _ blocked: Bool) async -> Void) async {
         var shown: String?
         while !Task.isCancelled {
             let outcome = await syncOnce(station: station, configPath: configPath, store: store, products: products, quiet: true)
             var text: String?
             if let blocked = outcome.blocked {
-                await banner(paused(blocked, config: configPath))
+                await banner(paused(blocked, config: configPath), true)
                 return
             }
             if let waiting = outcome.waiting { text = "imports waiting: \(waiting); retrying. Devices still provision." }
             if text != shown {
                 shown = text
-                await banner(text)
+                await banner(text, false)
             }
             try? await Task.sleep(for: .seconds(3))
         }
@@ -332,6 +337,14 @@ struct RunCommand: AsyncParsableCommand {
         }
         return outcome
     }
+}
+
+/// Why the imports are paused for the rest of the run (credentials, or a refusal retrying
+/// cannot fix), once known.
+actor PausedImports {
+    var text: String?
+    init(_ text: String?) { self.text = text }
+    func set(_ text: String?) { self.text = text }
 }
 
 /// Carries a sync pass's outcome out of the gate.

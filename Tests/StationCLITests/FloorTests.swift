@@ -82,24 +82,42 @@ import Testing
         var description: String { "tmux is not installed: the terminal tests need it (apt-get install tmux; .ci/run installs it)" }
     }
 
-    static func tmux(_ arguments: [String]) throws -> String {
+    /// Runs a tmux client. `capture`: read what it prints. Never for `new-session`: the
+    /// server it may start keeps the client's output open, so reading to its end would wait
+    /// forever.
+    @discardableResult
+    static func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
         let process = Process()
         guard let path = ["/usr/bin/tmux", "/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile(atPath:)) else { throw NoTmux() }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        let out = Pipe()
+        process.standardOutput = capture ? out : FileHandle.nullDevice
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = capture ? out.fileHandleForReading.readDataToEndOfFile() : Data()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
 
     /// A command in a detached 80x24 tmux session of its own; returns the session's name.
+    /// Started through Python's subprocess (which closes every other descriptor in the
+    /// child): a tmux server started by this client would inherit the descriptors Foundation
+    /// watches to see the client end, and `waitUntilExit` would never return.
     static func terminal(_ command: String) throws -> String {
+        guard let tmux = ["/usr/bin/tmux", "/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile(atPath:)) else { throw NoTmux() }
         let name = "station-test-\(UUID().uuidString.prefix(8))"
-        _ = try tmux(["new-session", "-d", "-s", name, "-x", "80", "-y", "24", command])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))",
+                             tmux, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "tmux new-session failed")
         return name
     }
 
@@ -123,7 +141,7 @@ import Testing
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-tmux-\(UUID().uuidString)").path
         // printf without a newline: like a shell prompt, it takes the last line without scrolling.
         let session = try Self.terminal("\(Self.shellQuoted(station)) demo --out \(Self.shellQuoted(out)); printf 'EXIT=%s' $?; sleep 120")
-        defer { _ = try? Self.tmux(["kill-session", "-t", session]) }
+        defer { _ = try? Self.tmux(["kill-session", "-t", session], capture: false) }
         let text = try await Self.waitForScreen(session, seconds: 240) { $0.contains("EXIT=") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }  // capture-pane ends with a newline
@@ -149,15 +167,15 @@ import Testing
         let station = try StationBinaryTests.stationPath().path
         let env = bench.environment.map { "\($0.key)=\(Self.shellQuoted($0.value))" }.joined(separator: " ")
         let session = try Self.terminal("env \(env) \(Self.shellQuoted(station)) run --config \(Self.shellQuoted(bench.config)) --plain --no-sync; printf 'EXIT=%s' $?; sleep 60")
-        defer { _ = try? Self.tmux(["kill-session", "-t", session]) }
+        defer { _ = try? Self.tmux(["kill-session", "-t", session], capture: false) }
         let before = try await Self.waitForScreen(session, seconds: 60) { $0.contains("operator sign-in:") }
         #expect(before.contains("operator sign-in: type your name, then Enter:"), "visible before the first keystroke: \(before)")
-        _ = try Self.tmux(["send-keys", "-t", session, "zed", "Enter"])
+        try Self.tmux(["send-keys", "-t", session, "zed", "Enter"], capture: false)
         let again = try await Self.waitForScreen(session, seconds: 30) { $0.components(separatedBy: "operator sign-in:").count >= 3 }
         #expect(again.contains("'zed' may not sign in at this station (operators: ana, ben); try again (2 more)."), "\(again)")
         #expect(again.components(separatedBy: "operator sign-in:").count == 3, "asked again: \(again)")
         #expect(!again.contains("EXIT="), "still running")
-        _ = try Self.tmux(["send-keys", "-t", session, "ana", "Enter"])
+        try Self.tmux(["send-keys", "-t", session, "ana", "Enter"], capture: false)
         let signedIn = try await Self.waitForScreen(session, seconds: 30) { $0.contains("bench ready") || $0.contains("EXIT=") }
         #expect(signedIn.contains("bench ready"), "\(signedIn)")
     }
@@ -213,6 +231,71 @@ import Testing
         let run = try Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: bench.environment)
         #expect(run.status == 69)
         #expect(run.stderr.contains("station run does not start: the configured scanner is missing") && run.stderr.contains("/dev/no-such-scanner"), "\(run.stderr)")
+    }
+
+    /// A token the cloud refuses (401 on every request, from a loopback server) pauses the
+    /// imports with one banner, however long the bench runs; the queued device waits.
+    @Test func aRefusedTokenIsOneBannerNotAFailureEveryPass() async throws {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", """
+            import http.server
+            class H(http.server.BaseHTTPRequestHandler):
+                def answer(self):
+                    body = b'{"error":"invalid_token","error_description":"The access token provided is invalid."}'
+                    self.send_response(401); self.send_header("Content-Type", "application/json"); self.send_header("Content-Length", str(len(body)))
+                    self.end_headers(); self.wfile.write(body)
+                do_GET = do_POST = do_PUT = do_DELETE = answer
+                def log_message(self, *args): pass
+            s = http.server.HTTPServer(("127.0.0.1", 0), H)
+            print(s.server_port, flush=True)
+            s.serve_forever()
+            """]
+        let portPipe = Pipe()
+        server.standardOutput = portPipe
+        // Not the test runner's stderr: a child holding it open keeps `swift test` waiting.
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        // SIGKILL: the server inherits the test runner's signal dispositions, and SIGTERM
+        // did not end it.
+        defer { kill(server.processIdentifier, SIGKILL) }
+        var portText = ""
+        while !portText.contains("\n") {
+            let data = portPipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            portText += String(decoding: data, as: UTF8.self)
+        }
+        let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)), "the loopback server started: \(portText)")
+        let bench = try Bench()
+        let text = try String(contentsOfFile: bench.config, encoding: .utf8).replacingOccurrences(of: "http://127.0.0.1:9", with: "http://127.0.0.1:\(port)")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: bench.config))
+        let added = try Self.station(["queue", "add", "--config", bench.config, "e00fce68ae40e8a1f5b40001"])
+        try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
+
+        let process = Process()
+        process.executableURL = try StationBinaryTests.stationPath()
+        process.arguments = ["run", "--config", bench.config, "--operator", "ana", "--plain"]
+        process.environment = ProcessInfo.processInfo.environment.merging(bench.environment) { $1 }
+        let out = Pipe(), stdin = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = stdin
+        let done = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { done.continuation.yield($0.terminationStatus); done.continuation.finish() }
+        try process.run()
+        // Several background passes (one every 3 s) while the bench runs, then quit.
+        try await Task.sleep(for: .seconds(10))
+        stdin.fileHandleForWriting.write(Data("q\n".utf8))
+        var status: Int32 = -1
+        for await code in done.stream { status = code }
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status == 0, "\(output)")
+        let banners = output.split(separator: "\n").filter { $0.contains("imports paused") }
+        #expect(banners.count == 1, "one banner: \(output)")
+        #expect(banners.first?.contains("CLOUD-TOKEN-INVALID") == true, "\(output)")
+        #expect(!output.contains("FAIL"), "\(output)")
+        let status2 = try Self.station(["queue", "status", "--config", bench.config])
+        #expect(status2.stdout.contains("pending: 1 "), "the device waits in the queue: \(status2.stdout)")
     }
 
     @Test func unusableCredentialsAreOneBannerAndTheBenchStillRuns() throws {
