@@ -111,6 +111,11 @@ public enum StickerCode: Hashable, Sendable, CustomStringConvertible {
         }
         if !prefix.isEmpty, view.hasPrefix(prefix) { view = view.dropFirst(prefix.count) }
         if !suffix.isEmpty, view.hasSuffix(suffix) { view = view.dropLast(suffix.count) }
+        // Some scanners send their prefix first, then the AIM identifier.
+        if view.count >= 3, view.first == "]" {
+            let chars = Array(view.prefix(3))
+            if chars[1].isLetter, chars[2].isNumber { view = view.dropFirst(3) }
+        }
         view = view.drop(while: isNoise)
         while let last = view.last, isNoise(last) { view = view.dropLast() }
         return String(view)

@@ -95,7 +95,7 @@ public struct BenchScreen: Sendable {
         let totals = "passed \(view.passed)  failed \(view.failed)  \(String(format: "%.0f", view.perHour))/hour"
         let detail = view.detail.map(detailBlocks) ?? []
         let summaryLines = summary.flatMap { Self.wrap($0, width: width, indent: "  ") }
-        let prompts = summary.isEmpty ? view.prompts.suffix(3).flatMap { Self.wrap("> " + $0, width: width, indent: "  ") } : []
+        let prompts = summary.isEmpty ? view.prompts.suffix(4).map { Self.wrap("> " + $0, width: width, indent: "  ") } : []
         let command = BenchInput.commandLine
 
         // Fixed: head, banner, header, totals, command. While the bench runs, the detail
@@ -127,7 +127,12 @@ public struct BenchScreen: Sendable {
         let summaryShown = Array(summaryLines.prefix(max(0, room)))
         room -= summaryShown.count
         if !summary.isEmpty { takeDetail() }
-        let promptsShown = Array(prompts.suffix(max(0, room)))
+        // Whole prompts only, the newest kept first.
+        var promptsShown: [String] = []
+        for prompt in prompts.reversed() where prompt.count <= room {
+            promptsShown = prompt + promptsShown
+            room -= prompt.count
+        }
 
         var out = head + banner + [header]
         out += shownRows.flatMap { $0 }
@@ -156,7 +161,9 @@ public struct BenchScreen: Sendable {
             // " FAIL " is 6 columns.
             if 6 + 1 + code.count + 2 + next.count <= room { return [lead + badge("FAIL", "31") + " " + paint(code, "1;31") + ": " + next] }
             let indent = String(repeating: " ", count: lead.count + 7)
-            return [lead + badge("FAIL", "31") + " " + paint(code, "1;31"), indent + "next: " + next]
+            if 6 + 1 + code.count <= room { return [lead + badge("FAIL", "31") + " " + paint(code, "1;31"), indent + "next: " + next] }
+            // A code too long for the row (it names a file) wraps on lines of its own.
+            return [lead + badge("FAIL", "31") + " next: " + next] + Self.wrap(code, width: width - 4).map { "    " + paint($0, "1;31") }
         case .waitingForScan:
             return [lead + " " + paint("WAITING FOR SCAN: scan its sticker", "1;33")]
         case .interrupted:
@@ -202,6 +209,7 @@ public struct BenchScreen: Sendable {
 public struct PlainBenchLog: Sendable {
     var seen: [String: String] = [:]
     var lastPrompts: [String] = []
+    var lastPromptID = 0
     var banner: String?
 
     public init() {}
@@ -229,7 +237,15 @@ public struct PlainBenchLog: Sendable {
                 out.append("\(row.slot) \(row.platform ?? "?") \(row.deviceID) \(row.serial ?? "-"): \(state)")
             }
         }
-        // Prompts: the view keeps the latest five current ones; print the ones not printed yet.
+        // Prompts: the view keeps the latest five current ones; print the ones not printed
+        // yet (by number when the view numbers them: the same text later is a new prompt).
+        if view.promptIDs.count == view.prompts.count, !view.promptIDs.isEmpty {
+            for (id, text) in zip(view.promptIDs, view.prompts) where id > lastPromptID {
+                out.append("> " + text)
+                lastPromptID = id
+            }
+            return out
+        }
         let fresh = view.prompts.filter { !lastPrompts.contains($0) }
         out += fresh.map { "> " + $0 }
         lastPrompts = Array((lastPrompts + fresh).suffix(50))

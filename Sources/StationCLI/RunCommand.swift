@@ -126,6 +126,8 @@ struct RunCommand: AsyncParsableCommand {
                 throw StationExitCode.failed.exitCode
             }
         }
+        // A keyboard-wedge scanner types its stickers here: no echo of their mobile secrets.
+        if bench.scanners.contains(.keyboardWedge) { TerminalEcho.off() }
         let continuation = input.continuation
         Task { while let line = await typed.next() { continuation.yield(line) }; continuation.finish() }
         // Credentials, once: a problem pauses the imports (one banner); the bench still
@@ -244,6 +246,7 @@ struct RunCommand: AsyncParsableCommand {
         screen.cancel()
         await screen.value
         endBench(last, title: title, live: live, summary: summary)
+        TerminalEcho.restore()
         withExtendedLifetime(bus) {}
     }
 

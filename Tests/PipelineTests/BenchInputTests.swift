@@ -47,5 +47,7 @@ import Testing
         #expect(BenchInput.parse("SN:P0AAAAAAAAAAAAA WBPYG6CPLRCFK4S#\r\n", prefix: "SN:", suffix: "#")
             == .sticker(.serial(try! SerialNumber("P0AAAAAAAAAAAAA"), mobileSecret: try! MobileSecret("WBPYG6CPLRCFK4S"))))
         #expect(BenchInput.parse("]Q1SN:490154203237518#", preferred: .imei, prefix: "SN:", suffix: "#") == .sticker(.imei(try! IMEI("490154203237518"))))
+        #expect(BenchInput.parse("SN:]d2P0AAAAAAAAAAAAA WBPYG6CPLRCFK4S", prefix: "SN:") == .sticker(.serial(try! SerialNumber("P0AAAAAAAAAAAAA"), mobileSecret: try! MobileSecret("WBPYG6CPLRCFK4S"))),
+                "the AIM identifier after the scanner's prefix")
     }
 }

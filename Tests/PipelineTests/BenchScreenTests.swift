@@ -99,5 +99,12 @@ import Testing
         #expect(log.lines(third) == ["! imports paused: the token was refused",
                                      "2 boron e00fce68ae40e8a1f5b40002 P0AAAAAAAAAAAA2: FAIL [PAIR-MISMATCH] wrong sticker (next: find the right sticker)"])
         #expect(log.lines(third).isEmpty, "the banner is printed once")
+        // Numbered prompts: the same text later (the next device on the port) is printed again.
+        var numbered = PlainBenchLog()
+        let one = BenchView(rows: [], passed: 0, failed: 0, perHour: 0, prompts: ["1-1: scan the sticker of this boron"], elapsed: 1, promptIDs: [1])
+        let two = BenchView(rows: [], passed: 0, failed: 0, perHour: 0, prompts: ["1-1: scan the sticker of this boron"], elapsed: 9, promptIDs: [7])
+        #expect(numbered.lines(one) == ["> 1-1: scan the sticker of this boron"])
+        #expect(numbered.lines(one).isEmpty)
+        #expect(numbered.lines(two) == ["> 1-1: scan the sticker of this boron"])
     }
 }

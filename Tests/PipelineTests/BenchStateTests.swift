@@ -78,8 +78,16 @@ import Testing
             #expect(h.step(idA) == .failed && h.bench.jobs[idA]?.failure?.code == "PAIR-MISMATCH")
             #expect(!(h.bench.jobs[idA]?.failure?.message.contains("WBPYG6") ?? true), "the mobile secret never reaches a message")
         }
-        #expect((h.bench.jobs[idA]?.mobileSecret == "WBPYG6CPLRCFK4S") == hasSecret)
+        #expect((h.bench.jobs[idA]?.mobileSecret == "WBPYG6CPLRCFK4S") == (pairs && hasSecret), "another device's secret is never kept")
         #expect(!h.prompts.contains { $0.description.contains("WBPYG6") })
+    }
+
+    @Test func aDeviceReportingOnlyItsIMEIPairsWithItsIMEIStickerOnASerialLine() {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", iccid: boronA.iccid, imei: "352753090123454")))
+        #expect(h.step(idA) == .waitingForScan)
+        #expect(h.send(.scan("352753090123454")).contains(.flash(port: "1-1", deviceID: idA)))
     }
 
     @Test func scanBeforePlug() {

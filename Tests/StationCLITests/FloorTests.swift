@@ -14,13 +14,18 @@ import Testing
         let folder: URL
         var config: String { folder.appendingPathComponent("station.toml").path }
         var environment: [String: String] {
-            ["STATION_USB_DIR": folder.appendingPathComponent("usb").path, "STATION_UDEV_CONTROL": folder.appendingPathComponent("udev-control").path]
+            ["STATION_USB_DIR": folder.appendingPathComponent("usb").path, "STATION_UDEV_CONTROL": folder.appendingPathComponent("udev-control").path,
+             "STATION_UDEV_RULES_DIRS": folder.appendingPathComponent("rules.d").path]
         }
 
         init(scanner: String = "", credentialsMode: Int = 0o600) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("floor-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("usb"), withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("udev-control").path, contents: Data())
+            // The station's own rules, as installed (so the tests do not depend on this machine's).
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("rules.d"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: SharedFixtures.packageRoot.appendingPathComponent("udev-rules/50-particle-station.rules"),
+                                             to: folder.appendingPathComponent("rules.d/50-particle-station.rules"))
             let made = try FloorTests.station(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", folder.appendingPathComponent("fw").path])
             try #require(made.status == 0, "\(made.stdout)\(made.stderr)")
             let credentials = folder.appendingPathComponent("credentials.toml").path

@@ -27,7 +27,7 @@ public enum NextStep: String, Sendable, Hashable, CaseIterable, Codable {
         case .setAsideForRework:
             "Unplug the device, label it with the failure code and put it in the rework tray; do not ship it."
         case .findTheRightSticker:
-            "Find the serial-number sticker that belongs to this device, scan it, and re-run the device (r SLOT) if it failed."
+            "Find the serial-number sticker that belongs to this device, type r SLOT to re-run it, then scan that sticker when its row asks for it."
         case .callTheLineLead:
             "Leave the device where it is and call the line lead: the station, its setup or the firmware needs fixing, not the device."
         }
@@ -238,16 +238,16 @@ public enum FailureTable {
         e("DFU-LAYOUT", "The DFU memory layout the device's bootloader reports does not parse.", .setAsideForRework),
         e("DFU-*-ADDRESS", "A DFU address is outside the memory the device allows (layout or firmware mismatch).", .callTheLineLead),
         e("DFU-*-BAD-STATUS", "The device's DFU status reply had the wrong length.", .replugAndRetry),
-        e("DFU-*-ERRADDRESS", "The device says a DFU address is outside its memory.", .callTheLineLead),
+        e("DFU-*-ERRADDRESS", "The device says a DFU address is outside its memory.", .replugAndRetry),
         e("DFU-*-ERRCHECK_ERASED", "The device's flash did not read back as erased.", .setAsideForRework),
         e("DFU-*-ERRERASE", "The device could not erase its flash.", .setAsideForRework),
-        e("DFU-*-ERRFILE", "The device says the firmware failed its checks.", .callTheLineLead),
+        e("DFU-*-ERRFILE", "The device says the firmware failed its checks.", .replugAndRetry),
         e("DFU-*-ERRFIRMWARE", "The device says its firmware is corrupt, so it cannot leave DFU mode.", .setAsideForRework),
         e("DFU-*-ERRNOTDONE", "The device expected more DFU data (a transfer was cut short).", .replugAndRetry),
         e("DFU-*-ERRPOR", "The device had an unexpected power-on reset in DFU mode.", .replugAndRetry),
         e("DFU-*-ERRPROG", "Programming the device's flash failed.", .setAsideForRework),
         e("DFU-*-ERRSTALLEDPKT", "The device's bootloader refused a DFU request it does not support.", .setAsideForRework),
-        e("DFU-*-ERRTARGET", "The bootloader says the address or command is not supported by this memory.", .callTheLineLead),
+        e("DFU-*-ERRTARGET", "The bootloader says the address or command is not supported by this memory.", .replugAndRetry),
         e("DFU-*-ERRUNKNOWN", "The device reported an unknown DFU error.", .replugAndRetry),
         e("DFU-*-ERRUSBR", "The device had an unexpected USB reset in DFU mode.", .replugAndRetry),
         e("DFU-*-ERRVENDOR", "Read or write protection is on for the device's memory (it may be a protected unit).", .setAsideForRework),
@@ -257,6 +257,7 @@ public enum FailureTable {
         e("DFU-*-NO-DEVICE", "The device left USB in a DFU step (unplugged or reset).", .replugAndRetry),
         e("DFU-*-OVERFLOW", "The device sent more data than asked for in a DFU step.", .replugAndRetry),
         e("DFU-*-REPLAY-MISMATCH", "A replayed USB recording does not hold this DFU request (lab and tests only).", .callTheLineLead),
+        e("DFU-*", "A DFU step failed with a status the station does not know (the device's bootloader is unusual).", .replugAndRetry),
         e("DFU-*-STALL", "The device refused a DFU request (STALL); a second STALL after a replug means rework.", .replugAndRetry),
         e("DFU-*-STATE", "The device was not in the DFU state the step needs.", .replugAndRetry),
         e("DFU-*-TIMEOUT", "The device did not answer, or stayed busy too long, in a DFU step.", .replugAndRetry),
@@ -272,14 +273,14 @@ public enum FailureTable {
         e("FLASH-UNREACHABLE", "The device did not answer when the flash step started.", .replugAndRetry),
         e("GUARD-UNREACHABLE", "The no-cloud guard could not reach the device over USB; it may connect to the cloud.", .replugAndRetry),
         e("IDENTIFY-DFU", "Reading the device in DFU mode failed while identifying it.", .replugAndRetry),
-        e("IDENTIFY-INCOMPLETE", "The device could not be identified (no device ID, or no Device OS version or modules).", .setAsideForRework),
+        e("IDENTIFY-INCOMPLETE", "The device could not be identified (no device ID, or no Device OS version or modules).", .replugAndRetry),
         e("IDENTIFY-PLATFORM", "The device's USB product ID is not a platform the station knows.", .callTheLineLead),
         e("IDENTIFY-UNREACHABLE", "The device did not answer, or did not come back from DFU mode, while being identified.", .replugAndRetry),
         e("PAIR-MISMATCH", "The scanned sticker belongs to another device (its serial number or IMEI differs).", .findTheRightSticker),
         e("PAIR-NO-KEY", "The device did not report its serial number or IMEI, so its sticker cannot be checked.", .setAsideForRework),
         e("SCAN-UNRECOGNISED", "A scanned line is neither a sticker nor a command.", .findTheRightSticker),
         e("SETUP-DONE-NOT-SET", "The device still reports setup not done after the station set it.", .replugAndRetry),
-        e("VERIFY-MODULE-INFO", "After flashing, the device does not report a written module as valid.", .setAsideForRework),
+        e("VERIFY-MODULE-INFO", "After flashing, the device does not report a written module as valid.", .replugAndRetry),
 
         // Scanned or reported identifiers (IdentifierError).
         e("ID-CHARACTER", "A scanned identifier contains a character it may not contain.", .findTheRightSticker),
@@ -293,7 +294,7 @@ public enum FailureTable {
         e("MANIFEST-FILE-ALTERED", "A firmware file is not the one the manifest pins (its SHA-256 differs).", .callTheLineLead),
         e("MANIFEST-FILE-MISSING", "A firmware file the manifest lists is missing.", .callTheLineLead),
         e("MANIFEST-INCONSISTENT", "The manifest's modules together would not make a bootable device.", .callTheLineLead),
-        e("MANIFEST-NO-PLATFORM", "This line has no firmware manifest for the device's platform.", .callTheLineLead),
+        e("MANIFEST-NO-PLATFORM", "This line has no firmware manifest for the device's platform.", .setAsideForRework),
         e("MANIFEST-NOT-A-MODULE", "A file in the manifest is not a Device OS firmware module.", .callTheLineLead),
         e("MANIFEST-PLATFORM", "The manifest's platform is not one the station provisions, or it has no DFU memory layout.", .callTheLineLead),
         e("MANIFEST-PRODUCT", "The manifest's product firmware is missing, doubled, or not the product and version it names.", .callTheLineLead),

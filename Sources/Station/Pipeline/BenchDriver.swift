@@ -88,8 +88,13 @@ public struct BenchView: Hashable, Sendable {
     public var detail: Detail?
     /// A standing warning for the whole bench (imports paused, ...), nil when all is well.
     public var banner: String?
+    /// Each prompt's number (a prompt repeated later is a new one); empty: the texts are
+    /// told apart by themselves.
+    public var promptIDs: [Int]
 
-    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double, detail: Detail? = nil, banner: String? = nil) {
+    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double, detail: Detail? = nil, banner: String? = nil,
+                promptIDs: [Int] = []) {
+        self.promptIDs = promptIDs
         self.rows = rows
         self.passed = passed
         self.failed = failed
@@ -146,6 +151,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     var flashStarted: [String: Double] = [:]
     var guardLatency: [String: Double] = [:]
     var notes: [Note] = []
+    var noteCount = 0
     /// The device whose failure the detail area shows: the latest to fail, or the one the
     /// technician picked.
     var detailDevice: String?
@@ -434,37 +440,52 @@ public actor BenchDriver<C: Clock<Duration>> {
 
     /// A prompt or note, and what it is about: a prompt about a device is shown only while
     /// that device's job is where it was when the prompt was made (same attempt and step,
-    /// and for a result, still on its port).
+    /// and for a result, still on its port); any other note for `noteSeconds`.
     struct Note {
+        var id: Int
         var text: String
         var deviceID: String?
         var attempt: Int
         var step: JobStep?
         var port: String?
+        var at: Double
     }
+
+    /// How long a note about no device in particular stays on the screen.
+    static var noteSeconds: Double { 30 }
 
     func note(_ prompt: Prompt) {
         var deviceID: String?
         var port: String?
         switch prompt {
-        case .scanSticker(let at, _): port = at; deviceID = state.ports[at]
+        case .scanSticker(let at, _):
+            port = at
+            deviceID = state.ports[at] ?? state.jobs.values.first { $0.step == .waitingForScan && state.port(of: $0) == at }?.deviceID
         case .unplugged(_, let id, _), .resumed(_, let id): deviceID = id
         case .done(let at, let id, _, _): deviceID = id; port = at
         case .scanHeld, .scanDiscarded, .duplicateScan, .refused: break
         }
-        note(prompt.description, deviceID: deviceID, port: port)
+        // Prompts name the slot, as the rows do.
+        var text = prompt.description
+        if let at = port ?? deviceID.flatMap({ state.jobs[$0] }).map({ state.port(of: $0) }), slotName(at) != at, text.hasPrefix(at + ":") {
+            text = slotName(at) + text.dropFirst(at.count)
+        }
+        note(text, deviceID: deviceID, port: port)
     }
 
     func note(_ text: String, deviceID: String? = nil, port: String? = nil) {
         let job = deviceID.flatMap { state.jobs[$0] }
-        notes.append(Note(text: text, deviceID: deviceID, attempt: job?.attempt ?? 0, step: job?.step, port: port))
+        // A reminder replaces the same prompt still shown, rather than piling up.
+        notes.removeAll { $0.text == text && $0.deviceID == deviceID }
+        noteCount += 1
+        notes.append(Note(id: noteCount, text: text, deviceID: deviceID, attempt: job?.attempt ?? 0, step: job?.step, port: port, at: now))
         if notes.count > 50 { notes.removeFirst(notes.count - 50) }
         let log = self.log
         Task { try? await log.event("prompt", deviceID: deviceID, detail: text) }
     }
 
-    func isCurrent(_ note: Note) -> Bool {
-        guard let deviceID = note.deviceID else { return true }
+    func isCurrent(_ note: Note, now: Double) -> Bool {
+        guard let deviceID = note.deviceID else { return now - note.at < Self.noteSeconds }
         guard let job = state.jobs[deviceID] else { return false }
         guard job.attempt == note.attempt, job.step == note.step else { return false }
         if let port = note.port, job.step == .passed || job.step == .failed { return job.port == port }
@@ -477,8 +498,11 @@ public actor BenchDriver<C: Clock<Duration>> {
         let elapsed = now
         // One row per port: the device on it now, else the last one to be there (a device
         // unplugged mid-work, or the latest result, until another device arrives there).
+        // Jobs finished in an earlier run (restored from the store, untouched since) are not
+        // this run's: they neither take a slot's row nor count.
+        let shownJobs = state.jobs.values.filter { $0.step.isActive || lastTouched[$0.deviceID] != nil }
         var latest: [String: Job] = [:]
-        for job in state.jobs.values {
+        for job in shownJobs {
             let port = state.port(of: job)
             if let shown = latest[port] {
                 let shownHere = shown.port != nil, jobHere = job.port != nil
@@ -518,10 +542,11 @@ public actor BenchDriver<C: Clock<Duration>> {
         if let id = detailDevice, let job = state.jobs[id], let failure = job.failure, job.step == .failed {
             detail = .init(slot: slotName(state.port(of: job)), deviceID: id, failure: failure)
         }
-        let passed = state.jobs.values.filter { $0.step == .passed }.count
-        let failed = state.jobs.values.filter { $0.step == .failed }.count
+        let passed = shownJobs.filter { $0.step == .passed }.count
+        let failed = shownJobs.filter { $0.step == .failed }.count
+        let current = Array(notes.filter { isCurrent($0, now: elapsed) }.suffix(5))
         return BenchView(rows: rows, passed: passed, failed: failed, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
-                         prompts: Array(notes.filter(isCurrent).map(\.text).suffix(5)), elapsed: elapsed, detail: detail, banner: banner)
+                         prompts: Array(current.map(\.text)), elapsed: elapsed, detail: detail, banner: banner, promptIDs: current.map(\.id))
     }
 
     /// Every change of the view, as it happens.

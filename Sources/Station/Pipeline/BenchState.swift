@@ -337,7 +337,9 @@ public struct BenchState: Sendable {
         if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
             return startFlash(job.deviceID, now)
         }
-        guard pairingValue(job) != nil else {
+        // A sticker may carry either key (an IMEI sticker on a serial-number line): only a
+        // device that reports neither cannot be checked.
+        guard pairingValue(job) != nil || job.identity.serialNumber != nil || job.identity.imei != nil else {
             let what = policy.pairing == .imei ? "IMEI" : "serial number"
             return fail(deviceID, JobFailure(code: "PAIR-NO-KEY", message: "the device did not report its \(what), so its sticker cannot be checked. Set it aside"), now)
         }
@@ -377,7 +379,8 @@ public struct BenchState: Sendable {
     mutating func pair(_ deviceID: String, _ sticker: StickerCode, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID] else { return [] }
         job.scan = sticker.pairingValue
-        job.mobileSecret = sticker.mobileSecret?.rawValue
+        // The secret belongs to the sticker's device: kept only once the sticker matches.
+        job.mobileSecret = nil
         jobs[deviceID] = job
         waitingSince[deviceID] = nil
         if policy.pairing != .none {
@@ -389,8 +392,12 @@ public struct BenchState: Sendable {
             if key != sticker.pairingValue {
                 return fail(deviceID, JobFailure(
                     code: "PAIR-MISMATCH",
-                    message: "the scanned sticker says \(sticker.pairingValue) but the device reports \(what) \(key): the sticker belongs to another device. Find the right sticker (or device) and re-run"), now)
+                    message: "the scanned sticker says \(sticker.pairingValue) but the device reports \(what) \(key): the sticker belongs to another device"), now)
             }
+        }
+        if var matched = jobs[deviceID] {
+            matched.mobileSecret = sticker.mobileSecret?.rawValue
+            jobs[deviceID] = matched
         }
         return startFlash(deviceID, now)
     }
