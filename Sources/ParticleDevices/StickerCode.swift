@@ -104,18 +104,16 @@ public enum StickerCode: Hashable, Sendable, CustomStringConvertible {
         }
         view = view.drop(while: isNoise)
         while let last = view.last, isNoise(last) { view = view.dropLast() }
-        // AIM symbology identifier: ']' + code character + modifier digit.
-        if view.count >= 3, view.first == "]" {
-            let chars = Array(view.prefix(3))
-            if chars[1].isLetter, chars[2].isNumber { view = view.dropFirst(3) }
+        // AIM symbology identifier: ']' + code character + modifier digit; some scanners
+        // send their configured prefix first, then the identifier.
+        func dropAIM(_ text: Substring) -> Substring {
+            let chars = Array(text.prefix(3))
+            return chars.count == 3 && chars[0] == "]" && chars[1].isLetter && chars[2].isNumber ? text.dropFirst(3) : text
         }
+        view = dropAIM(view)
         if !prefix.isEmpty, view.hasPrefix(prefix) { view = view.dropFirst(prefix.count) }
         if !suffix.isEmpty, view.hasSuffix(suffix) { view = view.dropLast(suffix.count) }
-        // Some scanners send their prefix first, then the AIM identifier.
-        if view.count >= 3, view.first == "]" {
-            let chars = Array(view.prefix(3))
-            if chars[1].isLetter, chars[2].isNumber { view = view.dropFirst(3) }
-        }
+        view = dropAIM(view)
         view = view.drop(while: isNoise)
         while let last = view.last, isNoise(last) { view = view.dropLast() }
         return String(view)

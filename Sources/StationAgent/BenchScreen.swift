@@ -42,33 +42,29 @@ public struct BenchScreen: Sendable {
         text.count >= count ? text : text + String(repeating: " ", count: count - text.count)
     }
 
-    /// Wraps at spaces to `width` columns; a word longer than a line is split.
+    /// Wraps at spaces to `width` columns, later lines behind `indent`; a word longer than
+    /// a line is split.
     public static func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
         var lines: [String] = []
         var current = ""
-        for word in text.split(separator: " ", omittingEmptySubsequences: true).map(String.init) {
-            var word = word
-            let room = width - (lines.isEmpty && current.isEmpty ? 0 : indent.count)
-            if current.isEmpty {
-                while word.count > room {
-                    lines.append((lines.isEmpty ? "" : indent) + word.prefix(room))
-                    word = String(word.dropFirst(room))
-                }
-                current = word
-            } else if current.count + 1 + word.count <= width - (lines.isEmpty ? 0 : indent.count) {
-                current += " " + word
-            } else {
-                lines.append((lines.isEmpty ? "" : indent) + current)
-                current = ""
-                let room = width - indent.count
-                while word.count > room {
-                    lines.append(indent + word.prefix(room))
-                    word = String(word.dropFirst(room))
-                }
-                current = word
-            }
+        func room() -> Int { width - (lines.isEmpty ? 0 : indent.count) }
+        func flush() {
+            lines.append((lines.isEmpty ? "" : indent) + current)
+            current = ""
         }
-        if !current.isEmpty || lines.isEmpty { lines.append((lines.isEmpty ? "" : indent) + current) }
+        for word in text.split(separator: " ") {
+            var word = Substring(word)
+            if !current.isEmpty, current.count + 1 + word.count > room() { flush() }
+            if !current.isEmpty { current += " " }
+            while current.count + word.count > room() {
+                let take = room() - current.count
+                current += word.prefix(take)
+                word = word.dropFirst(take)
+                flush()
+            }
+            current += word
+        }
+        if !current.isEmpty || lines.isEmpty { flush() }
         return lines
     }
 

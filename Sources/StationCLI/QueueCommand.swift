@@ -71,35 +71,42 @@ enum ConfigFiles {
         return mode.uint32Value
     }
 
-    /// Why the credentials file a config names cannot be used, without printing anything
-    /// (nil: it can). `station run` shows this once, as its "imports paused" banner.
-    static func credentialsProblem(for config: StationConfig, configPath: String) -> String? {
+    /// Why a credentials file cannot be used; `unreadable`: it could not be read at all.
+    struct CredentialsProblem: Error, CustomStringConvertible {
+        let description: String
+        let unreadable: Bool
+    }
+
+    /// The credentials file a config names (relative to the config's folder), read once and
+    /// checked, without printing: `station run` shows a problem once, as its "imports
+    /// paused" banner.
+    static func loadCredentials(for config: StationConfig, configPath: String) -> Result<Credentials, CredentialsProblem> {
         let path = config.cloud.credentialsFile.hasPrefix("/")
             ? config.cloud.credentialsFile
             : URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(config.cloud.credentialsFile).path
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
             let attributes = try? FileManager.default.attributesOfItem(atPath: path), let mode = attributes[.posixPermissions] as? NSNumber
-        else { return "the credentials file \(path) cannot be read; check [cloud] credentials_file." }
+        else { return .failure(CredentialsProblem(description: "the credentials file \(path) cannot be read; check [cloud] credentials_file.", unreadable: true)) }
         do {
             let credentials = try Credentials.parse(text, file: path, mode: mode.uint32Value)
             try config.check(credentials, file: path)
-            return nil
+            return .success(credentials)
         } catch {
-            return "\(error)"
+            return .failure(CredentialsProblem(description: "\(error)", unreadable: false))
         }
     }
 
-    /// The credentials file a config names (relative to the config's folder).
+    /// The credentials file a config names, or FAIL and the exit code (74 unreadable, 65
+    /// invalid).
     static func credentials(for config: StationConfig, configPath: String) throws -> Credentials {
-        let path = config.cloud.credentialsFile.hasPrefix("/")
-            ? config.cloud.credentialsFile
-            : URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(config.cloud.credentialsFile).path
-        do {
-            let credentials = try Credentials.parse(try text(path), file: path, mode: try mode(path))
-            try config.check(credentials, file: path)
+        switch loadCredentials(for: config, configPath: configPath) {
+        case .success(let credentials):
             return credentials
-        } catch let error as ConfigFileError {
-            print("FAIL [CREDENTIALS]: \(error)")
+        case .failure(let problem) where problem.unreadable:
+            print("FAIL: \(problem.description)")
+            throw StationExitCode.ioError.exitCode
+        case .failure(let problem):
+            print("FAIL [CREDENTIALS]: \(problem)")
             throw StationExitCode.dataError.exitCode
         }
     }

@@ -118,8 +118,7 @@ struct RunCommand: AsyncParsableCommand {
                     operatorName = name
                     break
                 }
-                let why = name.isEmpty ? "no name was typed" : "'\(Self.printable(name))' may not sign in at this station (operators: \(allowed))"
-                say(why + (attempt < 3 ? "; try again (\(3 - attempt) more)." : "."))
+                say("'\(Self.printable(name))' may not sign in at this station (operators: \(allowed))" + (attempt < 3 ? "; try again (\(3 - attempt) more)." : "."))
             }
             guard operatorName != nil else {
                 FileHandle.standardError.write(Data("station run: three names were refused; ask the line lead to add yours to [bench] operators in \(config).\n".utf8))
@@ -134,7 +133,7 @@ struct RunCommand: AsyncParsableCommand {
         // provisions and the imports wait in the queue.
         var importsPaused: String?
         if !noSync {
-            importsPaused = ConfigFiles.credentialsProblem(for: station, configPath: config).map { Self.paused($0, config: config) }
+            if case .failure(let problem) = ConfigFiles.loadCredentials(for: station, configPath: config) { importsPaused = Self.paused(problem.description, config: config) }
         }
 
         let storePath = store ?? station.storeLocation(environment: ProcessInfo.processInfo.environment)
@@ -184,7 +183,7 @@ struct RunCommand: AsyncParsableCommand {
             noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: link,
             log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName,
                           destination: station.fallback.policy == .always ? .testAccount : .product),
-            clock: ContinuousClock(), connectivity: connectivity, slots: (bench.slots ?? []).map { BenchSlot(name: $0.name, port: $0.port) },
+            clock: ContinuousClock(), connectivity: connectivity, slots: bench.slots ?? [],
             scanSettings: ScanSettings(preferred: pairing, prefix: wedge.prefix, suffix: wedge.suffix))
         await driver.restore()
         await driver.setBanner(importsPaused)
@@ -307,19 +306,19 @@ struct RunCommand: AsyncParsableCommand {
 
     @discardableResult
     static func syncOnce(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async -> SyncOutcome {
-        let result = OutcomeBox()
-        await syncGate.run { await result.set(syncPass(station: station, configPath: configPath, store: store, products: products, quiet: quiet)) }
-        return await result.value
+        await syncGate.run { await syncPass(station: station, configPath: configPath, store: store, products: products, quiet: quiet) }
     }
 
     static func syncPass(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async -> SyncOutcome {
         var outcome = SyncOutcome()
-        if let problem = ConfigFiles.credentialsProblem(for: station, configPath: configPath) {
-            outcome.blocked = problem
+        let credentials: Credentials
+        switch ConfigFiles.loadCredentials(for: station, configPath: configPath) {
+        case .success(let loaded): credentials = loaded
+        case .failure(let problem):
+            outcome.blocked = problem.description
             outcome.lines.append("imports paused: \(problem) Passed devices stay queued (`station queue sync` later).")
             return outcome
         }
-        guard let credentials = try? ConfigFiles.credentials(for: station, configPath: configPath) else { return outcome }
         let transport = CurlHTTPTransport()
         let base = station.cloud.apiBaseURL.absoluteString
         for product in products {
@@ -350,24 +349,18 @@ actor PausedImports {
     func set(_ text: String?) { self.text = text }
 }
 
-/// Carries a sync pass's outcome out of the gate.
-actor OutcomeBox {
-    var value = RunCommand.SyncOutcome()
-    func set(_ outcome: RunCommand.SyncOutcome) { value = outcome }
-}
-
-/// Runs bodies one after another, in the order they came.
+/// Runs bodies one after another, in the order they came; each caller gets its own body's result.
 actor SyncGate {
     private var last: Task<Void, Never>?
 
-    func run(_ body: @escaping @Sendable () async -> Void) async {
+    func run<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
         let previous = last
         let task = Task {
             await previous?.value
-            await body()
+            return await body()
         }
-        last = task
-        await task.value
+        last = Task { _ = await task.value }
+        return await task.value
     }
 }
 
@@ -384,7 +377,8 @@ final class QuitFlag: @unchecked Sendable {
 /// summary below (within the screen); otherwise the summary lines.
 func endBench(_ last: BenchView, title: String, live: Bool, summary: [String]) {
     if live {
-        FileHandle.standardOutput.write(Data(BenchScreen(title: title, width: terminalSize().columns, height: terminalSize().rows).finalFrame(last, summary: summary).utf8))
+        let size = terminalSize()
+        FileHandle.standardOutput.write(Data(BenchScreen(title: title, width: size.columns, height: size.rows).finalFrame(last, summary: summary).utf8))
     } else {
         var log = PlainBenchLog()
         _ = log.lines(last)

@@ -9,6 +9,10 @@ public struct BenchConfig: Sendable, Hashable {
         public var name: String
         /// The USB port path the slot's cable ends in (`1-1.3`), as `station devices` shows it.
         public var port: String
+        public init(name: String, port: String) {
+            self.name = name
+            self.port = port
+        }
     }
 
     public enum Scanner: Sendable, Hashable {

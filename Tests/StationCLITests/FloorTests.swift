@@ -54,31 +54,8 @@ import Testing
         }
     }
 
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    /// Runs `station` to its end with standard input closed (or fed `input`).
-    static func station(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = try StationBinaryTests.stationPath()
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe(), stdin = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-        }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    static func station(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> StationBinaryTests.Run {
+        try StationBinaryTests.run(arguments, environment: environment, input: input)
     }
 
     // MARK: A real terminal

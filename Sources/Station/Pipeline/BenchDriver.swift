@@ -1,3 +1,4 @@
+import StationConfig
 import Foundation
 import ParticleDevices
 
@@ -106,16 +107,6 @@ public struct BenchView: Hashable, Sendable {
     }
 }
 
-/// A slot of a bench with fixed slots: its name and the USB port path its cable ends in.
-public struct BenchSlot: Hashable, Sendable {
-    public var name: String
-    public var port: String
-    public init(name: String, port: String) {
-        self.name = name
-        self.port = port
-    }
-}
-
 /// How the bench reads stickers: the key tried first and what the scanner adds around each
 /// code (`[scanner] prefix` and `suffix`).
 public struct ScanSettings: Hashable, Sendable {
@@ -143,7 +134,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     let slotName: @Sendable (String) -> String
     let clock: C
     let origin: C.Instant
-    let slots: [BenchSlot]
+    let slots: [BenchConfig.Slot]
     let scanSettings: ScanSettings
     var arrivals: [String: (productID: UInt16, inDFU: Bool)] = [:]
     var details: [String: AttemptDetail] = [:]
@@ -168,7 +159,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     let connectivity: ConnectivityTest?
 
     public init(policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
-                log: any ProvisioningLog, clock: C, connectivity: ConnectivityTest? = nil, slots: [BenchSlot] = [], scanSettings: ScanSettings = ScanSettings()) {
+                log: any ProvisioningLog, clock: C, connectivity: ConnectivityTest? = nil, slots: [BenchConfig.Slot] = [], scanSettings: ScanSettings = ScanSettings()) {
         self.connectivity = connectivity
         self.slots = slots
         self.scanSettings = scanSettings
@@ -463,7 +454,7 @@ public actor BenchDriver<C: Clock<Duration>> {
             deviceID = state.ports[at] ?? state.jobs.values.first { $0.step == .waitingForScan && state.port(of: $0) == at }?.deviceID
         case .unplugged(_, let id, _), .resumed(_, let id): deviceID = id
         case .done(let at, let id, _, _): deviceID = id; port = at
-        case .scanHeld, .scanDiscarded, .duplicateScan, .refused: break
+        case .scanHeld, .scanDiscarded, .duplicateScan: break
         }
         // Prompts name the slot, as the rows do.
         var text = prompt.description

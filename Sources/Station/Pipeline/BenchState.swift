@@ -41,8 +41,6 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
     case unplugged(port: String, deviceID: String, during: JobStep)
     case resumed(port: String, deviceID: String)
     case done(port: String, deviceID: String, passed: Bool, code: String?)
-    /// A scanned line that is not a sticker, or a command that cannot act.
-    case refused(String)
 
     public var description: String {
         switch self {
@@ -63,7 +61,6 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
             else {
                 "\(port): FAIL [\(code ?? "?")]: " + (FailureTable.entry(for: code ?? "")?.next ?? .callTheLineLead).instruction
             }
-        case .refused(let message): message
         }
     }
 }
