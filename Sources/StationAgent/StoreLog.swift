@@ -40,11 +40,20 @@ public struct StoreLog: ProvisioningLog {
             deviceID: job.deviceID, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,
             startedAt: detail.startedAt, finishedAt: detail.finishedAt, passed: job.step == .passed, failureCode: job.failure?.code,
             failureMessage: job.failure?.message, platform: job.identity.platform, serialNumber: job.identity.serialNumber, iccid: job.identity.iccid,
-            imei: job.identity.imei, deviceOSVersion: job.identity.deviceOSVersion, scan: job.scan,
+            imei: job.identity.imei, deviceOSVersion: job.identity.deviceOSVersion, deviceOSAfter: Self.deviceOSAfter(job, detail), scan: job.scan,
             steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
             modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
             written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) },
             mobileSecret: job.mobileSecret))
+    }
+
+    /// The Device OS the device holds after the attempt: its verified system part's release,
+    /// or, when nothing was written, the release it was identified with.
+    static func deviceOSAfter(_ job: Job, _ detail: AttemptDetail, versions: DeviceOSVersionTable = .bundled) -> String? {
+        if let system = detail.modulesAfter.first(where: { $0.functionName == "systemPart" && $0.valid }), let version = UInt16(exactly: system.moduleVersion) {
+            return versions.release(for: version, kind: .systemPart)
+        }
+        return detail.written.isEmpty ? job.identity.deviceOSVersion : nil
     }
 
     public func enqueueImport(_ job: Job, platformID: Int?) async throws {

@@ -30,7 +30,8 @@ struct FlashBenchResult: Codable, Sendable {
 
 /// `station bench flash`: a full Device OS + application set into emulated devices whose
 /// timing model really sleeps, so host overhead counts; then the same content again.
-struct FlashBenchCommand: AsyncParsableCommand {
+struct FlashBenchCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "flash",
         abstract: "Time a full flash and a re-flash per platform against the physical floor.",
@@ -90,8 +91,7 @@ struct FlashBenchCommand: AsyncParsableCommand {
         }
         let (full, fullCounters) = try await pass()
         guard await bench.device.bootReport().bootable else {
-            print("FAIL: \(platform.name) does not boot after the benchmark flash")
-            throw StationExitCode.software.exitCode
+            throw CommandFailure(.software, "INTERNAL", "\(platform.name) does not boot after the benchmark flash")
         }
         let (again, againCounters) = try await pass()
         let fullSeconds = full.seconds, floor = fullCounters.floor.seconds, reflash = again.seconds

@@ -4,7 +4,8 @@ import Station
 
 /// `station codes [CODE] [--json | --markdown]`: the one table of failure codes, what each
 /// means and what the technician does next (the screen, the plain lines and the docs use it).
-struct CodesCommand: AsyncParsableCommand {
+struct CodesCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "codes", abstract: "List the failure codes: what each means and what to do next.",
         discussion: """

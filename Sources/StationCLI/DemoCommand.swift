@@ -176,13 +176,14 @@ struct DemoCommand: AsyncParsableCommand {
 
         let records = try store.records()
         let reportPath = folder.appendingPathComponent("report.html").path
-        try Data(LineReport(records: records).html(title: "Station demo: provisioning report").utf8).write(to: URL(fileURLWithPath: reportPath))
+        try PrivateFile.write(Data(LineReport(records: records, explain: ReportCommand.explain).html(title: "Station demo: provisioning report").utf8),
+                              to: reportPath, group: nil)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         let events = try store.events().map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
         let logPath = folder.appendingPathComponent("events.jsonl").path
-        try Data(events.utf8).write(to: URL(fileURLWithPath: logPath))
+        try PrivateFile.write(Data(events.utf8), to: logPath, group: nil)
         let last = await driver.view
         screen.cancel()
         await screen.value

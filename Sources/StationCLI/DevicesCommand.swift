@@ -22,7 +22,8 @@ struct ListedDevice: Codable, Sendable {
 }
 
 /// `station devices [--json]`: the Particle devices on the bus.
-struct DevicesCommand: AsyncParsableCommand {
+struct DevicesCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "devices", abstract: "List attached Particle devices: port path, platform, mode, VID:PID, device ID.")
 
@@ -48,8 +49,7 @@ struct DevicesCommand: AsyncParsableCommand {
         do {
             listed = try await Self.list(bus: try LibUSBBus(logLevel: .none), recorders: record == nil ? nil : recorders)
         } catch let error as LibUSBError {
-            print("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, error.code, error.description)
         }
         if let record {
             try await recorders.save(to: record)
@@ -96,8 +96,7 @@ struct DevicesCommand: AsyncParsableCommand {
             bus = try LibUSBBus(logLevel: .none)
             events = try bus.watch(vendorID: PlatformCatalog.bundled.vendorID)
         } catch {
-            print("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, error.code, error.description)
         }
         say("watching for Particle devices" + (limit.map { " for \($0)" } ?? ""))
         let watcher = Task {

@@ -2,7 +2,8 @@ import ArgumentParser
 import Station
 
 /// `station doctor`: checks that this machine can run a station.
-struct DoctorCommand: ParsableCommand {
+struct DoctorCommand: ParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check that this machine can provision devices, and say how to fix what is missing.",
@@ -17,7 +18,8 @@ struct DoctorCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = Doctor.evaluate(MachineProbe.gather())
+        let found = Doctor.evaluate(MachineProbe.gather())
+        let report = DoctorReport(checks: [DoctorCheck(id: "station", status: .ok, summary: "station \(StationVersion.current)", fix: nil)] + found.checks)
         if json {
             print(try JSONOutput.render(report))
         } else {

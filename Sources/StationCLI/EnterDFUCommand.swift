@@ -46,8 +46,7 @@ struct EnterDFUCommand: AsyncParsableCommand {
             deviceID = id
             if serial {
                 guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: target.portPath))?.first else {
-                    print("FAIL: no serial port for \(target.portPath); `station devices` shows the tty.")
-                    throw StationExitCode.unavailable.exitCode
+                    throw CommandFailure(.unavailable, "DEVICE-NO-TTY", "no serial port for \(target.portPath); `station devices` shows the tty.")
                 }
                 // Opening at 14400 baud is the request; nothing needs to be written.
                 _ = try SerialPort(path: tty, baud: 14400)
@@ -60,11 +59,9 @@ struct EnterDFUCommand: AsyncParsableCommand {
                 print("asked \(deviceID) for DFU mode: control request 50")
             }
         } catch let error as ControlRequestError {
-            print("FAIL \(error)")
-            throw StationExitCode.failed.exitCode
+            throw CommandFailure(.failed, error.code, error.description)
         } catch let error as LibUSBError {
-            print("FAIL: \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, error.code, error.description)
         }
         // Back on the bus in DFU mode, recognised by its device ID.
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
@@ -78,7 +75,6 @@ struct EnterDFUCommand: AsyncParsableCommand {
                 return
             }
         }
-        print("FAIL: \(deviceID) did not come back in DFU mode within \(timeout) s; check it (it may have reset into its firmware) and retry.")
-        throw StationExitCode.failed.exitCode
+        throw CommandFailure(.failed, "ENTER-DFU-TIMEOUT", "\(deviceID) did not come back in DFU mode within \(timeout) s; check it (it may have reset into its firmware) and retry.")
     }
 }

@@ -7,6 +7,7 @@ import Foundation
 import LibUSB
 import ParticleDevices
 import Station
+import Synchronization
 
 /// `station flash (--emulate PLATFORM | --port PATH | --device ID) [--preload FILE ...] FILE...`
 struct FlashCommand: AsyncParsableCommand {
@@ -69,8 +70,7 @@ struct FlashCommand: AsyncParsableCommand {
                 bench = try EmulatedFlash(platform: platform, timing: physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant,
                                           preload: try preload.map(Self.load))
             } catch let error as EmulatorError {
-                print("FAIL: \(error)")
-                throw StationExitCode.dataError.exitCode
+                throw CommandFailure(.dataError, "FLASH-FAILED", "\(error)")
             }
             print("emulated \(platform.displayName) (platform \(platform.id)) in DFU mode, device ID e00fce68ae40e8a1f5b4c2d3")
             let extra: [FlashPlanner.Installed] = bench.device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? []
@@ -84,8 +84,7 @@ struct FlashCommand: AsyncParsableCommand {
         do {
             bus = try LibUSBBus(logLevel: .none)
         } catch {
-            print("FAIL: \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, "FLASH-FAILED", "\(error)")
         }
         if port.count > 1 {
             // Several devices at once, each independent: one failing never stops another.
@@ -112,7 +111,7 @@ struct FlashCommand: AsyncParsableCommand {
         do {
             target = try await RealDFUDevice.open(bus: bus, port: port, deviceID: device, record: record != nil)
         } catch {
-            out.say("FAIL: \(error)")
+            out.fail(CommandFailure.from(error)?.description ?? "FAIL: \(error)")
             return StationExitCode.unavailable.rawValue
         }
         out.say("\(target.platform.displayName) (platform \(target.platform.id)) in DFU mode at \(target.port)")
@@ -122,7 +121,7 @@ struct FlashCommand: AsyncParsableCommand {
         } catch {
             await target.saveRecording(to: record)
             if let code = error as? ExitCode { return code.rawValue }
-            out.say("FAIL: \(error)")
+            out.fail(CommandFailure.from(error)?.description ?? "FAIL: \(error)")
             return StationExitCode.failed.rawValue
         }
         await target.saveRecording(to: record)
@@ -136,7 +135,7 @@ struct FlashCommand: AsyncParsableCommand {
     func flashNormal(_ modules: [PlannedModule], bus: LibUSBBus, summary: USBDeviceSummary, out: Output) async -> Int32 {
         guard let platform = PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform,
               let layoutText = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(layoutText) else {
-            out.say("FAIL: 2b04:\(String(summary.productID, radix: 16)) is not a platform the station flashes.")
+            out.fail("FAIL: 2b04:\(String(summary.productID, radix: 16)) is not a platform the station flashes.")
             return StationExitCode.unavailable.rawValue
         }
         let portPath = summary.portPath
@@ -159,10 +158,10 @@ struct FlashCommand: AsyncParsableCommand {
             }
             plan = try FlashPlanner.plan(modules, platform: platform, layout: layout, installed: installed, expectedProductID: productID)
         } catch let refusal as PlanRefusal {
-            out.say("REFUSED [\(refusal.code)]: \(refusal.description)")
+            out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
             return StationExitCode.dataError.rawValue
         } catch {
-            out.say("FAIL: \(error)")
+            out.fail(CommandFailure.from(error)?.description ?? "FAIL: \(error)")
             return StationExitCode.failed.rawValue
         }
         out.say("\nplan:")
@@ -191,11 +190,11 @@ struct FlashCommand: AsyncParsableCommand {
                 return 0
             }
             do throws(ControlRequestError) { try await requests.enterDFU() } catch {
-                out.say("FAIL [\(error.code)]: could not switch to DFU mode for the remaining modules: \(error.description)")
+                out.fail("FAIL [\(error.code)]: could not switch to DFU mode for the remaining modules: \(error.description)")
                 return StationExitCode.failed.rawValue
             }
         } catch {
-            out.say("FAIL [\(error.code)]: \(error.description)")
+            out.fail("FAIL [\(error.code)]: \(error.description)")
             return StationExitCode.failed.rawValue
         }
         out.say("switching to DFU mode for the remaining modules")
@@ -206,30 +205,34 @@ struct FlashCommand: AsyncParsableCommand {
             target = try? await RealDFUDevice.open(bus: bus, port: nil, deviceID: deviceID, record: false)
         }
         guard let target else {
-            out.say("FAIL: the device did not come back in DFU mode within 15 s; check the cable and run the flash again.")
+            out.fail("FAIL: the device did not come back in DFU mode within 15 s; check the cable and run the flash again.")
             return StationExitCode.unavailable.rawValue
         }
         do {
-            try await flash(dfuModules, session: target.session, platform: target.platform, extra: [], out: out)
+            try await flash(dfuModules, session: target.session, platform: target.platform, extra: [], out: out, controlRequestsRan: true)
             if !stayInDFU { out.say("left DFU mode: \(try await target.session.leave())") }
         } catch {
             if let code = error as? ExitCode { return code.rawValue }
-            out.say("FAIL: \(error)")
+            out.fail(CommandFailure.from(error)?.description ?? "FAIL: \(error)")
             return StationExitCode.failed.rawValue
         }
         return 0
     }
 
     /// Inventory, plan, flash with verification; prints each stage.
-    func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed], out: Output = Output(prefix: "")) async throws {
+    /// - Parameter controlRequestsRan: the plan's control-request steps already ran in normal
+    ///   mode (false: a device flashed in DFU mode only, refused before writing when the
+    ///   modules written would lack what only those steps install).
+    func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed], out: Output = Output(prefix: ""),
+               controlRequestsRan: Bool = false) async throws {
         let prepared: PreparedFlash
         do {
             prepared = try await PreparedFlash.prepare(modules, session: session, platform: platform, extra: extra, expectedProductID: productID)
         } catch let refusal as PlanRefusal {
-            out.say("REFUSED [\(refusal.code)]: \(refusal.description)")
+            out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
             throw StationExitCode.dataError.exitCode
         } catch let error as DFUError {
-            out.say("FAIL [\(error.code)]: \(error.description)")
+            out.fail("FAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode
         }
         out.say("\nplan:")
@@ -238,6 +241,10 @@ struct FlashCommand: AsyncParsableCommand {
             out.say("  \(step.name): \(action) at 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)")
         }
         out.say("")
+        if !controlRequestsRan, let refusal = FlashPlanner.unmetWithoutControlRequests(modules, plan: prepared.plan, installed: prepared.installed) {
+            out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
+            throw StationExitCode.dataError.exitCode
+        }
         let progress = ProgressPrinter(out: out)
         do {
             let outcomes = try await prepared.run(on: session) { progress.handle($0) }
@@ -251,46 +258,74 @@ struct FlashCommand: AsyncParsableCommand {
                 out.say("  \(outcome.step.name): \(result)")
             }
         } catch {
-            out.say("\nFAIL [\(error.code)]: \(error.description)")
+            out.fail("FAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode
         }
     }
 
     static func load(_ path: String) throws -> FirmwareModule {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            print("FAIL: cannot read \(path): \(error.localizedDescription)")
-            throw StationExitCode.ioError.exitCode
-        }
+        let data = try CommandFailure.read(path, what: "module file")
         do {
             return try FirmwareModule(bytes: [UInt8](data))
         } catch {
-            print("FAIL [\(error.code)]: \(path): \(error.description)")
-            throw StationExitCode.dataError.exitCode
+            throw CommandFailure(.dataError, error.code, "\(path): \(error.description)")
         }
     }
 }
 
 /// Standard output for one device: with several at once, every line starts with its port.
+/// Failures go to standard error.
 struct Output: Sendable {
     let prefix: String
     func say(_ text: String) {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) { print(prefix + line) }
     }
+    func fail(_ text: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+        FileHandle.standardError.write(Data((lines + "\n").utf8))
+    }
 }
 
-/// Prints each phase of each module when it completes, so progress stays readable.
-struct ProgressPrinter: Sendable {
+/// Progress within each phase: on a terminal one line rewritten in place (bytes, %, rate),
+/// as dfu-util's bar; otherwise plain lines at each quarter and at the end of a phase.
+final class ProgressPrinter: Sendable {
     let out: Output
+    let live: Bool
+    struct Phase {
+        var name = ""
+        var started = ContinuousClock.now
+        var quarter = 0
+    }
+    let phase = Mutex(Phase())
+
+    init(out: Output, live: Bool = isatty(STDOUT_FILENO) == 1) {
+        self.out = out
+        self.live = live && out.prefix.isEmpty
+    }
+
     func handle(_ event: FlashEvent) {
         switch event {
         case .stepStarted(let index, let count, let step):
             out.say("[\(index + 1)/\(count)] \(step.name)")
-        case .phase(_, let name, let done, let total) where done == total:
-            out.say("      \(name): \(total) bytes")
-        case .phase, .stepFinished:
+        case .phase(_, let name, let done, let total):
+            let now = ContinuousClock.now
+            let (line, finished, print) = phase.withLock { state -> (String, Bool, Bool) in
+                if state.name != name || done == 0 { state = Phase(name: name, started: now, quarter: 0) }
+                let seconds = Double((now - state.started).components.attoseconds) / 1e18 + Double((now - state.started).components.seconds)
+                let rate = seconds > 0.05 ? Double(done) / seconds / 1024 : 0
+                let percent = total == 0 ? 100 : Int(Double(done) * 100 / Double(total))
+                let text = "      \(name): \(done)/\(total) bytes (\(percent)%)" + (rate > 0 ? String(format: ", %.1f KiB/s", rate) : "")
+                let quarter = total == 0 ? 4 : Int(Double(done) * 4 / Double(total))
+                let due = quarter > state.quarter
+                if due { state.quarter = quarter }
+                return (text, done >= total, due)
+            }
+            if live {
+                FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line + (finished ? "\n" : "")).utf8))
+            } else if print && (finished || done > 0) {
+                out.say(line)
+            }
+        case .stepFinished:
             break
         }
     }

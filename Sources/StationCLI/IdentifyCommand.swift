@@ -12,7 +12,8 @@ import Udev
 
 /// `station identify [--port PATH | --device ID] [--json]`: every attached Particle device
 /// (or the one named), identified over the channels its mode offers.
-struct IdentifyCommand: AsyncParsableCommand {
+struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "identify", abstract: "Read each device's identity: device ID, serial number, ICCID, IMEI, Device OS, modules.",
         discussion: """
@@ -49,8 +50,7 @@ struct IdentifyCommand: AsyncParsableCommand {
                     .sorted { $0.portPath < $1.portPath }
             }
         } catch {
-            print("FAIL: \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure.from(error) ?? CommandFailure(.unavailable, "USB-UNAVAILABLE", "\(error)")
         }
         if record != nil && targets.count != 1 { throw ValidationError("--record takes one device: name it with --port or --device.") }
         guard !targets.isEmpty else {

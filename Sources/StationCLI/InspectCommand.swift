@@ -6,7 +6,8 @@ import Zlib
 
 /// `station inspect FILE...`: what particle-cli's `binary inspect` shows, for technicians
 /// and QA, with `--json` for tools.
-struct InspectCommand: ParsableCommand {
+struct InspectCommand: ParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show what Particle firmware module files contain and whether they are intact.",

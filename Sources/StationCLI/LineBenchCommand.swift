@@ -10,7 +10,8 @@ import StationStore
 
 /// `station bench line --devices N`: a whole bench through the pipeline with the emulator's
 /// timing model on, against one device alone, with the station's own peak memory.
-struct LineBenchCommand: AsyncParsableCommand {
+struct LineBenchCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "line", abstract: "Time N devices through the whole pipeline against one device alone, with peak memory.",
         discussion: """

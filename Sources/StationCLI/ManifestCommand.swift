@@ -26,38 +26,32 @@ struct ManifestCreateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = URL(fileURLWithPath: directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+            throw CommandFailure.missing(directory, what: "folder", fix: "name the folder holding the release's .bin module files")
+        }
+        guard isDirectory.boolValue else {
+            throw CommandFailure(.usage, "USAGE", "\(directory) is a file; name the folder holding the module files")
+        }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".bin") }.sorted()
         } catch {
-            print("FAIL: cannot read the folder \(directory): \(error.localizedDescription)")
-            throw StationExitCode.ioError.exitCode
+            throw CommandFailure.unreadable(directory, what: "folder", detail: error.localizedDescription)
         }
         guard !names.isEmpty else {
-            print("FAIL: \(directory) holds no .bin module files.")
-            throw StationExitCode.dataError.exitCode
+            throw CommandFailure(.dataError, "MANIFEST-NO-MODULES", "\(directory) holds no .bin module files; copy the release's module files into it")
         }
         var files: [(name: String, bytes: [UInt8])] = []
         for name in names {
-            guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) else {
-                print("FAIL: cannot read \(name).")
-                throw StationExitCode.ioError.exitCode
-            }
-            files.append((name, [UInt8](data)))
+            files.append((name, [UInt8](try CommandFailure.read(folder.appendingPathComponent(name).path, what: "module file"))))
         }
-        let manifest: FirmwareManifest
-        do {
-            manifest = try FirmwareManifest.create(name: name ?? folder.lastPathComponent, files: files)
-        } catch {
-            print("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.dataError.exitCode
-        }
+        let manifest = try FirmwareManifest.create(name: name ?? folder.lastPathComponent, files: files)
         let target = out ?? folder.appendingPathComponent("manifest.toml").path
         do {
             try Data(manifest.file.toml.utf8).write(to: URL(fileURLWithPath: target))
         } catch {
-            print("FAIL: cannot write \(target): \(error.localizedDescription)")
-            throw StationExitCode.ioError.exitCode
+            throw CommandFailure.unwritable(target, detail: error.localizedDescription)
         }
         print(ManifestVerifyCommand.summary(manifest))
         print("written to \(target)")
@@ -67,38 +61,59 @@ struct ManifestCreateCommand: AsyncParsableCommand {
 struct ManifestVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Re-check a manifest's files: present, unaltered (SHA-256), consistent.",
-        discussion: "Module files are looked up relative to the manifest's folder. Exit 65 when the manifest cannot be used, 74 when it cannot be read.")
+        discussion: """
+            FILE is the manifest, or a folder holding manifest.toml. Module files are looked up \
+            relative to the manifest's folder. Every problem is listed, each with its code. Exit 65 \
+            when the manifest cannot be used, 74 when it cannot be read.
+            """)
 
-    @Argument(help: "The manifest file.", completion: .file()) var file: String
+    @Argument(help: "The manifest file, or the folder holding manifest.toml.", completion: .file()) var file: String
 
     func run() async throws {
-        let manifest: FirmwareManifest
-        do {
-            manifest = try Self.load(file)
-        } catch let error as ConfigFileError {
-            print("FAIL: \(error)")
-            throw StationExitCode.dataError.exitCode
-        } catch let error as ManifestError {
-            print("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.dataError.exitCode
+        switch try Self.examine(file) {
+        case .success(let manifest):
+            print(Self.summary(manifest))
+            print("OK: every file is present, unaltered and consistent")
+        case .failure(let problems):
+            for problem in problems.all.dropLast() { printError(CommandFailure(.dataError, problem.code, problem.description).description) }
+            let last = problems.all[problems.all.count - 1]
+            throw CommandFailure(.dataError, last.code, last.description + (problems.all.count > 1 ? " (\(problems.all.count) problems in all)" : ""))
         }
-        print(Self.summary(manifest))
-        print("OK: every file is present, unaltered and consistent")
+    }
+
+    /// The manifest path a command was given: a folder means its manifest.toml.
+    static func resolve(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return URL(fileURLWithPath: path).appendingPathComponent("manifest.toml").path
+        }
+        return path
     }
 
     /// Reads a manifest and its module files (relative to its folder) and checks them.
-    static func load(_ path: String) throws -> FirmwareManifest {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigFileError(file: path, key: nil, problem: "cannot be read; check the path.")
+    /// Throws `CommandFailure` when the manifest itself cannot be read (74) or parsed (65).
+    static func examine(_ given: String) throws(CommandFailure) -> Result<FirmwareManifest, FirmwareManifest.Problems> {
+        let path = resolve(given)
+        let text = try CommandFailure.text(path, what: "manifest", fix: "check the path (a folder must hold manifest.toml; `station manifest create DIR` writes one)")
+        let parsed: FirmwareManifestFile
+        do { parsed = try FirmwareManifestFile.parse(text, file: path) } catch {
+            throw CommandFailure(.dataError, "MANIFEST-INVALID", "\(error)")
         }
-        let parsed = try FirmwareManifestFile.parse(String(decoding: data, as: UTF8.self), file: path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         var contents: [String: [UInt8]?] = [:]
         for module in parsed.modules {
             let url = module.file.hasPrefix("/") ? URL(fileURLWithPath: module.file) : folder.appendingPathComponent(module.file)
             contents[module.file] = FileManager.default.contents(atPath: url.path).map { [UInt8]($0) }
         }
-        return try FirmwareManifest.check(parsed, contents: contents)
+        return FirmwareManifest.examine(parsed, contents: contents)
+    }
+
+    /// The checked manifest, or the first problem (`station run` refuses to start on it).
+    static func load(_ path: String) throws -> FirmwareManifest {
+        switch try examine(path) {
+        case .success(let manifest): return manifest
+        case .failure(let problems): throw problems.all[0]
+        }
     }
 
     static func summary(_ manifest: FirmwareManifest) -> String {

@@ -10,7 +10,8 @@ import Glibc
 /// `station bench queue`: drains queues of 1,000 and 10,000 devices into the fake cloud
 /// (paid-plan product) with a child `station queue sync` per run, and reports each run's
 /// requests, wall time and the child's peak resident memory.
-struct QueueBenchCommand: AsyncParsableCommand {
+struct QueueBenchCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "queue", abstract: "Time draining the import queue into the fake cloud, with peak memory.",
         discussion: "Each run: a fresh fake cloud on loopback and a fresh store holding N queued devices, then one `station queue sync` child process; its peak RSS comes from wait4.")

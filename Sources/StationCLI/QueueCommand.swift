@@ -24,49 +24,44 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The station store (SQLite); default: the config's [store] path or $XDG_STATE_HOME/station/<station id>/station.sqlite.")
     var store: String?
 
-    func loadConfig() throws -> StationConfig? {
+    func loadConfig() throws(CommandFailure) -> StationConfig? {
         guard let config else { return nil }
         return try ConfigFiles.stationConfig(config)
     }
 
-    func openStore(_ config: StationConfig?) throws -> StationStore {
+    /// The store the options name. `create`: false for commands that only read (a wrong
+    /// path is an error, never a new empty store).
+    func openStore(_ config: StationConfig?, create: Bool) throws(CommandFailure) -> StationStore {
         guard let path = store ?? config?.storeLocation(environment: ProcessInfo.processInfo.environment) else {
-            print("FAIL: name the station with --config FILE, or the store with --store PATH.")
-            throw StationExitCode.usage.exitCode
+            throw CommandFailure(.usage, "USAGE", "name the station with --config FILE, or the store with --store PATH")
         }
         do {
-            return try StationStore(path: path)
+            return try StationStore(path: path, create: create, group: config?.storeGroup)
         } catch {
-            print("FAIL \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure.from(error)!
         }
     }
 }
 
 /// Reading the station's files: the config, the credentials (owner-only), a token file.
 enum ConfigFiles {
-    static func text(_ path: String) throws -> String {
+    static func text(_ path: String, what: String = "file") throws(CommandFailure) -> String {
+        try CommandFailure.text(path, what: what)
+    }
+
+    static func stationConfig(_ path: String) throws(CommandFailure) -> StationConfig {
+        let text = try text(path, what: "station config")
         do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+            return try StationConfig.parse(text, file: path, extraSections: BenchConfig.sections)
         } catch {
-            print("FAIL: cannot read \(path): \(error.localizedDescription)")
-            throw StationExitCode.ioError.exitCode
+            throw CommandFailure(.dataError, "CONFIG-INVALID", "\(error)")
         }
     }
 
-    static func stationConfig(_ path: String) throws -> StationConfig {
-        do {
-            return try StationConfig.parse(try text(path), file: path, extraSections: BenchConfig.sections)
-        } catch let error as ConfigFileError {
-            print("FAIL [CONFIG]: \(error)")
-            throw StationExitCode.dataError.exitCode
-        }
-    }
-
-    static func mode(_ path: String) throws -> UInt32 {
+    static func mode(_ path: String) throws(CommandFailure) -> UInt32 {
+        _ = try CommandFailure.read(path, what: "file")
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let mode = attributes[.posixPermissions] as? NSNumber else {
-            print("FAIL: cannot read \(path); check the path.")
-            throw StationExitCode.ioError.exitCode
+            throw CommandFailure.unreadable(path, what: "file", detail: "its permissions cannot be read")
         }
         return mode.uint32Value
     }
@@ -86,7 +81,7 @@ enum ConfigFiles {
             : URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(config.cloud.credentialsFile).path
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
             let attributes = try? FileManager.default.attributesOfItem(atPath: path), let mode = attributes[.posixPermissions] as? NSNumber
-        else { return .failure(CredentialsProblem(description: "the credentials file \(path) cannot be read; check [cloud] credentials_file.", unreadable: true)) }
+        else { return .failure(CredentialsProblem(description: "the credentials file \(path) cannot be read; check [cloud] credentials_file", unreadable: true)) }
         do {
             let credentials = try Credentials.parse(text, file: path, mode: mode.uint32Value)
             try config.check(credentials, file: path)
@@ -96,28 +91,27 @@ enum ConfigFiles {
         }
     }
 
-    /// The credentials file a config names, or FAIL and the exit code (74 unreadable, 65
-    /// invalid).
-    static func credentials(for config: StationConfig, configPath: String) throws -> Credentials {
+    /// The credentials file a config names, or the failure (74 unreadable, 65 invalid).
+    static func credentials(for config: StationConfig, configPath: String) throws(CommandFailure) -> Credentials {
         switch loadCredentials(for: config, configPath: configPath) {
         case .success(let credentials):
             return credentials
         case .failure(let problem) where problem.unreadable:
-            print("FAIL: \(problem.description)")
-            throw StationExitCode.ioError.exitCode
+            throw CommandFailure(.ioError, "CREDENTIALS-UNREADABLE", problem.description)
         case .failure(let problem):
-            print("FAIL [CREDENTIALS]: \(problem)")
-            throw StationExitCode.dataError.exitCode
+            throw CommandFailure(.dataError, "CREDENTIALS-INVALID", problem.description)
         }
     }
 
     /// A token file: just the product token on one line, owner-only like the credentials.
-    static func token(_ path: String) throws -> Token {
+    static func token(_ path: String) throws(CommandFailure) -> Token {
+        let text = try text(path, what: "token file")
         do {
-            return try Credentials.parseTokenFile(try text(path), file: path, mode: try mode(path))
+            return try Credentials.parseTokenFile(text, file: path, mode: try mode(path))
         } catch let error as ConfigFileError {
-            print("FAIL [CREDENTIALS]: \(error)")
-            throw StationExitCode.dataError.exitCode
+            throw CommandFailure(.dataError, "CREDENTIALS-INVALID", error.description)
+        } catch {
+            throw CommandFailure.from(error)!
         }
     }
 }
@@ -142,12 +136,11 @@ struct QueueAddCommand: AsyncParsableCommand {
         var text = devices.joined(separator: "\n")
         if let file { text = try ConfigFiles.text(file) + (text.isEmpty ? "" : "\n" + text) }
         let (entries, errors) = TrayFile.parse(text)
-        for error in errors { print("BAD \(file.map { "\($0) " } ?? "")\(error)") }
+        for error in errors { printError("BAD \(file.map { "\($0) " } ?? "")\(error)") }
         if !errors.isEmpty && !skipBad {
-            print("nothing queued: \(errors.count) bad line\(errors.count == 1 ? "" : "s"); fix them, or pass --skip-bad to queue the \(entries.count) good one\(entries.count == 1 ? "" : "s").")
-            throw StationExitCode.dataError.exitCode
+            throw CommandFailure(.dataError, "TRAY-INVALID", "nothing queued: \(errors.count) bad line\(errors.count == 1 ? "" : "s"); fix them, or pass --skip-bad to queue the \(entries.count) good one\(entries.count == 1 ? "" : "s")")
         }
-        let store = try options.openStore(config)
+        let store = try options.openStore(config, create: true)
         let destination: Destination = config?.fallback.policy == .always ? .testAccount : .product
         var added = 0
         do {
@@ -157,8 +150,7 @@ struct QueueAddCommand: AsyncParsableCommand {
                 if try store.enqueue(record, destination: destination, importSIM: config?.cloud.importSIMs ?? true) { added += 1 }
             }
         } catch {
-            print("FAIL \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure.from(error)!
         }
         print("queued \(added) device\(added == 1 ? "" : "s") for the \(destination.rawValue)" + (entries.count > added ? " (\(entries.count - added) already queued)" : "") + " in \(store.path)")
         if !errors.isEmpty { throw StationExitCode.failed.exitCode }
@@ -172,8 +164,9 @@ struct QueueStatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Show this device's attempts.") var device: String?
 
     func run() async throws {
-        let store = try options.openStore(try options.loadConfig())
+        let store = try options.openStore(try options.loadConfig(), create: false)
         do {
+            print("store: \(store.path)")
             let counts = try store.counts()
             print(ItemState.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
             if let lease = try store.lease(), lease.expires > Date() { print("syncing now: \(lease.holder)") }
@@ -181,8 +174,7 @@ struct QueueStatusCommand: AsyncParsableCommand {
             for item in try store.items(state: .pendingMigration) { print("pending migration  \(item.deviceID)  \(item.reason ?? "")") }
             if let device {
                 guard let item = try store.items().first(where: { $0.deviceID == device.lowercased() }) else {
-                    print("\(device) is not in this store's queue.")
-                    throw StationExitCode.failed.exitCode
+                    throw CommandFailure(.failed, "QUEUE-NO-DEVICE", "\(device) is not in the queue of \(store.path); check the device ID, or name the station that provisioned it")
                 }
                 print("\(item.deviceID): \(item.state.rawValue) (\(item.destination.rawValue)), \(item.attempts) attempt(s)" + (item.reason.map { ": \($0)" } ?? ""))
                 let format = ISO8601DateFormatter()
@@ -191,8 +183,7 @@ struct QueueStatusCommand: AsyncParsableCommand {
                 }
             }
         } catch let error as StoreError {
-            print("FAIL \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure.from(error)!
         }
     }
 }
@@ -208,18 +199,21 @@ struct QueueSyncCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A file holding just the product token (owner-only).", completion: .file()) var tokenFile: String?
     @Option(name: .long, help: "Stop retrying after this many seconds of failures (default: keep going until drained).") var giveUpAfter: Int?
 
-    func run() async throws {
-        let config = try options.loadConfig()
-        guard config != nil || (apiURL != nil && product != nil && tokenFile != nil) else {
+    func validate() throws {
+        guard options.config != nil || (apiURL != nil && product != nil && tokenFile != nil) else {
             throw ValidationError("Name the station with --config, or give --api-url, --product and --token-file.")
         }
+    }
+
+    func run() async throws {
+        let config = try options.loadConfig()
         let credentials: Credentials? = try config.flatMap { config in
             tokenFile == nil ? try ConfigFiles.credentials(for: config, configPath: options.config!) : nil
         }
         let productToken = try tokenFile.map(ConfigFiles.token) ?? credentials?.productToken
         let base = apiURL ?? config?.cloud.apiBaseURL.absoluteString ?? StationConfig.defaultAPIBaseURL.absoluteString
         let transport = CurlHTTPTransport()
-        let store = try options.openStore(config)
+        let store = try options.openStore(config, create: true)
         let settings = SyncWorker.Settings(
             product: ProductKey(product ?? config!.product.product.description), batchSize: config?.cloud.batchSize ?? 50,
             importSIMs: config?.cloud.importSIMs ?? true, nameFromSerial: config?.cloud.nameFromSerial ?? false, shipmentGroup: config?.cloud.shipmentGroup,
@@ -232,8 +226,7 @@ struct QueueSyncCommand: AsyncParsableCommand {
         do {
             report = try await worker.run()
         } catch {
-            print("FAIL \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure.from(error)!
         }
         print("\(report.requests) request(s): \(report.imported) imported, \(report.alreadyPresent) already in the product, "
               + "\(report.toTestAccount) to the test account, \(report.needAttention) need attention")
@@ -241,16 +234,13 @@ struct QueueSyncCommand: AsyncParsableCommand {
         case .drained:
             print("queue drained")
         case .blocked(let error):
-            print("BLOCKED \(error)")
-            throw StationExitCode.failed.exitCode
+            throw CommandFailure(.failed, "QUEUE-BLOCKED", "\(error)")
         case .gaveUp(let error):
-            print("GAVE UP (the devices stay queued): \(error)")
-            throw StationExitCode.failed.exitCode
+            throw CommandFailure(.failed, "QUEUE-GAVE-UP", "gave up, the devices stay queued: \(error)")
         case .stoppedByCaller:
             print("stopped")
         case .leaseHeld(let holder):
-            print("another station process is syncing this store (\(holder)); nothing done.")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, "QUEUE-LEASE-HELD", "another station process is syncing \(store.path) (\(holder)); nothing done. Wait for it, or stop it and retry")
         }
     }
 }
@@ -271,7 +261,7 @@ struct QueueRetryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openStore(try options.loadConfig())
+        let store = try options.openStore(try options.loadConfig(), create: false)
         let count = try store.retry(devices.isEmpty ? nil : devices.map { $0.lowercased() }, from: ItemState(rawValue: from)!)
         print("\(count) device(s) queued again")
     }
@@ -288,16 +278,17 @@ struct QueueMigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var options: StoreOptions
 
+    func validate() throws {
+        guard options.config != nil else { throw ValidationError("migrate needs --config: the product, the line's SKU and both tokens come from it.") }
+    }
+
     func run() async throws {
-        guard let config = try options.loadConfig(), let configPath = options.config else {
-            throw ValidationError("migrate needs --config: the product, the line's SKU and both tokens come from it.")
-        }
+        guard let config = try options.loadConfig(), let configPath = options.config else { return }
         let credentials = try ConfigFiles.credentials(for: config, configPath: configPath)
         guard let testToken = credentials.testAccountToken else {
-            print("FAIL [CREDENTIALS]: migrate needs test_account_token in the credentials file too.")
-            throw StationExitCode.dataError.exitCode
+            throw CommandFailure(.dataError, "CREDENTIALS-INVALID", "migrate needs test_account_token in the credentials file too")
         }
-        let store = try options.openStore(config)
+        let store = try options.openStore(config, create: false)
         let transport = CurlHTTPTransport()
         let base = config.cloud.apiBaseURL.absoluteString
         let migration = Migration(
@@ -306,8 +297,7 @@ struct QueueMigrateCommand: AsyncParsableCommand {
             productKey: ProductKey(config.product.product.description), lineSKU: config.product.skus.count == 1 ? config.product.skus[0] : nil)
         let result: Migration.Result
         do { result = try await migration.run() } catch {
-            print("FAIL \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure.from(error)!
         }
         print("migrated \(result.migrated.count) device(s) into the product")
         for (device, reason) in result.failed { print("NOT MIGRATED \(device): \(reason)") }
@@ -322,7 +312,8 @@ struct QueueExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output file (default: standard output).") var out: String?
 
     func run() async throws {
-        let store = try options.openStore(try options.loadConfig())
+        let config = try options.loadConfig()
+        let store = try options.openStore(config, create: false)
         let format = ISO8601DateFormatter()
         var lines = ["device_id,serial,iccid,state,destination,attempts,enqueued_at,reason"]
         for item in try store.items() {
@@ -330,19 +321,19 @@ struct QueueExportCommand: AsyncParsableCommand {
                           format.string(from: item.enqueuedAt), item.reason ?? ""]
             lines.append(fields.map(Self.csv).joined(separator: ","))
         }
-        let text = lines.joined(separator: "\n") + "\n"
+        let text = lines.joined(separator: "\r\n") + "\r\n"
         if let out {
-            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
-                print("FAIL: cannot write \(out): \(error.localizedDescription)")
-                throw StationExitCode.ioError.exitCode
+            do { try PrivateFile.write(Data(text.utf8), to: out, group: config?.storeGroup) } catch {
+                throw CommandFailure.unwritable(out, detail: error.detail)
             }
-            print("\(lines.count - 1) device(s) written to \(out)")
+            print("\(lines.count - 1) device(s) from \(store.path) written to \(out)")
         } else {
+            printError("store: \(store.path)")
             print(text, terminator: "")
         }
     }
 
     static func csv(_ field: String) -> String {
-        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
     }
 }

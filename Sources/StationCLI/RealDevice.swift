@@ -20,6 +20,16 @@ struct RealDFUDevice {
         case unknownPlatform(UInt16)
         case noLayout
 
+        var code: String {
+            switch self {
+            case .notFound: "DEVICE-NOT-FOUND"
+            case .ambiguous: "DEVICE-AMBIGUOUS"
+            case .notInDFU: "DEVICE-NOT-IN-DFU"
+            case .unknownPlatform: "DEVICE-UNKNOWN-PLATFORM"
+            case .noLayout: "DFU-NO-LAYOUT"
+            }
+        }
+
         var description: String {
             switch self {
             case .notFound(let what): "no Particle device matches \(what). Check the cable; `station devices` lists what is attached."

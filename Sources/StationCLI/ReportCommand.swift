@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import Station
 import StationReports
 import StationStore
 
 /// `station report [--store PATH ...] [--since ...] [--station ...] [--operator ...] --format csv|html|json`
-struct ReportCommand: AsyncParsableCommand {
+struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Yield, first-pass yield, throughput, failures by cause and device traces from station stores.",
         discussion: """
@@ -16,18 +17,33 @@ struct ReportCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .long, help: "A station store (repeatable).") var store: [String] = []
+    @Option(name: .long, help: "A station config: its store (when no --store is named) and its [store] group for the written file.", completion: .file())
+    var config: String?
     @Option(name: .long, help: "Only attempts finished at or after this time (YYYY-MM-DD or ISO 8601).") var since: String?
+    @Option(name: .long, help: "Only attempts finished before this time (YYYY-MM-DD: before that day starts, UTC; or ISO 8601).") var until: String?
     @Option(name: .long, help: "Only this station's attempts.") var station: String?
     @Option(name: .long, help: "Only this operator's attempts.") var `operator`: String?
     @Option(name: .long, help: "csv, html or json.") var format: String = "json"
-    @Option(name: .long, help: "Write the report to this file instead of standard output.") var out: String?
+    @Option(name: .long, help: "Write the report to this file (owner-only, or 0640 with the config's [store] group) instead of standard output.") var out: String?
     @Flag(name: .long, help: "Export the event log as JSON Lines instead of a report.") var events = false
     @Flag(name: .long, help: "Include each sticker's mobile secret (json and csv; kept in the store, exported only when asked).") var includeSecrets = false
 
     func validate() throws {
-        guard !store.isEmpty else { throw ValidationError("Name at least one --store PATH (the station's SQLite file).") }
+        guard !store.isEmpty || config != nil else { throw ValidationError("Name at least one --store PATH (the station's SQLite file), or the station with --config FILE.") }
         guard ["csv", "html", "json"].contains(format) else { throw ValidationError("--format '\(format)': use csv, html or json.") }
-        if let since, Self.date(since) == nil { throw ValidationError("--since '\(since)': use YYYY-MM-DD or an ISO 8601 time such as 2026-11-27T08:00:00Z.") }
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, Self.date(value) == nil { throw ValidationError("\(name) '\(value)': use YYYY-MM-DD or an ISO 8601 time such as 2026-11-27T08:00:00Z.") }
+        }
+        if let since = since.flatMap(Self.date), let until = until.flatMap(Self.date), until <= since {
+            throw ValidationError("--until must be later than --since.")
+        }
+    }
+
+    var printsJSON: Bool { format == "json" && out == nil && !events }
+
+    /// The failure table's meaning and next step for a code.
+    static func explain(_ code: String) -> FailureExplanation? {
+        FailureTable.entry(for: code).map { FailureExplanation(meaning: $0.meaning, next: $0.next.short) }
     }
 
     static func date(_ text: String) -> Date? {
@@ -39,34 +55,34 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let stationConfig = try config.map(ConfigFiles.stationConfig)
+        let paths = store.isEmpty ? stationConfig.map { [$0.storeLocation(environment: ProcessInfo.processInfo.environment)] } ?? [] : store
         var records: [ProvisioningRecord] = []
         var eventLines: [String] = []
-        let filter = RecordFilter(since: since.flatMap(Self.date), stationID: station, operatorName: `operator`, includeSecrets: includeSecrets && format != "html")
-        for path in store {
-            guard FileManager.default.fileExists(atPath: path) else {
-                print("FAIL: no station store at \(path); check the path (`station queue status --config` names it).")
-                throw StationExitCode.ioError.exitCode
-            }
+        let filter = RecordFilter(since: since.flatMap(Self.date), until: until.flatMap(Self.date), stationID: station, operatorName: `operator`,
+                                  includeSecrets: includeSecrets && format != "html")
+        for path in paths {
+            let opened: StationStore
+            do { opened = try StationStore(path: path, create: false) } catch { throw CommandFailure.from(error)! }
+            printError("store: \(path)")
             do {
-                let opened = try StationStore(path: path)
                 if events {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
                     encoder.dateEncodingStrategy = .iso8601
-                    for event in try opened.events(since: filter.since) { eventLines.append(String(decoding: try encoder.encode(event), as: UTF8.self)) }
+                    for event in try opened.events(since: filter.since, until: filter.until) { eventLines.append(String(decoding: try encoder.encode(event), as: UTF8.self)) }
                 } else {
                     records += try opened.records(filter)
                 }
-            } catch let error as StoreError {
-                print("FAIL \(error)")
-                throw StationExitCode.ioError.exitCode
+            } catch {
+                throw CommandFailure.from(error)!
             }
         }
         let text: String
         if events {
             text = eventLines.map { $0 + "\n" }.joined()
         } else {
-            let report = LineReport(records: records)
+            let report = LineReport(records: records, since: filter.since, until: filter.until, explain: Self.explain)
             switch format {
             case "csv": text = report.csv(includeSecrets: includeSecrets)
             case "html": text = report.html(title: "Provisioning report: " + report.stations.joined(separator: ", "))
@@ -74,9 +90,8 @@ struct ReportCommand: AsyncParsableCommand {
             }
         }
         if let out {
-            do { try Data(text.utf8).write(to: URL(fileURLWithPath: out)) } catch {
-                print("FAIL: cannot write \(out): \(error.localizedDescription)")
-                throw StationExitCode.ioError.exitCode
+            do { try PrivateFile.write(Data(text.utf8), to: out, group: stationConfig?.storeGroup) } catch {
+                throw CommandFailure.unwritable(out, detail: error.detail)
             }
             print("report written to \(out)")
         } else {

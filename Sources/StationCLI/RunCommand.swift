@@ -48,11 +48,11 @@ struct RunCommand: AsyncParsableCommand {
         try MachineProbe.refuseToRunBlind("run")
         let station = try ConfigFiles.stationConfig(config)
         let bench: BenchConfig
+        let text = try ConfigFiles.text(config, what: "station config")
         do {
-            bench = try BenchConfig.parse(try ConfigFiles.text(config), file: config, station: station)
-        } catch let error as ConfigFileError {
-            print("FAIL: \(error)")
-            throw StationExitCode.dataError.exitCode
+            bench = try BenchConfig.parse(text, file: config, station: station)
+        } catch {
+            throw CommandFailure(.dataError, "CONFIG-INVALID", "\(error)")
         }
         // Every product's manifest: present, unaltered, consistent, and that product's.
         var lines: [(platform: String, productID: Int?, path: String)] = []
@@ -67,11 +67,9 @@ struct RunCommand: AsyncParsableCommand {
                 try manifest.check(stationProductID: line.productID ?? manifest.file.productID, platforms: [line.platform])
                 manifests[line.platform] = manifest
             } catch let error as ManifestError {
-                print("FAIL [\(error.code)]: \(path): \(error.description). The station does not start with this manifest.")
-                throw StationExitCode.dataError.exitCode
-            } catch let error as ConfigFileError {
-                print("FAIL: \(error). The station does not start without its manifest.")
-                throw StationExitCode.dataError.exitCode
+                throw CommandFailure(.dataError, error.code, "\(path): \(error.description). The station does not start with this manifest")
+            } catch let failure as CommandFailure {
+                throw CommandFailure(failure.exit, failure.code, "\(failure.message). The station does not start without its manifest")
             }
         }
 
@@ -138,9 +136,8 @@ struct RunCommand: AsyncParsableCommand {
 
         let storePath = store ?? station.storeLocation(environment: ProcessInfo.processInfo.environment)
         let opened: StationStore
-        do { opened = try StationStore(path: storePath) } catch {
-            print("FAIL \(error)")
-            throw StationExitCode.unavailable.exitCode
+        do { opened = try StationStore(path: storePath, group: station.storeGroup) } catch {
+            throw CommandFailure.from(error)!
         }
         let bus: LibUSBBus
         let link: USBBenchLink
@@ -150,8 +147,7 @@ struct RunCommand: AsyncParsableCommand {
             link = USBBenchLink(bus: bus)
             events = try link.events()
         } catch {
-            print("FAIL: \(error)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, "USB-UNAVAILABLE", "\(error)")
         }
         let products = Self.products(station: station, bench: bench)
         // A connectivity line activates each device's SIM under the test account (its queued
@@ -160,8 +156,7 @@ struct RunCommand: AsyncParsableCommand {
         if bench.connectivityTest {
             let credentials = try ConfigFiles.credentials(for: station, configPath: config)
             guard let token = credentials.testAccountToken else {
-                print("FAIL: a connectivity line needs test_account_token in the credentials file: the station watches the test account for each device coming online.")
-                throw StationExitCode.dataError.exitCode
+                throw CommandFailure(.dataError, "CREDENTIALS-INVALID", "a connectivity line needs test_account_token in the credentials file: the station watches the test account for each device coming online")
             }
             let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: station.cloud.apiBaseURL.absoluteString, token: token)
             let configPath = config

@@ -8,7 +8,8 @@ import Station
 
 /// `station watch`: a live list of Particle devices arriving and leaving, with the no-cloud
 /// guard applied to each arrival in normal mode and its latency shown.
-struct WatchCommand: AsyncParsableCommand {
+struct WatchCommand: AsyncParsableCommand, JSONOutputCommand {
+    var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "watch", abstract: "Watch devices arrive and leave, keeping each one off the cloud.",
         discussion: """
@@ -41,8 +42,7 @@ struct WatchCommand: AsyncParsableCommand {
             bus = try LibUSBBus(logLevel: .none)
             events = try bus.watch(vendorID: PlatformCatalog.bundled.vendorID)
         } catch {
-            print("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, error.code, error.description)
         }
         let output = WatchOutput(json: json)
         let held = HeldDevices()

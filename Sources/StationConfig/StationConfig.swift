@@ -74,6 +74,9 @@ public struct StationConfig: Sendable, Hashable {
     public var fallback: Fallback
     /// Nil: the default, `$XDG_STATE_HOME/station/<station id>/station.sqlite`.
     public var storePath: String?
+    /// `[store] group`: the store, the event log and reports are 0640 and readable by this
+    /// group; nil: owner-only (0600).
+    public var storeGroup: String? = nil
 
     public static let defaultAPIBaseURL = URL(string: "https://api.particle.io")!
     /// Devices a free account may hold (particle-cloud-and-factory.md section 2).
@@ -166,10 +169,17 @@ public struct StationConfig: Sendable, Hashable {
                 fallback.permanentRefusals = refusals
             }
         }
-        let storeTable = try root.table("store", allowed: ["path"])
-        return StationConfig(station: station, product: Product(product: product, platform: platform, skus: skus.map { $0.uppercased() },
-                                                                freePlan: try productTable.bool("free_plan") ?? false),
-                             cloud: cloud, fallback: fallback, storePath: try storeTable?.string("path"))
+        let storeTable = try root.table("store", allowed: ["path", "group"])
+        var config = StationConfig(station: station, product: Product(product: product, platform: platform, skus: skus.map { $0.uppercased() },
+                                                                      freePlan: try productTable.bool("free_plan") ?? false),
+                                   cloud: cloud, fallback: fallback, storePath: try storeTable?.string("path"))
+        if let storeTable, let group = try storeTable.string("group") {
+            guard !group.isEmpty, group.count <= 32, group.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), group.first != "-" else {
+                throw storeTable.fail("group", "'\(group)' is not a group name (letters, digits, '-', '_', '.'; at most 32).")
+            }
+            config.storeGroup = group
+        }
+        return config
     }
 
     /// Where the store lives: the configured path, or the documented default under

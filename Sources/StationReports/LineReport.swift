@@ -1,25 +1,67 @@
 import Foundation
 import StationStore
 
+/// What a failure code means and what the technician does next, as the failure table says
+/// (the CLI resolves it; the report only carries it).
+public struct FailureExplanation: Hashable, Sendable, Encodable {
+    public let meaning: String
+    /// The next step's short name ("replug and retry", ...).
+    public let next: String
+    public init(meaning: String, next: String) {
+        self.meaning = meaning
+        self.next = next
+    }
+}
+
 /// A line-wide report over attempt records from one or more stations: yield, first-pass
-/// yield, throughput, failures by code (Pareto), and each device's trace. Pure: records in,
-/// values and documents (JSON, CSV, HTML) out.
+/// yield, throughput, failures by code (Pareto) with their meaning, breakdowns by station,
+/// operator, platform and Device OS, and each device's trace. Pure: records in, values and
+/// documents (JSON, CSV, HTML) out; every number is computed here once, so the three
+/// documents agree.
 public struct LineReport: Sendable {
     public struct ParetoEntry: Hashable, Sendable, Encodable {
         public let code: String
         public let count: Int
         /// Cumulative share of all failed attempts up to this code, 0-1.
         public let cumulative: Double
+        public let meaning: String?
+        public let next: String?
     }
 
-    public struct HourBucket: Hashable, Sendable, Encodable {
-        public let hourStart: Date
+    /// Attempts finished in one 15-minute interval.
+    public struct Bucket: Hashable, Sendable, Encodable {
+        public let start: Date
         public let passed: Int
         public let failed: Int
     }
 
+    /// One group of a breakdown (one station, operator, platform or Device OS).
+    public struct Group: Hashable, Sendable, Encodable {
+        public let key: String
+        public let devices: Int
+        public let attempts: Int
+        /// Attempts that passed / failed.
+        public let passed: Int
+        public let failed: Int
+        /// Passed attempts over attempts, 0-1.
+        public let passRate: Double
+    }
+
+    public struct Breakdowns: Hashable, Sendable, Encodable {
+        public let station: [Group]
+        public let `operator`: [Group]
+        public let platform: [Group]
+        /// By the Device OS the device arrived with (before flashing).
+        public let deviceOS: [Group]
+    }
+
+    public static let bucketSeconds: Double = 15 * 60
+
     /// Records in time order, one per attempt (duplicates across merged stores removed).
     public let records: [ProvisioningRecord]
+    /// The range asked for (nil: open).
+    public let since: Date?
+    public let until: Date?
     /// Distinct devices.
     public let devices: Int
     public let attempts: Int
@@ -35,17 +77,26 @@ public struct LineReport: Sendable {
     /// Failed attempts by failure code.
     public let failuresByCode: [String: Int]
     public let pareto: [ParetoEntry]
-    public let hours: [HourBucket]
+    /// 15-minute buckets from the first attempt's to the last's, empty ones included.
+    public let buckets: [Bucket]
+    public let breakdowns: Breakdowns
+    /// The meaning and next step of each failure code in the records.
+    public let explanations: [String: FailureExplanation]
     public let stations: [String]
+    /// Each device's last attempt (station and attempt number).
+    let lastAttempts: [String: String]
     public let first: Date?
     public let last: Date?
 
-    public init(records input: [ProvisioningRecord]) {
+    /// - Parameter explain: the failure table's entry for a code (nil: unknown code).
+    public init(records input: [ProvisioningRecord], since: Date? = nil, until: Date? = nil, explain: (String) -> FailureExplanation? = { _ in nil }) {
         var seen = Set<String>()
-        let records = input.sorted { ($0.startedAt, $0.finishedAt) < ($1.startedAt, $1.finishedAt) }.filter { record in
+        let records = input.sorted { ($0.startedAt, $0.finishedAt, $0.attempt) < ($1.startedAt, $1.finishedAt, $1.attempt) }.filter { record in
             seen.insert("\(record.stationID)\u{0}\(record.deviceID)\u{0}\(record.attempt)").inserted
         }
         self.records = records
+        self.since = since
+        self.until = until
         let byDevice = Dictionary(grouping: records, by: { $0.deviceID.lowercased() })
         devices = byDevice.count
         attempts = records.count
@@ -57,29 +108,92 @@ public struct LineReport: Sendable {
         var codes: [String: Int] = [:]
         for record in records where !record.passed { codes[record.failureCode ?? "UNKNOWN", default: 0] += 1 }
         failuresByCode = codes
+        var explanations: [String: FailureExplanation] = [:]
+        for code in codes.keys { explanations[code] = explain(code) }
+        self.explanations = explanations
         let totalFailures = codes.values.reduce(0, +)
         var running = 0
         pareto = codes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { code, count in
             running += count
-            return ParetoEntry(code: code, count: count, cumulative: totalFailures == 0 ? 0 : Double(running) / Double(totalFailures))
+            return ParetoEntry(code: code, count: count, cumulative: totalFailures == 0 ? 0 : Double(running) / Double(totalFailures),
+                               meaning: explanations[code]?.meaning, next: explanations[code]?.next)
         }
         first = records.map(\.startedAt).min()
         last = records.map(\.finishedAt).max()
         let span = max(60, (last ?? .distantPast).timeIntervalSince(first ?? .distantPast))
         throughputPerHour = records.isEmpty ? 0 : Double(passed) / (span / 3600)
-        var buckets: [Date: (Int, Int)] = [:]
-        for record in records {
-            let hour = Date(timeIntervalSince1970: (record.finishedAt.timeIntervalSince1970 / 3600).rounded(.down) * 3600)
-            var bucket = buckets[hour] ?? (0, 0)
-            if record.passed { bucket.0 += 1 } else { bucket.1 += 1 }
-            buckets[hour] = bucket
+        buckets = Self.buckets(records)
+        func groups(_ key: (ProvisioningRecord) -> String?) -> [Group] {
+            Dictionary(grouping: records, by: { key($0) ?? "unknown" }).map { name, attempts in
+                let passedAttempts = attempts.filter(\.passed).count
+                return Group(key: name, devices: Set(attempts.map { $0.deviceID.lowercased() }).count, attempts: attempts.count,
+                             passed: passedAttempts, failed: attempts.count - passedAttempts, passRate: Double(passedAttempts) / Double(attempts.count))
+            }.sorted { ($1.attempts, $0.key) < ($0.attempts, $1.key) }
         }
-        hours = buckets.sorted { $0.key < $1.key }.map { HourBucket(hourStart: $0.key, passed: $0.value.0, failed: $0.value.1) }
+        breakdowns = Breakdowns(station: groups(\.stationID), operator: groups(\.operatorName), platform: groups(\.platform), deviceOS: groups(\.deviceOSVersion))
         stations = Array(Set(records.map(\.stationID))).sorted()
+        lastAttempts = byDevice.compactMapValues { $0.last.map { "\($0.stationID)\u{0}\($0.attempt)" } }
+    }
+
+    static func buckets(_ records: [ProvisioningRecord]) -> [Bucket] {
+        guard !records.isEmpty else { return [] }
+        func start(_ date: Date) -> Double { (date.timeIntervalSince1970 / bucketSeconds).rounded(.down) * bucketSeconds }
+        var counts: [Double: (passed: Int, failed: Int)] = [:]
+        for record in records {
+            var bucket = counts[start(record.finishedAt)] ?? (0, 0)
+            if record.passed { bucket.passed += 1 } else { bucket.failed += 1 }
+            counts[start(record.finishedAt)] = bucket
+        }
+        let firstStart = counts.keys.min()!, lastStart = counts.keys.max()!
+        // Empty intervals stay (a stopped line shows as a gap), up to a week of them.
+        let span = Int((lastStart - firstStart) / bucketSeconds) + 1
+        let keys = span <= 7 * 24 * 4 ? (0..<span).map { firstStart + Double($0) * bucketSeconds } : counts.keys.sorted()
+        return keys.map { Bucket(start: Date(timeIntervalSince1970: $0), passed: counts[$0]?.passed ?? 0, failed: counts[$0]?.failed ?? 0) }
     }
 
     /// Every attempt of one device, in order.
     public func trace(_ deviceID: String) -> [ProvisioningRecord] {
         records.filter { $0.deviceID.lowercased() == deviceID.lowercased() }
+    }
+
+    /// What the report says about an attempt's import: the queue state for a passed attempt;
+    /// for a failed one "not queued", unless it is the device's last attempt and its import
+    /// was queued and then withdrawn (a connectivity line queues before its test).
+    public func importState(_ record: ProvisioningRecord) -> String {
+        if record.passed { return record.importOutcome ?? "not queued" }
+        if lastAttempts[record.deviceID.lowercased()] == "\(record.stationID)\u{0}\(record.attempt)", let outcome = record.importOutcome { return outcome }
+        return "not queued"
+    }
+}
+
+/// Names a person reads, for the pipeline's steps, module functions and flash actions as the
+/// store keeps them. Data: a new step or function is a line here; an unknown one is shown as
+/// the store has it.
+public enum HumanNames {
+    public static let steps: [String: String] = [
+        "detected": "Detected", "identifying": "Identify", "waitingForScan": "Wait for the sticker scan", "flashing": "Flash",
+        "finishing": "Final state", "connectivityTest": "Connectivity test", "passed": "PASS", "failed": "FAIL", "interrupted": "Unplugged",
+    ]
+    public static let functions: [String: String] = [
+        "bootloader": "Bootloader", "systemPart": "Device OS", "userPart": "Product firmware", "radioStack": "Radio stack (SoftDevice)",
+        "ncpFirmware": "Cellular modem (NCP) firmware", "monoFirmware": "Monolithic firmware", "resource": "Resource", "settings": "Settings",
+        "asset": "Asset", "none": "Unknown module",
+    ]
+    public static let actions: [String: String] = [
+        "written": "written", "already-installed": "already installed", "skipped": "already installed", "control-request": "sent by control request",
+    ]
+
+    public static func step(_ raw: String) -> String { steps[raw] ?? raw }
+    public static func function(_ raw: String) -> String { functions[raw] ?? raw }
+    public static func action(_ raw: String) -> String { actions[raw] ?? raw }
+
+    /// "Device OS #1 v6200" and friends, for a module version line.
+    public static func module(_ module: ProvisioningRecord.ModuleVersion) -> String {
+        "\(function(module.function))\(module.index > 0 ? " \(module.index)" : "") v\(module.version)\(module.valid ? "" : " INVALID")"
+    }
+
+    /// What an attempt wrote, in words ("nothing written" when it wrote nothing).
+    public static func written(_ written: [ProvisioningRecord.WrittenModule]) -> String {
+        written.isEmpty ? "nothing written" : written.map { "\($0.file) (\(action($0.action)))" }.joined(separator: "; ")
     }
 }

@@ -31,7 +31,7 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
         public var file: String
         public var sha256: String
         public var bytes: Int
-        /// `written`, `skipped` (already byte-identical), `control-request`.
+        /// `written`, `already-installed` (already byte-identical; `skipped` in stores before v4), `control-request`.
         public var action: String
         public var verified: Bool
         public init(file: String, sha256: String, bytes: Int, action: String, verified: Bool) {
@@ -57,7 +57,10 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
     public var serialNumber: String?
     public var iccid: String?
     public var imei: String?
+    /// The Device OS release the device reported when identified (before flashing).
     public var deviceOSVersion: String?
+    /// The Device OS release its verified modules make after this attempt (nil: not read).
+    public var deviceOSAfter: String?
     public var scan: String?
     /// The mobile secret from the device's Gen 3 sticker: in the store only; read back only
     /// when a `RecordFilter` asks for secrets (`station report --include-secrets`).
@@ -71,7 +74,7 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
 
     public init(deviceID: String, attempt: Int, stationID: String, line: String? = nil, operatorName: String? = nil, startedAt: Date, finishedAt: Date,
                 passed: Bool, failureCode: String? = nil, failureMessage: String? = nil, platform: String? = nil, serialNumber: String? = nil,
-                iccid: String? = nil, imei: String? = nil, deviceOSVersion: String? = nil, scan: String? = nil, steps: [StepTime] = [],
+                iccid: String? = nil, imei: String? = nil, deviceOSVersion: String? = nil, deviceOSAfter: String? = nil, scan: String? = nil, steps: [StepTime] = [],
                 modulesBefore: [ModuleVersion] = [], modulesAfter: [ModuleVersion] = [], written: [WrittenModule] = [], importOutcome: String? = nil,
                 mobileSecret: String? = nil) {
         self.mobileSecret = mobileSecret
@@ -90,6 +93,7 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
         self.iccid = iccid
         self.imei = imei
         self.deviceOSVersion = deviceOSVersion
+        self.deviceOSAfter = deviceOSAfter
         self.scan = scan
         self.steps = steps
         self.modulesBefore = modulesBefore
@@ -113,13 +117,17 @@ public struct EventRecord: Hashable, Sendable, Codable {
 
 /// What the records can be narrowed to.
 public struct RecordFilter: Hashable, Sendable {
+    /// Attempts finished at or after this time.
     public var since: Date?
+    /// Attempts finished before this time.
+    public var until: Date?
     public var stationID: String?
     public var operatorName: String?
     /// Read the mobile secrets too (an explicit export; never by default).
     public var includeSecrets: Bool
-    public init(since: Date? = nil, stationID: String? = nil, operatorName: String? = nil, includeSecrets: Bool = false) {
+    public init(since: Date? = nil, until: Date? = nil, stationID: String? = nil, operatorName: String? = nil, includeSecrets: Bool = false) {
         self.since = since
+        self.until = until
         self.stationID = stationID
         self.operatorName = operatorName
         self.includeSecrets = includeSecrets
@@ -178,6 +186,10 @@ extension StationStore {
         migrator.registerMigration("v3: the sticker's mobile secret on attempt records") { db in
             try db.execute(sql: "ALTER TABLE provisioning_attempt ADD COLUMN mobile_secret TEXT")
         }
+        // Shipped: never edit.
+        migrator.registerMigration("v4: the Device OS a device holds after its attempt") { db in
+            try db.execute(sql: "ALTER TABLE provisioning_attempt ADD COLUMN device_os_after TEXT")
+        }
     }
 
     struct Detail: Codable {
@@ -222,14 +234,15 @@ extension StationStore {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO provisioning_attempt (device_id, attempt, station_id, line, operator, started_at, finished_at, passed, failure_code,
-                    failure_message, platform, serial, iccid, imei, device_os, scan, detail, mobile_secret)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    failure_message, platform, serial, iccid, imei, device_os, scan, detail, mobile_secret, device_os_after)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(station_id, device_id, attempt) DO UPDATE SET finished_at = excluded.finished_at, passed = excluded.passed,
-                    failure_code = excluded.failure_code, failure_message = excluded.failure_message, detail = excluded.detail
+                    failure_code = excluded.failure_code, failure_message = excluded.failure_message, detail = excluded.detail,
+                    device_os_after = excluded.device_os_after
                 """, arguments: [record.deviceID, record.attempt, record.stationID, record.line, record.operatorName,
                                  record.startedAt.timeIntervalSince1970, record.finishedAt.timeIntervalSince1970, record.passed,
                                  record.failureCode, record.failureMessage, record.platform, record.serialNumber, record.iccid, record.imei,
-                                 record.deviceOSVersion, record.scan, detail, record.mobileSecret])
+                                 record.deviceOSVersion, record.scan, detail, record.mobileSecret, record.deviceOSAfter])
         }
     }
 
@@ -240,6 +253,10 @@ extension StationStore {
         if let since = filter.since {
             conditions.append("a.finished_at >= ?")
             arguments.append(since.timeIntervalSince1970)
+        }
+        if let until = filter.until {
+            conditions.append("a.finished_at < ?")
+            arguments.append(until.timeIntervalSince1970)
         }
         if let station = filter.stationID {
             conditions.append("a.station_id = ?")
@@ -265,7 +282,8 @@ extension StationStore {
                     deviceID: row["device_id"], attempt: row["attempt"], stationID: row["station_id"], line: row["line"], operatorName: row["operator"],
                     startedAt: Date(timeIntervalSince1970: row["started_at"]), finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
                     passed: row["passed"], failureCode: row["failure_code"], failureMessage: row["failure_message"], platform: row["platform"],
-                    serialNumber: row["serial"], iccid: row["iccid"], imei: row["imei"], deviceOSVersion: row["device_os"], scan: row["scan"],
+                    serialNumber: row["serial"], iccid: row["iccid"], imei: row["imei"], deviceOSVersion: row["device_os"],
+                    deviceOSAfter: row["device_os_after"], scan: row["scan"],
                     steps: detail.steps, modulesBefore: detail.modulesBefore, modulesAfter: detail.modulesAfter, written: detail.written,
                     importOutcome: row["import_state"], mobileSecret: secrets ? row["mobile_secret"] : nil)
             }
@@ -282,10 +300,11 @@ extension StationStore {
         }
     }
 
-    /// Events in order, optionally from a time on.
-    public func events(since: Date? = nil) throws(StoreError) -> [EventRecord] {
+    /// Events in order, optionally from a time on and before another.
+    public func events(since: Date? = nil, until: Date? = nil) throws(StoreError) -> [EventRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM event WHERE at >= ? ORDER BY id", arguments: [since?.timeIntervalSince1970 ?? 0]).map { row in
+            try Row.fetchAll(db, sql: "SELECT * FROM event WHERE at >= ? AND at < ? ORDER BY id",
+                             arguments: [since?.timeIntervalSince1970 ?? 0, until?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map { row in
                 EventRecord(id: row["id"], at: Date(timeIntervalSince1970: row["at"]), stationID: row["station_id"], deviceID: row["device_id"],
                             kind: row["kind"], detail: row["detail"])
             }

@@ -3,24 +3,32 @@ import GRDB
 
 /// A store failure: which file, and what to do.
 public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A command that only reads found no store at the path (it never creates one).
+    case missing(path: String)
     case open(path: String, detail: String)
     case database(path: String, detail: String)
 
     public var code: String {
         switch self {
+        case .missing: "STORE-MISSING"
         case .open: "STORE-OPEN"
         case .database: "STORE-DATABASE"
         }
     }
 
-    public var description: String {
+    /// What happened and what to do, without the code.
+    public var message: String {
         switch self {
+        case .missing(let path):
+            "no station store at \(path). Check the path: `station queue status --config FILE` names the store a station writes"
         case .open(let path, let detail):
-            "[\(code)] cannot open the station store \(path): \(detail). Check the path (--store) and that this user may write there."
+            "cannot open the station store \(path): \(detail). Check the path (--store) and that this user may write there"
         case .database(let path, let detail):
-            "[\(code)] the station store \(path) failed: \(detail). If another station process holds it for long, stop that one and retry."
+            "the station store \(path) failed: \(detail). If another station process holds it for long, stop that one and retry"
         }
     }
+
+    public var description: String { "[\(code)] \(message)." }
 }
 
 /// A device that passed, as the queue knows it.

@@ -11,13 +11,20 @@ public final class StationStore: Sendable {
     public let path: String
     let pool: DatabasePool
 
-    /// Opens (creating the file and its folder if needed) and migrates the store.
-    public init(path: String, busyTimeout: TimeInterval = 10) throws(StoreError) {
+    /// Opens and migrates the store.
+    /// - Parameters:
+    ///   - create: make the file (and its folder) when missing, owner-only (0600) or 0640
+    ///     with `group`. Commands that only read pass false: a wrong path is
+    ///     `StoreError.missing`, never a new empty store.
+    ///   - group: the group (`[store] group`) a new store is readable by.
+    public init(path: String, create: Bool = true, group: String? = nil, busyTimeout: TimeInterval = 10) throws(StoreError) {
         self.path = path
-        do {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw .open(path: path, detail: "cannot create its folder: \(error.localizedDescription)")
+        if create {
+            do { try PrivateFile.create(path, group: group) } catch { throw .open(path: path, detail: error.detail) }
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .missing(path: path) }
+            guard !isDirectory.boolValue else { throw .open(path: path, detail: "it is a folder; name the store's .sqlite file") }
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)

@@ -11,6 +11,6 @@ struct StationMain: AsyncParsableCommand {
     /// results reach a log (or a script waiting for a line) as they happen.
     static func main() async {
         cshim_stdout_line_buffered()
-        await main(nil)
+        await StationRunner.main()
     }
 }

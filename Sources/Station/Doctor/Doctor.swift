@@ -24,6 +24,13 @@ public struct DoctorCheck: Sendable, Codable, Equatable {
     public let summary: String
     /// What to do; nil when nothing needs doing.
     public let fix: String?
+
+    public init(id: String, status: CheckStatus, summary: String, fix: String?) {
+        self.id = id
+        self.status = status
+        self.summary = summary
+        self.fix = fix
+    }
 }
 
 /// The whole report.

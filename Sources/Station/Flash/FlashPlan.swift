@@ -85,6 +85,9 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case notWritable(file: String, address: UInt32, reason: String)
     case unsupportedModule(file: String, reason: String)
     case duplicate(file: String, other: String)
+    /// A DFU-only flash would leave a written module without a dependency that only a
+    /// control-request step (normal mode) would install.
+    case needsNormalMode(module: String, needs: String, deferred: [String])
 
     public var code: String {
         switch self {
@@ -96,6 +99,7 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         case .notWritable: "PLAN-NOT-WRITABLE"
         case .unsupportedModule: "PLAN-UNSUPPORTED"
         case .duplicate: "PLAN-DUPLICATE"
+        case .needsNormalMode: "PLAN-NEEDS-NORMAL-MODE"
         }
     }
 
@@ -117,6 +121,8 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
             "\(file) cannot be flashed: \(reason). Nothing was written."
         case .duplicate(let file, let other):
             "\(file) and \(other) are the same module (function and index); keep one. Nothing was written."
+        case .needsNormalMode(let module, let needs, let deferred):
+            "after this DFU-mode flash, \(module) would need \(needs), which only \(deferred.joined(separator: ", ")) would give, and DFU cannot write that (the device installs it itself, by control request in normal mode): the device would not boot. Reset the device into its firmware (normal mode) and run the same `station flash --port` again: it sends \(deferred.joined(separator: ", ")) first. Nothing was written."
         }
     }
 }

@@ -101,6 +101,24 @@ public enum FlashPlanner {
 
     /// Particle's order: control-request modules (bootloader, NCP) first, then radio stack,
     /// system parts by index, user part last.
+    /// When only a plan's DFU steps run (the device is flashed in DFU mode and no normal-mode
+    /// update follows): the first written module whose dependency would then be missing,
+    /// because only a control-request step would install it. Nil: the device would boot.
+    public static func unmetWithoutControlRequests(_ modules: [PlannedModule], plan: FlashPlan, installed: [Installed]) -> PlanRefusal? {
+        let deferred = plan.controlRequestSteps.map(\.name)
+        guard !deferred.isEmpty else { return nil }
+        let written = modules.filter { module in !deferred.contains(module.name) }
+        let planned = written.map(\.module.header.identity)
+        let staying = installed.map(\.identity).filter { old in !planned.contains { $0.function == old.function && $0.index == old.index } }
+        let image = staying + planned
+        for item in written {
+            for dependency in item.module.header.dependencies where !dependency.isSatisfied(by: image) {
+                return .needsNormalMode(module: item.name, needs: "\(dependency.function) #\(dependency.index) version \(dependency.version) or later", deferred: deferred)
+            }
+        }
+        return nil
+    }
+
     static func order(_ a: PlannedModule, _ b: PlannedModule) -> Bool {
         func rank(_ f: ModuleFunction) -> Int {
             switch f {

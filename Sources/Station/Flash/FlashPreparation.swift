@@ -7,6 +7,8 @@ import ParticleDevices
 public struct PreparedFlash: Sendable {
     public let plan: FlashPlan
     public let known: [ReadBack]
+    /// The valid modules the plan was made against (DFU inventory and `extra`).
+    public let installed: [FlashPlanner.Installed]
 
     /// Reads what a device in DFU mode holds (`DeviceInventory`, headers first), then plans.
     /// Modules the plan keeps are part of the final image, so each is then read whole and its
@@ -31,7 +33,7 @@ public struct PreparedFlash: Sendable {
             replan = replan || !inventory[index].valid
         }
         if replan { plan = try makePlan() }
-        return PreparedFlash(plan: plan, known: inventory.compactMap(\.readBack))
+        return PreparedFlash(plan: plan, known: inventory.compactMap(\.readBack), installed: inventory.filter(\.valid).map(\.installed) + extra)
     }
 
     /// Runs the plan through `FlashExecutor` with the inventory's read-back.

@@ -22,65 +22,91 @@ public struct FirmwareManifest: Sendable {
     public let productFirmware: PlannedModule
 
     /// Checks `file` against the bytes of its module files (`contents[name]`, nil when the
-    /// file is missing).
+    /// file is missing); throws the first problem.
     public static func check(_ file: FirmwareManifestFile, contents: [String: [UInt8]?], catalog: PlatformCatalog = .bundled,
                              versions: DeviceOSVersionTable = .bundled) throws(ManifestError) -> FirmwareManifest {
-        guard let platform = catalog.platform(named: file.platform), platform.isProvisionable else {
-            throw ManifestError(code: "MANIFEST-PLATFORM", file: nil,
-                                message: "platform '\(file.platform)' is not one the station provisions (\(catalog.provisionable.map(\.name).joined(separator: ", ")))")
+        switch examine(file, contents: contents, catalog: catalog, versions: versions) {
+        case .success(let manifest): return manifest
+        case .failure(let problems): throw problems.all[0]
+        }
+    }
+
+    /// Every problem of a manifest at once (`station manifest verify`), not only the first.
+    public struct Problems: Error, Hashable, Sendable {
+        public let all: [ManifestError]
+    }
+
+    /// The manifest, or every problem found: each file missing, altered or not a module;
+    /// then, when every file could be read, each inconsistency of the image they make.
+    public static func examine(_ file: FirmwareManifestFile, contents: [String: [UInt8]?], catalog: PlatformCatalog = .bundled,
+                               versions: DeviceOSVersionTable = .bundled) -> Result<FirmwareManifest, Problems> {
+        var problems: [ManifestError] = []
+        let platform = catalog.platform(named: file.platform).flatMap { $0.isProvisionable ? $0 : nil }
+        if platform == nil {
+            problems.append(ManifestError(code: "MANIFEST-PLATFORM", file: nil,
+                                          message: "platform '\(file.platform)' is not one the station provisions (\(catalog.provisionable.map(\.name).joined(separator: ", ")))"))
         }
         var modules: [PlannedModule] = []
         for entry in file.modules {
             guard let found = contents[entry.file], let bytes = found else {
-                throw ManifestError(code: "MANIFEST-FILE-MISSING", file: entry.file,
-                                    message: "the file is missing. Restore it from the firmware release, or make a new manifest with `station manifest create`")
+                problems.append(ManifestError(code: "MANIFEST-FILE-MISSING", file: entry.file,
+                                              message: "the file is missing. Restore it from the firmware release, or make a new manifest with `station manifest create`"))
+                continue
             }
             let digest = FileDigest.sha256(bytes)
             guard digest == entry.sha256 else {
-                throw ManifestError(code: "MANIFEST-FILE-ALTERED", file: entry.file,
-                                    message: "the file is not the one the manifest pins (SHA-256 \(digest), manifest says \(entry.sha256)). Restore the released file; do not edit the manifest to match")
+                problems.append(ManifestError(code: "MANIFEST-FILE-ALTERED", file: entry.file,
+                                              message: "the file is not the one the manifest pins (SHA-256 \(digest), manifest says \(entry.sha256)). Restore the released file; do not edit the manifest to match"))
+                continue
             }
             do {
                 modules.append(PlannedModule(name: entry.file, module: try FirmwareModule(bytes: bytes)))
             } catch {
-                throw ManifestError(code: "MANIFEST-NOT-A-MODULE", file: entry.file, message: "not a Device OS module: \(error.description)")
+                problems.append(ManifestError(code: "MANIFEST-NOT-A-MODULE", file: entry.file, message: "not a Device OS module: \(error.description)"))
             }
         }
-        return try consistent(file, platform: platform, modules: modules, versions: versions)
+        guard problems.isEmpty, let platform else { return .failure(Problems(all: problems)) }
+        return consistent(file, platform: platform, modules: modules, versions: versions)
     }
 
-    static func consistent(_ file: FirmwareManifestFile, platform: Platform, modules: [PlannedModule], versions: DeviceOSVersionTable) throws(ManifestError) -> FirmwareManifest {
+    static func consistent(_ file: FirmwareManifestFile, platform: Platform, modules: [PlannedModule], versions: DeviceOSVersionTable) -> Result<FirmwareManifest, Problems> {
+        var problems: [ManifestError] = []
         for item in modules where item.module.header.platformID != platform.id.rawValue {
-            throw ManifestError(code: "MANIFEST-WRONG-PLATFORM", file: item.name,
-                                message: "built for platform \(item.module.header.platformID), but the manifest is for \(platform.name) (\(platform.id))")
+            problems.append(ManifestError(code: "MANIFEST-WRONG-PLATFORM", file: item.name,
+                                          message: "built for platform \(item.module.header.platformID), but the manifest is for \(platform.name) (\(platform.id))"))
         }
         let applications = modules.filter { $0.module.header.function == .userPart }
-        guard applications.count == 1, let application = applications.first else {
-            throw ManifestError(code: "MANIFEST-PRODUCT", file: nil,
-                                message: "a manifest holds exactly one product firmware (application module); this one has \(applications.count)")
+        if applications.count != 1 {
+            problems.append(ManifestError(code: "MANIFEST-PRODUCT", file: nil,
+                                          message: "a manifest holds exactly one product firmware (application module); this one has \(applications.count)"))
         }
-        guard Int(application.module.productID ?? 0) == file.productID, Int(application.module.productVersion ?? 0) == file.productVersion else {
-            throw ManifestError(code: "MANIFEST-PRODUCT", file: application.name,
-                                message: "the product firmware is product \(application.module.productID.map(String.init) ?? "none") version \(application.module.productVersion.map(String.init) ?? "none"), but the manifest says product \(file.productID) version \(file.productVersion)")
+        if let application = applications.first,
+           Int(application.module.productID ?? 0) != file.productID || Int(application.module.productVersion ?? 0) != file.productVersion {
+            problems.append(ManifestError(code: "MANIFEST-PRODUCT", file: application.name,
+                                          message: "the product firmware is product \(application.module.productID.map(String.init) ?? "none") version \(application.module.productVersion.map(String.init) ?? "none"), but the manifest says product \(file.productID) version \(file.productVersion)"))
         }
         if let system = modules.first(where: { $0.module.header.function == .systemPart }) {
             let release = versions.release(for: system.module.header.version, kind: .systemPart)
-            guard release == file.deviceOS else {
-                throw ManifestError(code: "MANIFEST-DEVICE-OS", file: system.name,
-                                    message: "system part version \(system.module.header.version) is Device OS \(release ?? "unknown"), but the manifest says \(file.deviceOS)")
+            if release != file.deviceOS {
+                problems.append(ManifestError(code: "MANIFEST-DEVICE-OS", file: system.name,
+                                              message: "system part version \(system.module.header.version) is Device OS \(release ?? "unknown"), but the manifest says \(file.deviceOS)"))
             }
         }
         // The image a blank device (bootloader only) would hold once everything is flashed:
         // every dependency must be met inside the manifest.
         guard let text = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(text) else {
-            throw ManifestError(code: "MANIFEST-PLATFORM", file: nil, message: "the catalog has no DFU memory layout for \(platform.name)")
+            problems.append(ManifestError(code: "MANIFEST-PLATFORM", file: nil, message: "the catalog has no DFU memory layout for \(platform.name)"))
+            return .failure(Problems(all: problems))
         }
-        do {
-            _ = try FlashPlanner.plan(modules, platform: platform, layout: layout, installed: [], expectedProductID: UInt16(file.productID))
-        } catch {
-            throw ManifestError(code: "MANIFEST-INCONSISTENT", file: nil, message: "\(error.description.replacingOccurrences(of: " Nothing was written.", with: "").replacingOccurrences(of: "; nothing was written.", with: "."))")
+        if problems.isEmpty {
+            do {
+                _ = try FlashPlanner.plan(modules, platform: platform, layout: layout, installed: [], expectedProductID: UInt16(file.productID))
+            } catch {
+                problems.append(ManifestError(code: "MANIFEST-INCONSISTENT", file: nil, message: "\(error.description.replacingOccurrences(of: " Nothing was written.", with: "").replacingOccurrences(of: "; nothing was written.", with: "."))"))
+            }
         }
-        return FirmwareManifest(file: file, platform: platform, modules: modules, productFirmware: application)
+        guard problems.isEmpty, let application = applications.first else { return .failure(Problems(all: problems)) }
+        return .success(FirmwareManifest(file: file, platform: platform, modules: modules, productFirmware: application))
     }
 
     /// The station's own product and platforms must match the manifest's.
@@ -119,6 +145,9 @@ public struct FirmwareManifest: Sendable {
             name: name, platform: platform.name, deviceOS: deviceOS, productID: Int(application?.module.productID ?? 0),
             productVersion: Int(application?.module.productVersion ?? 0),
             modules: files.sorted(by: { $0.name < $1.name }).map { .init(file: $0.name, sha256: FileDigest.sha256($0.bytes)) })
-        return try consistent(file, platform: platform, modules: modules, versions: versions)
+        switch consistent(file, platform: platform, modules: modules, versions: versions) {
+        case .success(let manifest): return manifest
+        case .failure(let problems): throw problems.all[0]
+        }
     }
 }

@@ -240,7 +240,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 }
                 for outcome in outcomes {
                     switch outcome.action {
-                    case .skipped: record(outcome.step, "skipped")
+                    case .skipped: record(outcome.step, "already-installed")
                     case .written: record(outcome.step, "written")
                     case .deferredToControlRequest: break
                     }
