@@ -30,8 +30,13 @@ struct InspectCommand: ParsableCommand, JSONOutputCommand {
         if json {
             print(try JSONOutput.render(results))
         } else {
-            print(results.map(InspectionText.render).joined(separator: "\n"))
+            let good = results.filter { !$0.isFailure }, bad = results.filter(\.isFailure)
+            if !good.isEmpty { print(good.map(InspectionText.render).joined(separator: "\n")) }
+            for failure in bad { printError(InspectionText.render(failure)) }
         }
+        // Every file is reported; a file that could not be read at all makes the exit 74 (a
+        // mistake in the command line), one that is not a valid module 1 (a finding).
+        if results.contains(where: { if case .failed(_, "MODULE-UNREADABLE", _) = $0 { true } else { false } }) { throw StationExitCode.ioError.exitCode }
         if results.contains(where: \.isFailure) { throw StationExitCode.failed.exitCode }
     }
 

@@ -119,11 +119,18 @@ import Testing
         #expect(boron.written.contains { $0.action == "already-installed" && $0.file.contains("bootloader") }, "the factory bootloader is already right: \(boron.written.map { "\($0.file) \($0.action)" })")
         #expect(boron.modulesAfter.contains { $0.function == "systemPart" && $0.version == 6200 && $0.valid })
         #expect(boron.scan == run.specs[0].profile.serial?.rawValue && boron.operatorName == "ana")
+        let events = try run.store.events().map { "\($0.kind) \($0.detail ?? "")" }
+        // Device OS as found, and as flashed (from the verified system part).
+        #expect(boron.deviceOSVersion == "5.9.0" && boron.deviceOSAfter == "6.2.0", "\(boron.deviceOSVersion ?? "-") \(boron.deviceOSAfter ?? "-")")
+        // The event log has each step's outcome and the result, with the failure's code.
+        #expect(events.contains { $0.hasPrefix("result ") && $0.contains("FAIL DFU-WRITE-STALL") })
+        #expect(events.contains { $0.hasPrefix("result ") && $0.contains("PASS") })
+        #expect(events.contains { $0.hasPrefix("step ") && $0.contains("flashing FAIL DFU-WRITE-STALL, now failed") }, "\(events.filter { $0.hasPrefix("step ") })")
+        #expect(events.contains { $0.hasPrefix("step ") && $0.contains("identifying ok") })
         // The mobile secret is in the station's own record, read back only when asked for,
         // and never in the event log or on the screen.
         #expect(boron.mobileSecret == nil)
         #expect(try run.store.records(RecordFilter(includeSecrets: true)).first { $0.deviceID == ids[0] }?.mobileSecret == Self.secret(0))
-        let events = try run.store.events().map { "\($0.kind) \($0.detail ?? "")" }
         #expect(events.contains { $0.hasPrefix("scan ") && $0.contains(run.specs[0].profile.serial?.rawValue ?? "?") })
         for index in [0, 2] { #expect(!events.contains { $0.contains(Self.secret(index)) }) }
         #expect(!(await run.driver.recentPrompts).contains { $0.contains(Self.secret(0)) })

@@ -30,7 +30,7 @@ import Testing
         let netLog = folder.appendingPathComponent("\(name).netlog.json")
         try Data(html.utf8).write(to: page)
         let process = AsyncProcess(URL(fileURLWithPath: chromium), ["--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", "--log-net-log=\(netLog.path)",
-                             "--user-data-dir=\(folder.appendingPathComponent("profile").path)", "--window-size=1024,1400",
+                             "--user-data-dir=\(folder.appendingPathComponent("profile").path)", "--window-size=1280,1400",
                              "--screenshot=\(shot.path)", page.absoluteString])
         try process.run()
         let status = await process.exit()
@@ -60,9 +60,16 @@ import Testing
             records.append(ProvisioningRecord(
                 deviceID: String(format: "e00fce68ae40e8a1f5b4%04x", index), attempt: 1, stationID: "bench-1", operatorName: "ana",
                 startedAt: begin, finishedAt: begin.addingTimeInterval(45), passed: !failed, failureCode: code,
-                failureMessage: failed ? "demo failure" : nil, platform: "boron", serialNumber: "P0AAAAAAAAAA\(index)"))
+                failureMessage: failed ? "demo failure" : nil, platform: "boron", serialNumber: "P0AAAAAAAAAA\(index)", deviceOSVersion: "5.9.0",
+                deviceOSAfter: failed ? nil : "6.2.0",
+                steps: [.init(step: "identifying", at: 0), .init(step: "waitingForScan", at: 4), .init(step: "flashing", at: 9), .init(step: "finishing", at: 40),
+                        .init(step: failed ? "failed" : "passed", at: 45)]))
         }
-        let report = try await render(LineReport(records: records).html(), name: "report")
+        let html = LineReport(records: records).html()
+        // What the QA lead looks for is on the page: the breakdowns and a timeline per attempt.
+        #expect(html.contains("By station") && html.contains("By operator") && html.contains("By platform") && html.contains("By Device OS"))
+        #expect(html.components(separatedBy: "<svg class=\"timeline\"").count - 1 == records.count)
+        let report = try await render(html, name: "report")
         let blank = try await render("<!DOCTYPE html><html><body></body></html>", name: "blank")
         #expect(report.pageRequests.isEmpty, "\(report.pageRequests)")
         #expect(report.screenshotBytes > 3 * blank.screenshotBytes, "report \(report.screenshotBytes) bytes, blank page \(blank.screenshotBytes)")

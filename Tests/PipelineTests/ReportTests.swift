@@ -78,6 +78,70 @@ import Testing
         #expect((json["records"] as? [Any])?.count == 6)
     }
 
+    /// The three documents agree, read by a parser that is not ours (Python's csv and json):
+    /// totals, one CSV row per attempt, Device OS before and after, the import column, the
+    /// failure meanings, the breakdowns and the 15-minute buckets.
+    @Test func csvJSONAndHTMLAgree() throws {
+        var records = [
+            record("d1", passed: true, at: 0),
+            record("d2", passed: false, code: "PAIR-MISMATCH", at: 1), record("d2", attempt: 2, station: "bench-2", passed: true, at: 20, operatorName: "bo"),
+            record("d3", passed: false, code: "DFU-WRITE-STALL", at: 50),
+        ]
+        for index in records.indices {
+            records[index].deviceOSVersion = "5.9.0"
+            records[index].deviceOSAfter = records[index].passed ? "6.2.0" : nil
+            if !records[index].passed { records[index].written = [] }
+            if records[index].passed { records[index].importOutcome = "done" }
+        }
+        records[1].importOutcome = "done"  // the device's import, read beside its failed first attempt
+        let report = LineReport(records: records, explain: { code in code == "PAIR-MISMATCH" ? FailureExplanation(meaning: "The sticker is another device's.", next: "find the right sticker") : nil })
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("agree-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try report.csv().write(to: folder.appendingPathComponent("r.csv"), atomically: true, encoding: .utf8)
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        python.arguments = ["-c", "import csv, json, sys; print(json.dumps(list(csv.DictReader(open(sys.argv[1], newline='')))))", folder.appendingPathComponent("r.csv").path]
+        let out = Pipe()
+        python.standardOutput = out
+        try python.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: String]])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        let jsonRecords = try #require(json["records"] as? [[String: Any]])
+        // Totals.
+        #expect(rows.count == report.attempts && jsonRecords.count == report.attempts && json["attempts"] as? Int == 4)
+        #expect(rows.filter { $0["result"] == "PASS" }.count == 2 && json["passed"] as? Int == report.passed && report.passed == 2)
+        let html = report.html()
+        #expect(html.contains("<tr><td>\(report.devices)</td><td>\(report.attempts)</td><td class=\"pass\">\(report.passed)</td><td class=\"fail\">\(report.failed)</td>"))
+        // Per attempt: the same Device OS before and after, import and failure in all three.
+        for (row, object) in zip(rows, jsonRecords) {
+            #expect(row["device_id"] == object["deviceID"] as? String && row["attempt"] == (object["attempt"] as? Int).map(String.init))
+            #expect(row["device_os_before"] == "5.9.0" && object["deviceOSBefore"] as? String == "5.9.0")
+            #expect(row["device_os_after"] == (object["deviceOSAfter"] as? String ?? ""))
+            #expect(row["import"] == object["importState"] as? String)
+            if row["result"] == "FAIL" {
+                #expect(row["written"] == "nothing written" && row["import"] == "not queued", "\(row)")
+            }
+        }
+        #expect(rows[1]["failure_meaning"] == "The sticker is another device's." && rows[1]["next_step"] == "find the right sticker")
+        #expect(jsonRecords[1]["failureMeaning"] as? String == "The sticker is another device's.")
+        #expect(html.contains("6.2.0") && html.contains("The sticker is another device's."))
+        // Breakdowns add up to the attempts; by station: bench-1 3, bench-2 1.
+        let breakdowns = try #require(json["breakdowns"] as? [String: [[String: Any]]])
+        for (name, groups) in breakdowns { #expect(groups.map { $0["attempts"] as? Int ?? 0 }.reduce(0, +) == 4, "\(name)") }
+        #expect(report.breakdowns.station.map(\.key) == ["bench-1", "bench-2"] && report.breakdowns.station.map(\.attempts) == [3, 1])
+        #expect(report.breakdowns.operator.first { $0.key == "bo" }?.passed == 1)
+        #expect(html.contains("By station") && html.contains("By operator") && html.contains("By platform") && html.contains("By Device OS"))
+        // 15-minute buckets from the first to the last, the empty one between included.
+        let buckets = try #require(json["buckets"] as? [[String: Any]])
+        #expect(buckets.count == 4 && report.buckets.map(\.passed) == [1, 1, 0, 0] && report.buckets.map(\.failed) == [1, 0, 0, 1], "\(report.buckets)")
+        // Every trace is a timeline on the page (no collapsed <details>); human step names.
+        #expect(html.components(separatedBy: "<svg class=\"timeline\"").count - 1 == 4)
+        #expect(!html.contains("<details") && html.contains("@media print"))
+        #expect(html.contains(">Identify<") && !html.contains(">identifying<") && html.contains("Device OS 1 v6200"))
+    }
+
     @Test func severalStoresMergeWithoutCountingAnAttemptTwice() throws {
         let a = record("d1", station: "bench-1", passed: true, at: 0)
         let b = record("d2", station: "bench-2", passed: false, code: "X", at: 1)
@@ -92,9 +156,12 @@ import Testing
         #expect(csv.contains("\"because DFU-WRITE-STALL, \"\"quoted\"\"\""))
         let html = report.html()
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && html.contains("DFU-WRITE-STALL"))
-        for outside in ["http:", "https:", "src=", "href=", "url(", "@import", "<script", "<link"] {
+        for outside in ["http:", "https:", "src=", "url(", "@import", "<script", "<link"] {
             #expect(!html.contains(outside), "\(outside)")
         }
+        // Links only within the page (the device table to its trace).
+        #expect(html.matches(of: /href="[^#]/).isEmpty)
+        #expect(html.contains("href=\"#trace-d2\"") && html.contains("id=\"trace-d2\""))
         #expect(html.contains("default-src 'none'"))
     }
 }

@@ -72,8 +72,8 @@ import Testing
         let d = station.devices
         let tray = try station.tray(["# tray 7", "\(d[0].id),\(d[0].iccid),\(d[0].serial)", "\(d[1].id)\t\(d[1].iccid)", "e00fZZZ,123", "\(d[2].id) \(d[2].serial)"])
         let refused = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray])
-        #expect(refused.status == 65, "\(refused.stdout)")
-        #expect(refused.stdout.contains("line 4:") && refused.stdout.contains("nothing queued"))
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("line 4:") && refused.stderr.contains("FAIL [TRAY-INVALID]: nothing queued") && refused.stdout.isEmpty)
         let store = try StationStore(path: station.folder.appendingPathComponent("station.sqlite").path)
         #expect(try store.items().isEmpty)
         let skipped = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray, "--skip-bad"])
@@ -86,8 +86,8 @@ import Testing
         let badICCID = String(station.devices[0].iccid.dropLast()) + String((Int(String(station.devices[0].iccid.last!))! + 1) % 10)
         let run = try StationBinaryTests.run(["queue", "add", "--config", station.config, "\(station.devices[0].id),\(badICCID)", "e00fce68ae40e8a1f5b4c2d"])
         #expect(run.status == 65)
-        #expect(run.stdout.contains("line 1:") && run.stdout.lowercased().contains("check digit"), "\(run.stdout)")
-        #expect(run.stdout.contains("line 2:") && run.stdout.contains("neither a device ID"), "\(run.stdout)")
+        #expect(run.stderr.contains("line 1:") && run.stderr.lowercased().contains("check digit"), "\(run.stderr)")
+        #expect(run.stderr.contains("line 2:") && run.stderr.contains("neither a device ID"), "\(run.stderr)")
     }
 
     @Test func looseCredentialsAreRefusedWithTheFix() throws {
@@ -95,8 +95,8 @@ import Testing
         try station.credentials(mode: 0o644)
         _ = try StationBinaryTests.run(["queue", "add", "--config", station.config, station.devices[0].id])
         let run = try StationBinaryTests.run(["queue", "sync", "--config", station.config])
-        #expect(run.status == 65 && run.stdout.contains("chmod 600"), "\(run.stdout)")
-        #expect(!run.stdout.contains(QueueBinaryTests.token))
+        #expect(run.status == 65 && run.stderr.contains("chmod 600"), "\(run.stderr)")
+        #expect(!run.stdout.contains(QueueBinaryTests.token) && !run.stderr.contains(QueueBinaryTests.token))
         #expect(station.cloud.ledger.isEmpty, "nothing was sent")
     }
 
@@ -110,7 +110,7 @@ import Testing
         let status = try StationBinaryTests.run(["queue", "status", "--config", station.config, "--device", station.devices[0].id])
         #expect(status.stdout.contains("done: 4") && status.stdout.contains("import-devices  HTTP 200  ok  -> updated"), "\(status.stdout)")
         let csv = try StationBinaryTests.run(["queue", "export", "--config", station.config])
-        #expect(csv.stdout.split(separator: "\n").count == 5 && csv.stdout.contains("\(station.devices[1].id),,\(station.devices[1].iccid),done,product"))
+        #expect(csv.stdout.split(separator: "\r\n").count == 5 && csv.stdout.contains("\(station.devices[1].id),,\(station.devices[1].iccid),done,product"))
         // The same through overrides: any server speaking the API, a token file.
         let tokenFile = station.folder.appendingPathComponent("token").path
         try (QueueBinaryTests.token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)

@@ -143,6 +143,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     var guardLatency: [String: Double] = [:]
     var notes: [Note] = []
     var noteCount = 0
+    /// The step (and attempt) of each job the event log last recorded.
+    var loggedSteps: [String: (step: JobStep, attempt: Int)] = [:]
     /// The device whose failure the detail area shows: the latest to fail, or the one the
     /// technician picked.
     var detailDevice: String?
@@ -317,11 +319,26 @@ public actor BenchDriver<C: Clock<Duration>> {
                 touches += 1
                 lastTouched[job.deviceID] = touches
                 do { try await log.save(job) } catch { note("FAIL [STORE]: the job of \(job.deviceID) was not saved: \(error)") }
+                // The event log: each step's outcome, with the failure's code.
+                let previous = loggedSteps[job.deviceID]
+                if previous?.step != job.step || previous?.attempt != job.attempt {
+                    let detail: String
+                    if let previous, previous.attempt == job.attempt {
+                        let outcome = job.step == .failed ? "FAIL \(job.failure?.code ?? "")" : job.step == .interrupted ? "interrupted" : "ok"
+                        detail = "attempt \(job.attempt): \(previous.step.rawValue) \(outcome), now \(job.step.rawValue)"
+                    } else {
+                        detail = "attempt \(job.attempt): \(job.step.rawValue)"
+                    }
+                    loggedSteps[job.deviceID] = (job.step, job.attempt)
+                    try? await log.event("step", deviceID: job.deviceID, detail: detail)
+                }
             case .record(let job):
                 if job.step == .failed { detailDevice = job.deviceID }
                 var detail = details[job.deviceID] ?? AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
                 detail.finishedAt = Date()
                 do { try await log.record(job, detail) } catch { note("FAIL [STORE]: the record of \(job.deviceID) was not written: \(error)") }
+                try? await log.event("result", deviceID: job.deviceID,
+                                     detail: "attempt \(job.attempt): " + (job.step == .passed ? "PASS" : "FAIL \(job.failure?.code ?? "UNKNOWN"): \(job.failure?.message ?? "")"))
                 details[job.deviceID] = nil
             case .enqueueImport:
                 guard case .enqueueImport(let deviceID, _) = action, let job = state.jobs[deviceID] else { continue }

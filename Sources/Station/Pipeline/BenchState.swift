@@ -345,8 +345,8 @@ public struct BenchState: Sendable {
             return pair(job.deviceID, scan.code, now)
         }
         // A scan that matches nobody goes to this device only when no other device could
-        // still claim it (none is being identified).
-        let othersIdentifying = jobs.values.contains { $0.deviceID != job.deviceID && $0.step == .identifying }
+        // still claim it (none is being guarded or identified).
+        let othersIdentifying = jobs.values.contains { $0.deviceID != job.deviceID && ($0.step == .identifying || $0.step == .detected) }
         if !othersIdentifying, !pendingScans.isEmpty {
             let scan = pendingScans.removeFirst()
             return pair(job.deviceID, scan.code, now)
@@ -366,7 +366,7 @@ public struct BenchState: Sendable {
         if pendingScans.contains(where: { $0.code.pairingValue == code }) { return [.prompt(.duplicateScan(code: sticker.description, deviceID: nil))] }
         let waiting = jobs.values.filter { $0.step == .waitingForScan }.sorted { (waitingSince[$0.deviceID] ?? 0) < (waitingSince[$1.deviceID] ?? 0) }
         if let match = waiting.first(where: { pairingValue($0, for: sticker) == code }) { return pair(match.deviceID, sticker, now) }
-        let othersIdentifying = jobs.values.contains { $0.step == .identifying }
+        let othersIdentifying = jobs.values.contains { $0.step == .identifying || $0.step == .detected }
         if let oldest = waiting.first, !othersIdentifying { return pair(oldest.deviceID, sticker, now) }
         pendingScans.append((sticker, now))
         return [.prompt(.scanHeld(code: sticker.description))]
