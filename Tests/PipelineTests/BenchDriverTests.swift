@@ -137,9 +137,12 @@ import Testing
         // Prompts go once their slot moves on: no device waits for a scan any more.
         let current = await run.driver.view.prompts
         #expect(!current.contains { $0.contains("scan the sticker") }, "\(current)")
-        // They were there: the event log keeps every prompt (the screen's own list keeps the
-        // latest 50, which a loaded machine's reminders can push a prompt out of).
-        #expect(events.contains { $0.hasPrefix("prompt ") && $0.contains("scan the sticker") }, "they were there")
+        // Each device that waited for its scan was asked for it (the event log keeps every
+        // prompt). On a loaded machine a scan can arrive before its device is identified, and
+        // that device pairs without ever waiting or being asked.
+        let waited = events.filter { $0.hasPrefix("step ") && $0.hasSuffix("now waitingForScan") }.count
+        let asked = events.filter { $0.hasPrefix("prompt ") && $0.contains("scan the sticker") }.count
+        #expect(asked >= waited, "\(waited) waited, \(asked) asked")
         // Nobody connected to the cloud; the passed Borons are left in listening mode.
         try await Task.sleep(for: .seconds(4.5))
         #expect(await run.bench.anyConnected().isEmpty)
