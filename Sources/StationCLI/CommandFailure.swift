@@ -27,7 +27,7 @@ struct CommandFailure: Error, Equatable, CustomStringConvertible {
     /// ended in a period followed by one more). Paths (`../x`) and ellipses are left alone.
     static func sentence(_ text: String) -> String {
         var text = text.trimmingCharacters(in: .whitespaces)
-        let doubled = try! NSRegularExpression(pattern: #"(?<![./])\.\.(?=\s|$)|([.;:])[.;](?=\s|$)"#)
+        let doubled = try! NSRegularExpression(pattern: #"(?<![./])\.\.(?=\s|$)|([;:])[.;](?=\s|$)|\.;(?=\s|$)"#)
         var previous = ""
         while previous != text {
             previous = text

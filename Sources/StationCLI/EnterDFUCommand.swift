@@ -38,9 +38,9 @@ struct EnterDFUCommand: AsyncParsableCommand {
             }
             if let device { candidates = candidates.filter { ids[$0.portPath] == device.lowercased() } }
             guard candidates.count == 1, let id = ids[candidates[0].portPath] else {
-                print(candidates.isEmpty ? "FAIL: no Particle device in normal mode matches; `station devices` lists what is attached."
-                      : "FAIL: several devices match (\(candidates.map(\.portPath).joined(separator: ", "))); name one with --port.")
-                throw StationExitCode.unavailable.exitCode
+                throw candidates.isEmpty
+                    ? CommandFailure(.unavailable, "DEVICE-NOT-FOUND", "no Particle device in normal mode matches; `station devices` lists what is attached")
+                    : CommandFailure(.unavailable, "DEVICE-AMBIGUOUS", "several devices match (\(candidates.map(\.portPath).joined(separator: ", "))); name one with --port")
             }
             target = candidates[0]
             deviceID = id

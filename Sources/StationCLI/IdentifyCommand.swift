@@ -54,8 +54,7 @@ struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
         }
         if record != nil && targets.count != 1 { throw ValidationError("--record takes one device: name it with --port or --device.") }
         guard !targets.isEmpty else {
-            if json { print("[]") } else { print("no Particle devices attached; check the cables and `station doctor`.") }
-            throw StationExitCode.unavailable.exitCode
+            throw CommandFailure(.unavailable, "DEVICE-NOT-FOUND", "no Particle devices attached; check the cables and `station doctor`")
         }
         // Each device on its own task: a slow console does not hold up the others.
         let identities = await withTaskGroup(of: (Int, DeviceIdentity).self) { group in

@@ -102,7 +102,9 @@ public struct LineReport: Sendable {
         attempts = records.count
         passed = byDevice.values.filter { $0.last?.passed == true }.count
         failed = devices - passed
-        let firstPass = byDevice.values.filter { $0.first?.passed == true }.count
+        // First pass: the device's very first attempt passed (a range that starts after a
+        // failed first attempt does not make its second one a first pass).
+        let firstPass = byDevice.values.filter { $0.first?.passed == true && $0.first?.attempt == 1 }.count
         firstPassYield = devices == 0 ? 0 : Double(firstPass) / Double(devices)
         yield = devices == 0 ? 0 : Double(passed) / Double(devices)
         var codes: [String: Int] = [:]

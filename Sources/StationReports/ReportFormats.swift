@@ -74,7 +74,7 @@ extension LineReport {
     public func csv(includeSecrets: Bool = false) -> String {
         func field(_ value: String?) -> String {
             guard let value else { return "" }
-            if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            if value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) {
                 return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }
             return value

@@ -35,7 +35,11 @@ public enum PrivateFile {
         } catch {
             throw Failure(path: path, detail: "cannot create its folder: \(error.localizedDescription)")
         }
-        if let group { _ = chown(folder.path, uid_t.max, try groupID(group, for: path)) }
+        // With a group, setgid: files SQLite makes in it later (-wal, -shm) get that group too.
+        if let group {
+            _ = chown(folder.path, uid_t.max, try groupID(group, for: path))
+            _ = chmod(folder.path, 0o2750)
+        }
     }
 
     /// Creates `path` empty with the station's mode when it does not exist (an existing file
@@ -58,7 +62,8 @@ public enum PrivateFile {
         try createFolder(for: path, group: group)
         let gid = try group.map { name throws(Failure) in try groupID(name, for: path) }
         let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode(group: group))
+        unlink(temporary)  // a stale one from a crashed run; never follow a link planted there
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode(group: group))
         guard descriptor >= 0 else { throw Failure(path: path, detail: String(cString: strerror(errno))) }
         var closed = false
         defer {

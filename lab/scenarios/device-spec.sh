@@ -20,7 +20,7 @@ station lab image --platform bsom --size 8192 --requires-device-os 5.9.0 --out /
 station lab image --platform bsom --size 8192 --requires-device-os 6.2.0 --out /tmp/app-620.bin
 station flash --port 1-2 --stay-in-dfu /tmp/app-590.bin | tee /tmp/flash-590.txt
 grep -q "read back and verified" /tmp/flash-590.txt
-status=0; station flash --port 1-2 --stay-in-dfu /tmp/app-620.bin > /tmp/flash-620.txt || status=$?
+status=0; station flash --port 1-2 --stay-in-dfu /tmp/app-620.bin > /tmp/flash-620.txt 2>&1 || status=$?
 cat /tmp/flash-620.txt
 [ "$status" -eq 65 ] && grep -q "PLAN-DEPENDENCY" /tmp/flash-620.txt
 # 14400 baud on the Boron's serial port asks its firmware for DFU mode: it leaves the bus and

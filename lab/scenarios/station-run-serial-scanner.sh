@@ -5,11 +5,6 @@ station lab firmware --platform boron --device-os 6.2.0 --product 4242 --out /tm
 lsusb -d 1209:0001
 station run --config "$STATION_REPO/lab/stations/lab-boron-serial-scanner.toml" --plain --stop-after 1 --no-sync < /dev/null > /tmp/run.log 2>&1 &
 run_pid=$!
-# The technician plugs the devices in once the station runs (plugged in before, a device's
-# cloud timer could run out while a slow machine is still starting the station).
-for i in $(seq 1 100); do grep -q "^bench ready" /tmp/run.log && break; sleep 0.2; done
-grep -q "^bench ready" /tmp/run.log || { echo "station run did not start:"; cat /tmp/run.log; exit 1; }
-lab_attach 1-1
 serial=$(sed -n "s/^identity 1-1 serial=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log)
 for i in $(seq 1 150); do grep -q "^1-1 .*WAITING FOR SCAN" /tmp/run.log && break; sleep 0.2; done
 grep -q "^scanner: /dev/ttyACM" /tmp/run.log

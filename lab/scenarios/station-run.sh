@@ -8,13 +8,13 @@ station lab firmware --platform boron --device-os 6.2.0 --product 4242 --out /tm
 mkfifo /tmp/scans
 station run --config "$STATION_REPO/lab/stations/lab-boron.toml" --plain --stop-after 2 < /tmp/scans > /tmp/run.log 2>&1 &
 run_pid=$!
+exec 3>/tmp/scans
 # The technician plugs the devices in once the station runs (plugged in before, a device's
 # cloud timer could run out while a slow machine is still starting the station).
 for i in $(seq 1 100); do grep -q "^bench ready" /tmp/run.log && break; sleep 0.2; done
 grep -q "^bench ready" /tmp/run.log || { echo "station run did not start:"; cat /tmp/run.log; exit 1; }
 lab_attach 1-1
 lab_attach 1-2
-exec 3>/tmp/scans
 # The technician scans each sticker once the station asks for it.
 for bus in 1-1 1-2; do
     serial=$(sed -n "s/^identity $bus serial=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log)
