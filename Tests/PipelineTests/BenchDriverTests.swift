@@ -107,7 +107,11 @@ import Testing
         // Identities came from the devices.
         #expect(jobs[ids[1]]?.identity.iccid == run.specs[1].profile.iccid?.rawValue)
         #expect(jobs[ids[0]]?.identity.imei == run.specs[0].profile.imei?.rawValue)
-        // The store has one record per attempt and queued exactly the passed devices.
+        // The store has one record per attempt and queued exactly the passed devices. A job
+        // is done before its record is written (the write follows the step): give it the moment.
+        for _ in 0..<100 where try run.store.records().count < 4 { try await Task.sleep(for: .milliseconds(100)) }
+        // Each result event follows its record.
+        for _ in 0..<100 where try run.store.events().filter({ $0.kind == "result" }).count < 4 { try await Task.sleep(for: .milliseconds(100)) }
         let records = try run.store.records()
         #expect(records.count == 4 && records.filter(\.passed).map(\.deviceID).sorted() == [ids[0], ids[1]].sorted())
         // The import is queued right after the record, in a write of its own (one
