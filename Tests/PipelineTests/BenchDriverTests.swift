@@ -89,8 +89,13 @@ import Testing
         ])
         for index in 0..<4 {
             await run.bench.plug(index)
-            try await Task.sleep(for: .milliseconds(100))
             let spec = run.specs[index]
+            // The technician scans once the row asks for it: a scan sent before the station
+            // even knows of the device could go to another waiting one (a loaded CI machine).
+            for _ in 0..<600 {
+                if let job = await run.driver.jobs.first(where: { $0.deviceID == spec.profile.deviceID.rawValue }), job.step != .detected, job.step != .identifying { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
             // What a scanner reads off the sticker: a Gen 3 Data Matrix holds the serial
             // number, a space and the mobile secret (the first one with the AIM prefix ]d2 and
             // CR LF); the Electron's (Gen 2) holds the serial number only. The last device
