@@ -45,12 +45,10 @@ struct StoreOptions: ParsableArguments {
 
 /// Reading the station's files: the config, the credentials (owner-only), a token file.
 enum ConfigFiles {
-    static func text(_ path: String, what: String = "file") throws(CommandFailure) -> String {
-        try CommandFailure.text(path, what: what)
-    }
-
-    static func stationConfig(_ path: String) throws(CommandFailure) -> StationConfig {
-        let text = try text(path, what: "station config")
+    /// The station config at `path`; `text`: its contents when the caller has read them.
+    static func stationConfig(_ path: String, text given: String? = nil) throws(CommandFailure) -> StationConfig {
+        let text: String
+        if let given { text = given } else { text = try CommandFailure.text(path, what: "station config") }
         do {
             return try StationConfig.parse(text, file: path, extraSections: BenchConfig.sections)
         } catch {
@@ -105,7 +103,7 @@ enum ConfigFiles {
 
     /// A token file: just the product token on one line, owner-only like the credentials.
     static func token(_ path: String) throws(CommandFailure) -> Token {
-        let text = try text(path, what: "token file")
+        let text = try CommandFailure.text(path, what: "token file")
         do {
             return try Credentials.parseTokenFile(text, file: path, mode: try mode(path))
         } catch let error as ConfigFileError {
@@ -134,7 +132,7 @@ struct QueueAddCommand: AsyncParsableCommand {
         guard file != nil || !devices.isEmpty else { throw ValidationError("Name devices, or a tray file with --file.") }
         let config = try options.loadConfig()
         var text = devices.joined(separator: "\n")
-        if let file { text = try ConfigFiles.text(file) + (text.isEmpty ? "" : "\n" + text) }
+        if let file { text = try CommandFailure.text(file, what: "tray file") + (text.isEmpty ? "" : "\n" + text) }
         let (entries, errors) = TrayFile.parse(text)
         for error in errors { printError("BAD \(file.map { "\($0) " } ?? "")\(error)") }
         if !errors.isEmpty && !skipBad {

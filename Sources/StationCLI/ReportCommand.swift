@@ -55,7 +55,7 @@ struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
     }
 
     func run() async throws {
-        let stationConfig = try config.map(ConfigFiles.stationConfig)
+        let stationConfig = try config.map { path throws(CommandFailure) in try ConfigFiles.stationConfig(path) }
         let paths = store.isEmpty ? stationConfig.map { [$0.storeLocation(environment: ProcessInfo.processInfo.environment)] } ?? [] : store
         var records: [ProvisioningRecord] = []
         var eventLines: [String] = []

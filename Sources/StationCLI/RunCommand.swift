@@ -46,9 +46,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try MachineProbe.refuseToRunBlind("run")
-        let station = try ConfigFiles.stationConfig(config)
+        // One read of the config: its cloud part and its bench part.
+        let text = try CommandFailure.text(config, what: "station config")
+        let station = try ConfigFiles.stationConfig(config, text: text)
         let bench: BenchConfig
-        let text = try ConfigFiles.text(config, what: "station config")
         do {
             bench = try BenchConfig.parse(text, file: config, station: station)
         } catch {
