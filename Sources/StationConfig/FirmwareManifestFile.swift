@@ -1,4 +1,4 @@
-import TOMLKit
+import TextFormats
 
 /// A firmware manifest as written (`firmware-manifests/*.toml`): what a line flashes, pinned by
 /// SHA-256. Reading is strict (unknown keys are errors); checking the files against it is
@@ -81,7 +81,7 @@ public struct FirmwareManifestFile: Hashable, Sendable {
 
     /// The manifest as TOML, in the layout `parse` reads.
     public var toml: String {
-        func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let quoted = TOMLWriter.quoted
         var lines = [
             "# Firmware manifest: every file is pinned by its SHA-256; `station manifest verify` re-checks them.",
             "[manifest]", "name = \(quoted(name))", "platform = \(quoted(platform))", "device_os = \(quoted(deviceOS))", "",

@@ -1,4 +1,4 @@
-import TOMLKit
+import TextFormats
 
 /// A TOML file that cannot be used: which file, which key, what is wrong, and what to do.
 public struct ConfigFileError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -35,14 +35,13 @@ public struct TOMLFields {
         }
     }
 
-    /// Parses a whole file's text.
+    /// Parses a whole file's text (a UTF-8 byte-order mark at its start is dropped).
     public static func parse(_ text: String, file: String) throws(ConfigFileError) -> TOMLTable {
+        let body = text.unicodeScalars.first == "\u{FEFF}" ? String(text.unicodeScalars.dropFirst()) : text
         do {
-            return try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigFileError(file: file, key: nil, problem: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description); fix the TOML syntax there.")
+            return try TOMLReader.parse(body)
         } catch {
-            throw ConfigFileError(file: file, key: nil, problem: "not valid TOML: \(error)")
+            throw ConfigFileError(file: file, key: nil, problem: "line \(error.line), column \(error.column): \(error.reason); fix the TOML syntax there.")
         }
     }
 
@@ -68,12 +67,13 @@ public struct TOMLFields {
         return number
     }
 
-    /// A number of seconds, whole or not.
-    public func seconds(_ key: String) throws(ConfigFileError) -> Duration? {
+    /// A number of seconds, whole or not, from 0 to `maximum` (a day unless said): every
+    /// duration the station waits is far shorter, and a bound keeps `1e300` from trapping.
+    public func seconds(_ key: String, maximum: Int = 86_400) throws(ConfigFileError) -> Duration? {
         guard let value = table[key] else { return nil }
-        if let whole = value.int, whole >= 0 { return .seconds(whole) }
-        if let fraction = value.double, fraction >= 0, fraction.isFinite { return .seconds(fraction) }
-        throw fail(key, "expected a number of seconds, 0 or more, e.g. \(key) = 20.")
+        if let whole = value.int, (0...maximum).contains(whole) { return .seconds(whole) }
+        if let fraction = value.double, fraction >= 0, fraction <= Double(maximum) { return .seconds(fraction) }
+        throw fail(key, "expected a number of seconds from 0 to \(maximum), e.g. \(key) = 20.")
     }
 
     public func strings(_ key: String) throws(ConfigFileError) -> [String]? {
