@@ -391,6 +391,28 @@ import Testing
         #expect(h.step(idB) == .passed && h.imports == [idB])
     }
 
+    /// Seen in CI under load: the flash step reaches the device in DFU mode by ID and stalls
+    /// before the bench hears of the switch, so its departure and DFU arrival come after the
+    /// FAIL. They are the step's own switch, not a technician's replug: no second attempt, no
+    /// second "scan the sticker" (the row stayed waiting for a scan that never came).
+    @Test func theFlashModeSwitchSeenAfterAFailIsNotANewAttempt() {
+        var h = Harness()
+        h.send(.arrived(port: "1-3", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scan(boronA.serialNumber!))
+        #expect(h.step(idA) == .flashing)
+        h.send(.flashFailed(deviceID: idA, JobFailure(code: "DFU-WRITE-STALL", message: "stall"), deviceGone: false))
+        h.send(.departed(port: "1-3"), after: 0.5)
+        let back = h.send(.arrived(port: "1-3", deviceID: idA), after: 0.5)
+        #expect(!back.contains { if case .identify = $0 { true } else { false } }, "\(back)")
+        #expect(h.step(idA) == .failed && h.bench.jobs[idA]?.attempt == 1 && h.bench.jobs[idA]?.failure?.code == "DFU-WRITE-STALL")
+        #expect(h.prompts.filter { if case .scanSticker = $0 { true } else { false } }.count == 1, "asked once, in attempt 1")
+        // A real unplug and plug-in later is still a new attempt.
+        h.send(.departed(port: "1-3"), after: 30)
+        h.send(.arrived(port: "1-3", deviceID: idA))
+        #expect(h.bench.jobs[idA]?.attempt == 2 && h.step(idA) == .identifying)
+    }
+
     @Test func theConnectivityLineWaitsForTheDeviceOnline() {
         var h = Harness(BenchPolicy(connectivityTest: true))
         h.send(.arrived(port: "1-1", deviceID: idA))

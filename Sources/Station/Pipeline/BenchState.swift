@@ -139,7 +139,11 @@ public struct BenchState: Sendable {
     /// When each device passed: the last step's own re-enumeration (into its final mode) may
     /// reach the bench after the step reported, and is not a new plug-in.
     var passedAt: [String: Double] = [:]
-    /// How long after a PASS a departure and return still count as the last step's switch.
+    /// When each device failed: the failing step's own mode switch (the flash step reaches
+    /// the device in DFU mode by ID) may reach the bench after the FAIL, and is not a new
+    /// plug-in either (`r SLOT` re-runs a FAIL at once).
+    var failedAt: [String: Double] = [:]
+    /// How long after a PASS or FAIL a departure and return still count as the last step's switch.
     static let settleSeconds = 10.0
 
     public init(policy: BenchPolicy) {
@@ -262,7 +266,8 @@ public struct BenchState: Sendable {
             // in again after leaving: a new attempt.
             // A switch seen after a PASS counts only while it settles: the technician who
             // unplugs a passed device at once and brings it back later starts a new attempt.
-            let settling = job.step != .passed || passedAt[deviceID].map { now - $0 < 2 * Self.settleSeconds } ?? true
+            let endedAt = job.step == .passed ? passedAt[deviceID] : failedAt[deviceID]
+            let settling = endedAt.map { now - $0 < 2 * Self.settleSeconds } ?? true
             if previousPort == port || wasSwitching && settling { return [.save(job)] }
             job.attempt += 1
             job.failure = nil
@@ -303,7 +308,8 @@ public struct BenchState: Sendable {
         case .passed, .failed:
             job.port = nil
             jobs[deviceID] = job
-            if job.step == .passed, let at = passedAt[deviceID], now - at < Self.settleSeconds { switching.insert(deviceID) }
+            let endedAt = job.step == .passed ? passedAt[deviceID] : failedAt[deviceID]
+            if let at = endedAt, now - at < Self.settleSeconds { switching.insert(deviceID) }
             return [.save(job)]
         case .detected, .identifying, .waitingForScan, .interrupted:
             return interrupt(deviceID, port: port, now)
@@ -428,6 +434,7 @@ public struct BenchState: Sendable {
         job.failure = failure
         jobs[job.deviceID] = job
         waitingSince[job.deviceID] = nil
+        failedAt[job.deviceID] = now
         let moved = move(job.deviceID, to: .failed, now)
         let done = jobs[job.deviceID] ?? job
         return moved + [.record(done), .prompt(.done(port: port, deviceID: deviceID, passed: false, code: failure.code))]
