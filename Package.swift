@@ -169,7 +169,8 @@ let package = Package(
             ]),
         .testTarget(
             name: "StationConfigTests",
-            dependencies: ["StationConfig", "ParticleDevices", "Seams", "TestSupport"]),
+            dependencies: ["StationConfig", "TextFormats", "ParticleDevices", "Seams", "TestSupport"],
+            exclude: ["Oracle"]),
         .testTarget(
             name: "StationCLITests",
             dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore"]),

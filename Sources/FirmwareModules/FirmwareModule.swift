@@ -8,6 +8,10 @@ import Crypto
 public struct FirmwareModule: Hashable, Sendable {
     /// The smallest module: prefix, base suffix and CRC.
     public static let minimumSize = ModuleHeader.size + ModuleSuffix.baseSize + 4
+    /// The largest module any Particle platform can hold: 16 MiB, twice the largest flash
+    /// (8 MiB, the external flash of P2, M-SoM and Tracker). A size read from a file or a
+    /// device above it is refused before anything is allocated for it.
+    public static let maximumSize = 16 * 1024 * 1024
 
     /// The file, unchanged.
     public let bytes: [UInt8]

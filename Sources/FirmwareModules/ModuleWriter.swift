@@ -111,10 +111,12 @@ public enum ModuleWriter {
     }
 
     /// Recomputes the SHA-256 field (over `[0, N-38)`) and the CRC of a complete module.
-    public static func seal(_ module: [UInt8]) -> [UInt8] {
+    /// - Throws: `.truncated` for fewer bytes than the smallest module (a decompressed or
+    ///   split module rebuilt from a corrupt file can be that short).
+    public static func seal(_ module: [UInt8]) throws(ModuleError) -> [UInt8] {
         var bytes = module
         let n = bytes.count
-        precondition(n >= FirmwareModule.minimumSize, "seal needs a whole module")
+        guard n >= FirmwareModule.minimumSize else { throw .truncated(size: n, minimum: FirmwareModule.minimumSize) }
         bytes.replaceSubrange((n - 38)..<(n - 6), with: Array(SHA256.hash(data: bytes[0..<(n - 38)])))
         bytes.storeBE(CRC32.checksum(bytes[0..<(n - 4)]), at: n - 4)
         return bytes

@@ -8,24 +8,45 @@ public struct ZlibDeflateCodec: DeflateCodec {
     /// The zlib version linked at run time (`zlibVersion()`).
     public static var version: String { String(cString: zlibVersion()) }
 
+    /// Inflates in pieces: the output grows only with what the stream really produces, so
+    /// a header promising 4 GiB in a 128-byte file allocates nothing past what inflates.
+    /// More than `expectedSize` bytes (or a size past `FirmwareModule.maximumSize`) is an
+    /// error.
     public func inflateRaw(_ input: ArraySlice<UInt8>, windowBits: Int, expectedSize: Int) throws(DeflateCodecError) -> [UInt8] {
+        guard (0...FirmwareModule.maximumSize).contains(expectedSize) else {
+            throw DeflateCodecError(reason: "\(expectedSize) bytes promised, more than any Particle module (\(FirmwareModule.maximumSize))")
+        }
         var stream = z_stream()
         try check(inflateInit2_(&stream, -Int32(windowBits), ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)), &stream, "inflateInit2")
         defer { inflateEnd(&stream) }
-        // One byte more than promised, so that a stream that inflates too far is caught.
-        var output = [UInt8](repeating: 0, count: expectedSize + 1)
-        let status = Self.finish(&stream, input: input, output: &output) { inflate(&$0, Z_FINISH) }
-        let produced = Int(stream.total_out)
-        guard status == Z_STREAM_END else {
-            if status == Z_BUF_ERROR && produced > expectedSize {
-                throw DeflateCodecError(reason: "the stream inflates past the \(expectedSize) bytes promised")
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var input = Array(input)
+        var status = Z_OK
+        input.withUnsafeMutableBufferPointer { inBuffer in
+            stream.next_in = inBuffer.baseAddress
+            stream.avail_in = uInt(inBuffer.count)
+            while status == Z_OK && output.count <= expectedSize {
+                let produced: Int = chunk.withUnsafeMutableBufferPointer { outBuffer in
+                    stream.next_out = outBuffer.baseAddress
+                    stream.avail_out = uInt(outBuffer.count)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return outBuffer.count - Int(stream.avail_out)
+                }
+                output += chunk[0..<produced]
+                // No progress with all input used: the stream ends early.
+                if status == Z_BUF_ERROR || (status == Z_OK && produced == 0 && stream.avail_in == 0) { break }
             }
+        }
+        if output.count > expectedSize {
+            throw DeflateCodecError(reason: "the stream inflates past the \(expectedSize) bytes promised")
+        }
+        guard status == Z_STREAM_END else {
             if status == Z_BUF_ERROR || status == Z_OK {
-                throw DeflateCodecError(reason: "the stream ends early, after \(produced) of \(expectedSize) bytes")
+                throw DeflateCodecError(reason: "the stream ends early, after \(output.count) of \(expectedSize) bytes")
             }
             throw error(status, &stream, "inflate")
         }
-        output.removeSubrange(produced...)
         return output
     }
 

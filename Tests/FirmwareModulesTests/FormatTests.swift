@@ -60,7 +60,7 @@ import Zlib
             header: ModuleHeader(startAddress: 0x1000, endAddress: 0, version: 1, platformID: 13, function: .userPart, index: 1),
             payload: [UInt8](repeating: 0xEE, count: 64)))
         bytes[9] |= 0x10
-        bytes = ModuleWriter.seal(bytes)
+        bytes = try ModuleWriter.seal(bytes)
         do {
             _ = try FirmwareModule(bytes: bytes)
             Issue.record("parsed")
@@ -74,11 +74,11 @@ import Zlib
         let original = try SharedFixtures.moduleBytes("derived/tinker-0.8.0-rc.27-boron.compressed.bin")
         var bytes = original
         for i in 40..<200 { bytes[i] = 0xFF }
-        let module = try FirmwareModule(bytes: ModuleWriter.seal(bytes))
+        let module = try FirmwareModule(bytes: try ModuleWriter.seal(bytes))
         #expect(throws: ModuleError.self) { try ModuleCompression.decompress(module, codec: ZlibDeflateCodec()) }
         var method = original
         method[26] = 7
-        let wrongMethod = try FirmwareModule(bytes: ModuleWriter.seal(method))
+        let wrongMethod = try FirmwareModule(bytes: try ModuleWriter.seal(method))
         #expect(throws: ModuleError.invalidCompressedHeader(offset: 24, reason: "compression method 7 (expected 0, raw deflate)")) {
             try ModuleCompression.decompress(wrongMethod, codec: ZlibDeflateCodec())
         }

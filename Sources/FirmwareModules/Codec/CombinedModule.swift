@@ -17,7 +17,7 @@ public enum CombinedModule {
             header.flags.remove(.combined)
             var bytes = module.bytes
             bytes.replaceSubrange(module.prefixOffset..<(module.prefixOffset + ModuleHeader.size), with: header.encoded)
-            return try FirmwareModule(bytes: ModuleWriter.seal(bytes))
+            return try FirmwareModule(bytes: try ModuleWriter.seal(bytes))
         }
     }
 
@@ -68,7 +68,7 @@ public enum CombinedModule {
             if isLast { header.flags.remove(.combined) } else { header.flags.insert(.combined) }
             if header.flags != module.header.flags {
                 bytes.replaceSubrange(module.prefixOffset..<(module.prefixOffset + ModuleHeader.size), with: header.encoded)
-                bytes = ModuleWriter.seal(bytes)
+                bytes = try ModuleWriter.seal(bytes)
             }
             out += bytes
         }

@@ -24,6 +24,9 @@ public enum ModuleCompression {
         guard streamStart <= streamEnd else {
             throw .invalidCompressedHeader(offset: header.offset, reason: "the suffix overlaps the compressed stream")
         }
+        guard header.originalSize <= FirmwareModule.maximumSize else {
+            throw .invalidCompressedHeader(offset: header.offset, reason: "it claims \(header.originalSize) bytes inflated; no Particle platform holds more than \(FirmwareModule.maximumSize)")
+        }
         let inflated: [UInt8]
         do {
             inflated = try codec.inflateRaw(
@@ -44,7 +47,7 @@ public enum ModuleCompression {
         fields.endAddress = fields.startAddress &+ UInt32(prefix.count + inflated.count + module.suffix.size)
         prefix.replaceSubrange(0..<ModuleHeader.size, with: fields.encoded)
         let suffix = module.bytes[(n - 4 - module.suffix.size)..<(n - 4)]
-        return try FirmwareModule(bytes: ModuleWriter.seal(prefix + inflated + suffix + [0, 0, 0, 0]))
+        return try FirmwareModule(bytes: try ModuleWriter.seal(prefix + inflated + suffix + [0, 0, 0, 0]))
     }
 
     /// Compresses a module the way binary-version-reader's `compressModule` does.
@@ -75,6 +78,6 @@ public enum ModuleCompression {
         fields.flags.insert(.compressed)
         fields.endAddress = fields.startAddress &+ UInt32(prefix.count + header.headerSize + stream.count + suffix.count)
         prefix.replaceSubrange(0..<ModuleHeader.size, with: fields.encoded)
-        return try FirmwareModule(bytes: ModuleWriter.seal(prefix + header.encoded + stream + suffix + [0, 0, 0, 0]))
+        return try FirmwareModule(bytes: try ModuleWriter.seal(prefix + header.encoded + stream + suffix + [0, 0, 0, 0]))
     }
 }
