@@ -94,7 +94,7 @@ let package = Package(
             name: "USBBench",
             dependencies: ["CShims", "Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams"],
             exclude: ["README.md"]),
-        .target(name: "StationReports", dependencies: ["StationStore"], exclude: ["README.md"]),
+        .target(name: "StationReports", dependencies: ["StationStore", "TextFormats"], exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
 
         // MARK: Application and front end.
@@ -113,7 +113,7 @@ let package = Package(
                 "EmulatedBench",
                 "StationReports",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
-                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort",
+                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "TextFormats", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),

@@ -6,6 +6,7 @@ import LibUSB
 import Station
 import StationConfig
 import StationStore
+import TextFormats
 
 /// Why a command did not succeed: the exit code (the README's table), a stable code a script
 /// can match, and a message that says what to do. Commands throw it; `StationRunner` prints
@@ -53,11 +54,19 @@ struct CommandFailure: Error, Equatable, CustomStringConvertible {
         CommandFailure(.ioError, "FILE-UNWRITABLE", "cannot write \(path): \(detail). Check the folder exists and this user may write there")
     }
 
-    /// Reads a whole file, or the failure that says why not (missing and unreadable are both 74).
-    static func read(_ path: String, what: String, fix: String = "check the path") throws(CommandFailure) -> Data {
+    /// The largest file a command reads whole: past every module (16 MiB), tray file and
+    /// config. A bigger one is the wrong file; it is refused before it is read.
+    static let maximumFileSize = 64 * 1024 * 1024
+
+    /// Reads a whole file, or the failure that says why not (missing and unreadable are both
+    /// 74; larger than `maximum` is 65).
+    static func read(_ path: String, what: String, fix: String = "check the path", maximum: Int = maximumFileSize) throws(CommandFailure) -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing(path, what: what, fix: fix) }
         guard !isDirectory.boolValue else { throw unreadable(path, what: what, detail: "it is a folder, not a file") }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maximum {
+            throw CommandFailure(.dataError, "FILE-TOO-LARGE", "the \(what) \(path) is \(size.intValue) bytes, more than the \(maximum) a \(what) can be; check it is the right file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw unreadable(path, what: what, detail: "permission denied (this user may not read it)")
         }
@@ -66,10 +75,11 @@ struct CommandFailure: Error, Equatable, CustomStringConvertible {
 
     static func text(_ path: String, what: String, fix: String = "check the path") throws(CommandFailure) -> String {
         let data = try read(path, what: what, fix: fix)
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw CommandFailure(.dataError, "FILE-NOT-TEXT", "the \(what) \(path) is not UTF-8 text; save it as UTF-8")
+        do {
+            return try TextLines.decode(data)
+        } catch {
+            throw CommandFailure(.dataError, "FILE-NOT-TEXT", "the \(what) \(path) is not UTF-8 text at \(error)")
         }
-        return text
     }
 
     // MARK: Typed errors from the libraries, mapped once

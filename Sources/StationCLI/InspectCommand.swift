@@ -43,6 +43,10 @@ struct InspectCommand: ParsableCommand, JSONOutputCommand {
     /// Reads and inspects one file; never throws, so one bad file does not stop the rest.
     static func inspect(path: String) -> InspectResult {
         let data: Data
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > FirmwareModule.maximumSize {
+            return .failed(file: path, code: "MODULE-TOO-LARGE",
+                           message: "the file is \(size.intValue) bytes; no Particle module is larger than \(FirmwareModule.maximumSize). Check it is a module file")
+        }
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {

@@ -7,6 +7,7 @@ import ParticleDevices
 import Seams
 import StationConfig
 import StationStore
+import TextFormats
 
 /// `station queue ...`: the product pre-add import queue.
 struct QueueCommand: AsyncParsableCommand {
@@ -317,7 +318,7 @@ struct QueueExportCommand: AsyncParsableCommand {
         for item in try store.items() {
             let fields = [item.deviceID, item.serial ?? "", item.iccid ?? "", item.state.rawValue, item.destination.rawValue, String(item.attempts),
                           format.string(from: item.enqueuedAt), item.reason ?? ""]
-            lines.append(fields.map(Self.csv).joined(separator: ","))
+            lines.append(fields.map(CSVWriter.field).joined(separator: ","))
         }
         let text = lines.joined(separator: "\r\n") + "\r\n"
         if let out {
@@ -329,9 +330,5 @@ struct QueueExportCommand: AsyncParsableCommand {
             printError("store: \(store.path)")
             print(text, terminator: "")
         }
-    }
-
-    static func csv(_ field: String) -> String {
-        field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import StationStore
+import TextFormats
 
 extension LineReport {
     /// A record as the JSON report prints it: every stored field, and beside them what the
@@ -72,13 +73,7 @@ extension LineReport {
     /// One row per attempt (RFC 4180: quoted fields, CRLF line ends).
     /// `includeSecrets`: a `mobile_secret` column at the end (an explicit export).
     public func csv(includeSecrets: Bool = false) -> String {
-        func field(_ value: String?) -> String {
-            guard let value else { return "" }
-            if value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) {
-                return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
-            return value
-        }
+        func field(_ value: String?) -> String { CSVWriter.field(value ?? "") }
         let iso = ISO8601DateFormatter()
         var lines = [(Self.csvColumns + (includeSecrets ? ["mobile_secret"] : [])).joined(separator: ",")]
         for r in records {

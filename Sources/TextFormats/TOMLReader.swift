@@ -5,6 +5,7 @@ public struct TOMLSyntaxError: Error, Equatable, Sendable, CustomStringConvertib
     public var column: Int
     public var reason: String
     public var description: String { "line \(line), column \(column): \(reason)" }
+    public init(line: Int, column: Int, reason: String) { (self.line, self.column, self.reason) = (line, column, reason) }
 }
 
 /// A TOML 1.0 reader of our own (why not TOMLKit: `Sources/TextFormats/README.md`).

@@ -72,7 +72,7 @@ public enum TextLines {
                 guard at < bytes.endIndex else { return (index, "the file ends inside a UTF-8 character") }
                 let byte = bytes[at]
                 let (low, high) = k == 1 ? (lower, upper) : (UInt8(0x80), UInt8(0xBF))
-                guard (low...high).contains(byte) else { return (at, "byte 0x\(hex(byte)) does not continue the UTF-8 character begun at byte offset \(index)") }
+                guard (low...high).contains(byte) else { return (index, "byte 0x\(hex(lead)) starts a UTF-8 character that byte 0x\(hex(byte)) does not continue") }
             }
             index += length
         }
@@ -116,6 +116,7 @@ public struct LineAssembler: Sendable {
     public struct Line: Equatable, Sendable {
         public var text: String
         public var truncated: Bool
+        public init(text: String, truncated: Bool) { (self.text, self.truncated) = (text, truncated) }
     }
 
     /// Feeds bytes; returns the lines they finish.

@@ -55,9 +55,13 @@ import Testing
 
         var config: String { folder.appendingPathComponent("station.toml").path }
 
-        func tray(_ lines: [String]) throws -> String {
+        func tray(_ lines: [String], ending: String = "\n") throws -> String {
+            try tray(bytes: Array((lines.joined(separator: ending) + ending).utf8))
+        }
+
+        func tray(bytes: [UInt8]) throws -> String {
             let path = folder.appendingPathComponent("tray.txt").path
-            try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
             return path
         }
 
@@ -79,6 +83,31 @@ import Testing
         let skipped = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray, "--skip-bad"])
         #expect(skipped.status == 1 && skipped.stdout.contains("queued 3 devices"), "\(skipped.stdout)")
         #expect(try store.items().map(\.iccid).compactMap { $0 }.count == 2)
+    }
+
+    /// Seen: a tray file saved on Windows (CR LF) or an old Mac (CR) was one line, and
+    /// nothing was queued. Each ending, and a byte-order mark, reads as the same three lines.
+    @Test(arguments: ["\r\n", "\r", "\n"])
+    func everyLineEndingQueuesTheWholeTray(ending: String) throws {
+        let station = try Station(count: 3)
+        let d = station.devices
+        let lines = ["# tray 8", "\(d[0].id),\(d[0].iccid)", "", "\(d[1].id)", "\(d[2].id) \(d[2].serial)"]
+        let tray = try station.tray(bytes: [0xEF, 0xBB, 0xBF] + Array((lines.joined(separator: ending) + ending).utf8))
+        let run = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray])
+        #expect(run.status == 0 && run.stdout.contains("queued 3 devices"), "\(run.stdout)\(run.stderr)")
+    }
+
+    /// Invalid UTF-8 names its line and byte offset, exit 65, and queues nothing.
+    @Test func invalidUTF8NamesTheLineAndByteOffset() throws {
+        let station = try Station(count: 2)
+        let d = station.devices
+        let good = Array("\(d[0].id)\r\n".utf8)
+        let tray = try station.tray(bytes: good + Array("\(d[1].id),".utf8) + [0xC3, 0x28] + Array("\r\n".utf8))
+        let run = try StationBinaryTests.run(["queue", "add", "--config", station.config, "--file", tray])
+        #expect(run.status == 65, "\(run.stderr)")
+        #expect(run.stderr.contains("FAIL [FILE-NOT-TEXT]") && run.stderr.contains("line 2, byte offset \(good.count + 25)"), "\(run.stderr)")
+        let store = try StationStore(path: station.folder.appendingPathComponent("station.sqlite").path)
+        #expect(try store.items().isEmpty)
     }
 
     @Test func malformedIDsAndICCIDsAreRejectedWithTheReason() throws {

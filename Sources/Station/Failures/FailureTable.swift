@@ -185,7 +185,8 @@ public enum FailureTable {
         e("FILE-MISSING", "A file the command was given does not exist (exit 74).", .callTheLineLead),
         e("FILE-UNREADABLE", "A file the command was given cannot be read: permissions, or a folder where a file belongs (exit 74).", .callTheLineLead),
         e("FILE-UNWRITABLE", "The command cannot write the file it was asked to (exit 74).", .callTheLineLead),
-        e("FILE-NOT-TEXT", "A text file the command was given is not UTF-8 text (exit 65).", .callTheLineLead),
+        e("FILE-NOT-TEXT", "A text file the command was given is not UTF-8 text; the message gives the line and byte offset (exit 65).", .callTheLineLead),
+        e("FILE-TOO-LARGE", "A file the command was given is larger than any file of its kind can be: the wrong file (exit 65).", .callTheLineLead),
         e("FILE-IO", "Reading or writing a file failed (exit 74).", .callTheLineLead),
         e("INTERNAL", "An internal error in the station software (exit 70): report it with the output.", .callTheLineLead),
         e("USAGE", "The command line is wrong (exit 64); the usage of the command follows the message.", .callTheLineLead),
@@ -348,6 +349,7 @@ public enum FailureTable {
         e("MODULE-PREFIX-EXTENSIONS-END", "A firmware module's header extensions are corrupt (they do not end).", .callTheLineLead),
         e("MODULE-TRUNCATED", "A firmware file is too short to be a module: cut short, or not a module.", .callTheLineLead),
         e("MODULE-UNREADABLE", "A firmware file could not be read from disk.", .callTheLineLead),
+        e("MODULE-TOO-LARGE", "A file given as a firmware module is larger than any Particle module (16 MiB): the wrong file.", .callTheLineLead),
         e("MODULE-UNWRITABLE", "A firmware module could not be built from the values given.", .callTheLineLead),
 
         // USB: the transfer seam's codes and libusb's (`LibUSBError`).

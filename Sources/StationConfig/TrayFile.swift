@@ -1,10 +1,11 @@
 import Foundation
 import ParticleDevices
+import TextFormats
 
 /// A tray or reel list, as Particle emails them or a technician types them: one device per
 /// line, tokens separated by commas, tabs or spaces, each recognised as a device ID (24 hex),
 /// an ICCID (18-22 digits, Luhn) or a serial number (15 letters and digits). Blank lines and
-/// `#` comments are skipped; a header line of words is an error like any other line the
+/// `#` comments are skipped; lines end in LF, CR LF or CR (`TextLines`); a header line of words is an error like any other line the
 /// station cannot read, so nothing is silently lost.
 public enum TrayFile {
     public struct Entry: Hashable, Sendable {
@@ -25,7 +26,7 @@ public enum TrayFile {
         var entries: [Entry] = []
         var errors: [LineError] = []
         var seen: [String: Int] = [:]
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in TextLines.split(text).enumerated() {
             let number = index + 1
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }

@@ -1,0 +1,101 @@
+import Foundation
+import StationConfig
+import Testing
+import TextFormats
+
+/// The shared line reader, CSV writer and TOML reader on the inputs that broke them
+/// (issue 14), table-driven.
+@Suite struct TextFormatsTests {
+    @Test(arguments: [
+        ("a\nb\n", ["a", "b"]), ("a\r\nb\r\n", ["a", "b"]), ("a\rb\r", ["a", "b"]), ("a\r\n\r\nb", ["a", "", "b"]),
+        ("a\n\rb", ["a", "", "b"]), ("", []), ("\n", [""]), ("x", ["x"]), ("\r\n\r\n", ["", ""]), ("é\r\n中\r😀", ["é", "中", "😀"]),
+    ])
+    func linesEndInLFCRLFOrCR(text: String, lines: [String]) {
+        #expect(TextLines.split(text) == lines)
+    }
+
+    @Test func aByteOrderMarkIsDropped() throws {
+        #expect(try TextLines.read([0xEF, 0xBB, 0xBF] + Array("a\r\nb".utf8)) == ["a", "b"])
+    }
+
+    @Test(arguments: [
+        ([0x61, 0x0A, 0x62, 0xFF], 2, 3), ([0x61, 0x0D, 0x0A, 0x62, 0x0D, 0xC3, 0x28], 3, 5),
+        ([0xE0, 0x80, 0x80], 1, 0), ([0xED, 0xA0, 0x80], 1, 0), ([0xF4, 0x90, 0x80, 0x80], 1, 0), ([0x61, 0xE2, 0x82], 1, 1),
+        ([0xEF, 0xBB, 0xBF, 0x0A, 0xC0, 0xAF], 2, 4),
+    ] as [([UInt8], Int, Int)])
+    func invalidUTF8IsReportedWithLineAndByteOffset(bytes: [UInt8], line: Int, offset: Int) {
+        #expect(throws: TextDecodingError.self) { try TextLines.decode(bytes) }
+        do { _ = try TextLines.decode(bytes) } catch {
+            #expect(error.line == line && error.byteOffset == offset, "\(error)")
+            #expect(error.description.contains("line \(line), byte offset \(offset)"))
+        }
+    }
+
+    @Test func validUTF8OfEveryLengthDecodes() throws {
+        let text = "a é 中 😀 \u{10FFFF} \u{FFFD}"
+        #expect(try TextLines.decode(Array(text.utf8)) == text)
+    }
+
+    @Test func theLineAssemblerIsBounded() {
+        var lines = LineAssembler(maximumLength: 8)
+        #expect(lines.feed(Array("abc\r".utf8)) == [.init(text: "abc", truncated: false)])
+        #expect(lines.feed(Array("\ndef".utf8)).isEmpty, "the LF of a CR LF split across reads ends no line")
+        #expect(lines.feed([UInt8](repeating: 0x41, count: 100_000)).isEmpty && lines.partial.count == 8)
+        #expect(lines.feed([0x0A]) == [.init(text: "defAAAAA", truncated: true)])
+    }
+
+    /// CSV fields holding CR LF (one Swift `Character`), CR, LF, quotes and commas, read back
+    /// by Python's csv module (the oracle).
+    @Test func csvRoundTripsThroughPython() throws {
+        let rows = [["plain", "a,b", "say \"hi\""], ["cr\rlf", "crlf\r\nend", "lf\nend"], ["", "é", "\u{1B}[31m"]]
+        let document = CSVWriter.document(header: ["x", "y", "z"], rows: rows)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString).csv")
+        try Data(document.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        python.arguments = ["-c", "import csv, json, sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))))", file.path]
+        let out = Pipe()
+        python.standardOutput = out
+        try python.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        let parsed = try JSONDecoder().decode([[String]].self, from: data)
+        #expect(parsed == [["x", "y", "z"]] + rows)
+    }
+
+    /// Each of these aborted the process inside toml++ (SIGABRT, exit 134). Now: the line and
+    /// column, and the file named.
+    @Test(arguments: ["[", "[ ", "[[", "[.a]", "[a.]", "[]", "[[]]", "[a]]", "[[a]", "a = 1\n[\nb = 2", "[\r\n", "x = [\n[", "x = {"])
+    func whatCrashedTOMLKitIsALineAndColumn(text: String) {
+        do {
+            _ = try TOMLFields.parse(text, file: "station.toml")
+            Issue.record("parsed \(text.debugDescription)")
+        } catch {
+            #expect(error.file == "station.toml" && error.problem.hasPrefix("line ") && error.problem.contains("column"), "\(error)")
+        }
+    }
+
+    @Test func errorsPointAtTheLineAndColumn() {
+        #expect(throws: TOMLSyntaxError(line: 3, column: 1, reason: "table [a] is declared twice (or was already made by a dotted key or an inline table)")) {
+            try TOMLReader.parse("[a]\nx = 1\n[a]\n")
+        }
+        do { _ = try TOMLReader.parse("name = \"é\" x\n") } catch {
+            #expect(error.line == 1 && error.column == 12, "columns count characters: \(error)")
+        }
+    }
+
+    @Test func nestingIsBounded() {
+        let deep = "x = " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        #expect(throws: TOMLSyntaxError.self) { try TOMLReader.parse(deep) }
+        let fine = "x = " + String(repeating: "[", count: 50) + String(repeating: "]", count: 50)
+        #expect((try? TOMLReader.parse(fine)) != nil)
+    }
+
+    @Test func theWriterQuotesWhatTheReaderReadsBack() throws {
+        for text in ["plain", "quote \" and \\ backslash", "tab\tnewline\ncr\r", "\u{1B}[2J\u{7F}\u{0}", "é 中 😀"] {
+            let table = try TOMLReader.parse("k = \(TOMLWriter.quoted(text))\n")
+            #expect(table["k"]?.string == text)
+        }
+    }
+}
