@@ -80,6 +80,9 @@ public struct ControlChannel: Sendable {
     public var timeouts: ControlTimeouts
     /// Payload and reply chunk limit.
     public static let chunk = 4096
+    /// The largest payload either way (`USB_REQUEST_MAX_PAYLOAD_SIZE`, 65,535): a reply that
+    /// announces more is refused before anything is received for it.
+    public static let maximumPayload = 65_535
 
     public init(transport: any USBControlTransport, clock: any Clock<Duration>, timeouts: ControlTimeouts = ControlTimeouts()) {
         self.transport = transport
@@ -157,7 +160,11 @@ public struct ControlChannel: Sendable {
             try Self.settle(reply, request: request, channel: self)
             guard let result = reply.result else { throw fail(request, .malformedReply(reply.encoded)) }
             var data: [UInt8] = []
-            let size = Int(reply.size ?? 0)
+            let announced = reply.size ?? 0
+            guard announced <= UInt32(Self.maximumPayload) else {
+                throw fail(request, .decode("the device announces a \(announced)-byte reply; the protocol allows \(Self.maximumPayload) at most"))
+            }
+            let size = Int(announced)
             while data.count < size {
                 let want = min(Self.chunk, size - data.count)
                 let setup = ControlSetup(requestType: 0xC0, request: Service.receive.rawValue, value: 0, index: id, length: UInt16(want))

@@ -160,11 +160,19 @@ public struct ControlRequests: Sendable {
     /// applies the module (and resets). Cancels (252) if a step fails.
     public func updateFirmware(_ module: [UInt8], progress: @Sendable (Int) -> Void = { _ in }) async throws(ControlRequestError) {
         let start = try await call(.startFirmwareUpdate, Protobuf.field(1, varint: UInt64(module.count)))
-        let chunk = Int(try fields(.startFirmwareUpdate, start).first { $0.number == 1 }?.value.integer ?? 1024)
+        let asked = try fields(.startFirmwareUpdate, start).first { $0.number == 1 }?.value.integer ?? 1024
+        // The device's chunk size is not trusted: each 253 request carries one chunk, so it
+        // is 1 byte to a payload's maximum (a huge value trapped converting to Int).
+        guard (1...UInt64(ControlChannel.maximumPayload - 16)).contains(asked) else {
+            _ = try? await call(.cancelFirmwareUpdate)
+            throw ControlRequestError(request: "start firmware update (250)", device: channel.transport.deviceName,
+                                      kind: .decode("the device asks for \(asked)-byte chunks; expected 1 to \(ControlChannel.maximumPayload - 16)"))
+        }
+        let chunk = Int(asked)
         do throws(ControlRequestError) {
             var offset = 0
             while offset < module.count {
-                let piece = Array(module[offset..<min(module.count, offset + max(chunk, 1))])
+                let piece = Array(module[offset..<min(module.count, offset + chunk)])
                 _ = try await call(.firmwareUpdateData, Protobuf.field(1, bytes: piece))
                 offset += piece.count
                 progress(offset)

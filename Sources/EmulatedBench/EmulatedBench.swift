@@ -231,7 +231,7 @@ public actor EmulatedBench: DeviceLink {
     public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
         guard let normal = unit(deviceID)?.normal else { return nil }
         return {
-            var console = ListeningConsole(stream: EmulatedSerialStream(normal))
+            var console = ListeningConsole(stream: EmulatedSerialStream(normal), clock: ContinuousClock())
             console.quiet = .milliseconds(30)
             console.answerTimeout = .seconds(5)
             return console

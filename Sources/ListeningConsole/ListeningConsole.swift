@@ -31,6 +31,9 @@ public struct ConsoleError: Error, Hashable, Sendable, CustomStringConvertible {
         case noAnswer(key: Character)
         case unrecognised(key: Character, text: String)
         case stream(ByteStreamError)
+        /// The answer ran past `ListeningConsole.maximumAnswer`: not a Particle console, or a
+        /// device that never stops talking.
+        case tooLong(key: Character, bytes: Int)
     }
     public let port: String
     public let kind: Kind
@@ -40,6 +43,7 @@ public struct ConsoleError: Error, Hashable, Sendable, CustomStringConvertible {
         case .noAnswer: "CONSOLE-NO-ANSWER"
         case .unrecognised: "CONSOLE-UNRECOGNISED"
         case .stream: "CONSOLE-IO"
+        case .tooLong: "CONSOLE-TOO-LONG"
         }
     }
 
@@ -49,6 +53,8 @@ public struct ConsoleError: Error, Hashable, Sendable, CustomStringConvertible {
             "[\(code)] \(port) did not answer '\(key)': the console answers only in listening mode (blinking dark blue). Hold MODE for 3 s, or use `station identify --listen`, and retry."
         case .unrecognised(let key, let text): "[\(code)] \(port) answered '\(key)' with something the station cannot read: \(text.prefix(120).debugDescription)"
         case .stream(let error): "[\(code)] \(error)"
+        case .tooLong(let key, let bytes):
+            "[\(code)] \(port) answered '\(key)' with more than \(bytes) bytes, far past any console answer: replug the device; if it happens again, set it aside."
         }
     }
 }
@@ -57,12 +63,24 @@ public struct ConsoleError: Error, Hashable, Sendable, CustomStringConvertible {
 /// output batched until a quiet period, and parsers for `i` (both formats), `v` and `s`.
 public struct ListeningConsole: Sendable {
     public let stream: any ByteStream
+    /// Starts a stopwatch on the injected clock: how long an answer has taken (a device that
+    /// never stops talking is cut off).
+    let startStopwatch: @Sendable () -> @Sendable () -> Duration
     /// Output ends after this much silence (the CLI's 250 ms).
     public var quiet: Duration = .milliseconds(250)
-    /// How long to wait for the first byte.
+    /// How long to wait for the first byte, and for the whole answer.
     public var answerTimeout: Duration = .seconds(20)
+    /// The longest answer kept: `s` on a device with every module is a few KiB. A device
+    /// that sends more is cut off with an error, never buffered without end.
+    public static let maximumAnswer = 64 * 1024
 
-    public init(stream: any ByteStream) { self.stream = stream }
+    public init<C: Clock<Duration>>(stream: any ByteStream, clock: C) {
+        self.stream = stream
+        startStopwatch = {
+            let start = clock.now
+            return { start.duration(to: clock.now) }
+        }
+    }
 
     func fail(_ kind: ConsoleError.Kind) -> ConsoleError { ConsoleError(port: stream.name, kind: kind) }
 
@@ -72,18 +90,21 @@ public struct ListeningConsole: Sendable {
     public func command(_ key: Character, complete: (@Sendable (String) -> Bool)? = nil) async throws(ConsoleError) -> String {
         do {
             try await stream.write(Array(String(key).utf8))
+            let elapsed = startStopwatch()
             var output = try await stream.read(timeout: answerTimeout)
             guard !output.isEmpty else { throw fail(.noAnswer(key: key)) }
-            var waited = Duration.zero
-            while waited < answerTimeout {
-                let more = try await stream.read(timeout: quiet)
+            // The deadline runs whether or not the device talks: a chattering device ends
+            // the read at `answerTimeout` like a silent one.
+            while elapsed() < answerTimeout {
+                guard output.count <= Self.maximumAnswer else { throw fail(.tooLong(key: key, bytes: output.count)) }
+                let more = try await stream.read(timeout: min(quiet, max(answerTimeout - elapsed(), .milliseconds(1))))
                 if !more.isEmpty {
                     output += more
                     continue
                 }
                 if complete?(String(decoding: output, as: UTF8.self)) ?? true { break }
-                waited += quiet
             }
+            guard output.count <= Self.maximumAnswer else { throw fail(.tooLong(key: key, bytes: output.count)) }
             return String(decoding: output, as: UTF8.self)
         } catch let error as ByteStreamError {
             throw fail(.stream(error))

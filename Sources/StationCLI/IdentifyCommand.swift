@@ -99,7 +99,7 @@ struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
             guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: portPath))?.first else {
                 throw ConsoleOpenFailure(text: "no serial port for \(portPath); is the cdc-acm driver loaded? `station devices` shows the tty")
             }
-            do { return ListeningConsole(stream: try SerialPort(path: tty)) } catch {
+            do { return ListeningConsole(stream: try SerialPort(path: tty), clock: ContinuousClock()) } catch {
                 throw ConsoleOpenFailure(text: "\(tty): \(error); check the udev rules (`station doctor`)")
             }
         }

@@ -139,7 +139,7 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
             guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: port))?.first else {
                 throw LinkUnavailable(deviceID: deviceID, mode: "normal (no serial port: is cdc-acm loaded?)")
             }
-            return ListeningConsole(stream: try SerialPort(path: tty))
+            return ListeningConsole(stream: try SerialPort(path: tty), clock: ContinuousClock())
         }
     }
 }

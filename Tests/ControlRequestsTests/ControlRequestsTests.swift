@@ -17,6 +17,9 @@ actor ScriptedService: USBControlTransport {
     var log: [String] = []
     var active: [UInt16: (type: UInt16, size: Int)] = [:]
     var nextID: UInt16 = 1
+    /// A reply size to announce instead of the real one (a hostile device).
+    var announcedSize: UInt32?
+    func set(announcedSize: UInt32) { self.announcedSize = announcedSize }
 
     func answer(_ type: UInt16, result: Int32 = 0, data: [UInt8] = []) { replies[type] = (result, data) }
     func set(pending: Int) { pendingChecks = pending }
@@ -41,7 +44,7 @@ actor ScriptedService: USBControlTransport {
             }
             if received[setup.index]!.count < request.size { return ServiceReply(status: .ok, id: setup.index).encoded }
             let reply = replies[request.type] ?? (-120, [])
-            return ServiceReply(status: .ok, id: setup.index, size: reply.data.isEmpty ? nil : UInt32(reply.data.count), result: reply.result).encoded
+            return ServiceReply(status: .ok, id: setup.index, size: announcedSize ?? (reply.data.isEmpty ? nil : UInt32(reply.data.count)), result: reply.result).encoded
         case 3:
             log.append("SEND \(setup.index) \(data.count)")
             received[setup.index, default: []] += data
@@ -171,6 +174,34 @@ actor ScriptedService: USBControlTransport {
         await big.answer(30, data: Protobuf.field(1, string: String(repeating: "x", count: 9000)))
         #expect(try await requests(big).systemVersion().count == 9000)
         #expect(await big.log.filter { $0.hasPrefix("RECV") } == ["RECV 1 4096", "RECV 1 4096", "RECV 1 811"])
+    }
+
+    /// Sizes from a device are not trusted (issue 14): the chunk size 250 returns went
+    /// through `Int(UInt64)` (a trap past Int.max) and a reply could announce 4 GiB, then be
+    /// received 4 KiB at a time.
+    @Test(arguments: [UInt64(ControlChannel.maximumPayload - 15), UInt64(Int.max) + 1, UInt64.max])
+    func aChunkSizeOutsideThePayloadIsRefusedAndTheUpdateCancelled(chunk: UInt64) async {
+        let device = ScriptedService()
+        await device.answer(250, data: Protobuf.field(1, varint: chunk))
+        await device.answer(252)
+        await #expect { try await requests(device).updateFirmware([1, 2, 3]) } throws: { error in
+            guard let error = error as? ControlRequestError, case .decode(let reason) = error.kind else { return false }
+            return reason.contains("\(chunk)-byte chunks")
+        }
+        let log = await device.log
+        #expect(!log.contains { $0.hasPrefix("INIT 253") } && log.contains { $0.hasPrefix("INIT 252") }, "\(log)")
+    }
+
+    @Test(arguments: [UInt32.max, UInt32(ControlChannel.maximumPayload) + 1])
+    func aReplyAnnouncingMoreThanThePayloadIsRefusedBeforeReceiving(size: UInt32) async {
+        let device = ScriptedService()
+        await device.answer(30, data: Protobuf.field(1, string: "6.2.0"))
+        await device.set(announcedSize: size)
+        await #expect { _ = try await requests(device).systemVersion() } throws: { error in
+            guard let error = error as? ControlRequestError, case .decode(let reason) = error.kind else { return false }
+            return reason.contains("\(size)-byte reply")
+        }
+        #expect(await !device.log.contains { $0.hasPrefix("RECV") })
     }
 
     @Test func failingResultsAreNamedErrorsAndAFailedUpdateIsCancelled() async {

@@ -43,7 +43,7 @@ import Testing
         let profile = TestIdentities.profile()
         let modules = [EmulatedModule(function: .systemPart, index: 1, version: 6200, size: 600_000, dependencies: [ModuleDependency(function: .bootloader, index: 0, version: 3100)])]
         let device = EmulatedNormalDevice(platform: boron, profile: profile, listening: false, deviceOS: "6.2.0", modules: modules)
-        var console = ListeningConsole(stream: EmulatedSerialStream(device))
+        var console = ListeningConsole(stream: EmulatedSerialStream(device), clock: ContinuousClock())
         console.answerTimeout = .milliseconds(300)
         console.quiet = .milliseconds(50)
         await #expect { _ = try await console.identify() } throws: { error in
@@ -85,7 +85,7 @@ actor ScriptedPort: ByteStream {
                       ("m", "Your device MAC address is\r\nE0:0F:CE:68:AE:40\r\n")])
     func anAnswerEndingInCRLFCompletesAtTheFirstQuietRead(key: String, answer: String) async throws {
         let port = ScriptedPort([Character(key): answer])
-        var console = ListeningConsole(stream: port)
+        var console = ListeningConsole(stream: port, clock: ContinuousClock())
         console.answerTimeout = .seconds(3600)
         switch key {
         case "i": _ = try await console.identify()
@@ -93,5 +93,50 @@ actor ScriptedPort: ByteStream {
         default: #expect(try await console.version() == "2.3.1")
         }
         #expect(await port.reads == 2)
+    }
+}
+
+/// A device that never stops talking: every read returns bytes (after `pause`), until
+/// `limit` reads, then silence.
+actor ChatteringPort: ByteStream {
+    nonisolated let name = "chattering"
+    let piece: [UInt8]
+    let pause: Duration
+    let limit: Int
+    private(set) var reads = 0
+    init(piece: [UInt8], pause: Duration, limit: Int) { (self.piece, self.pause, self.limit) = (piece, pause, limit) }
+    func write(_ bytes: [UInt8]) async throws(ByteStreamError) {}
+    func read(timeout: Duration) async throws(ByteStreamError) -> [UInt8] {
+        reads += 1
+        guard reads <= limit else { return [] }
+        try? await Task.sleep(for: pause)
+        return piece
+    }
+}
+
+@Suite struct HostileConsoleTests {
+    /// Seen by reading (issue 14): the deadline only advanced while the device was quiet, so
+    /// a device that chatters never ended a read. Now the answer ends at `answerTimeout`.
+    @Test func aChatteringDeviceEndsTheReadAtTheDeadline() async throws {
+        let port = ChatteringPort(piece: Array("Device ID: ".utf8), pause: .milliseconds(2), limit: 20_000)
+        var console = ListeningConsole(stream: port, clock: ContinuousClock())
+        console.answerTimeout = .milliseconds(300)
+        console.quiet = .milliseconds(50)
+        await #expect(throws: ConsoleError.self) { _ = try await console.identify() }
+        #expect(await port.reads < 20_000, "the read ended before the device fell silent")
+    }
+
+    /// An answer past 64 KiB is an error, not a buffer without end.
+    @Test func anEndlessAnswerIsCutOffWithItsCode() async throws {
+        let port = ChatteringPort(piece: [UInt8](repeating: 0x41, count: 4096), pause: .zero, limit: 1_000)
+        var console = ListeningConsole(stream: port, clock: ContinuousClock())
+        console.answerTimeout = .seconds(3600)
+        do {
+            _ = try await console.identify()
+            Issue.record("identified")
+        } catch {
+            #expect(error.code == "CONSOLE-TOO-LONG", "\(error)")
+        }
+        #expect(await port.reads < 100)
     }
 }

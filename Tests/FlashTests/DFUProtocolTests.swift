@@ -35,6 +35,16 @@ import Testing
         #expect(page.attributes.rawValue == bits)
     }
 
+    /// A device's page count is not trusted (issue 14): `4294967295*1` appended pages by the
+    /// billion. Now the layout is refused at once, naming the bound.
+    @Test(arguments: ["@x/0x0/4294967295*1 a", "@x/0x0/40000*1 a", "@x/0x0/20000*4Kg,20000*4Kg", "@x/0x0/4294967295*1 a,4294967295*1 a"])
+    func aPageCountPastTheBoundIsRefused(layout: String) {
+        #expect(throws: DfuSeLayoutError.self) { try DfuSeLayout(layout) }
+        do { _ = try DfuSeLayout(layout) } catch {
+            #expect(error.expected.contains("at most \(DfuSeLayout.maximumPages) pages"), "\(error)")
+        }
+    }
+
     @Test func severalRegionsAndProtection() throws {
         let layout = try DfuSeLayout("@Flash/0x08000000/2*016Kb/0x08100000/1*128Kg")
         #expect(layout.pages.count == 3)

@@ -19,7 +19,7 @@ import Testing
         let start = identifier.start(port: "1-1", productID: await device.platform.usb!.normalProductID, usbSerial: await device.deviceID)
         let requests = ControlRequests(channel: ControlChannel(transport: device, clock: ImmediateClock()))
         let opener: (@Sendable () async throws -> ListeningConsole)? = console ? { @Sendable in
-            var console = ListeningConsole(stream: EmulatedSerialStream(device))
+            var console = ListeningConsole(stream: EmulatedSerialStream(device), clock: ContinuousClock())
             console.quiet = .milliseconds(30)
             console.answerTimeout = .seconds(5)
             return console

@@ -24,6 +24,10 @@ public struct DfuSeLayout: Hashable, Sendable {
         public var end: UInt64 { UInt64(start) + UInt64(size) }
     }
 
+    /// The most pages a layout may list: 16 times the most any Particle bootloader does
+    /// (8 MiB of external flash in 4 KiB pages is 2,048; the nRF52840 lists 256).
+    public static let maximumPages = 32_768
+
     public let name: String
     /// Every page, in address order.
     public let pages: [Page]
@@ -78,6 +82,10 @@ public struct DfuSeLayout: Hashable, Sendable {
                 position += 1
                 let pageSize = size * multiplier
                 guard pageSize > 0, pageSize <= UInt64(UInt32.max), count > 0 else { throw fail("a non-zero page count and size") }
+                // A device's count is not trusted: `4294967295*1` would be billions of pages.
+                guard UInt64(pages.count) + count <= UInt64(Self.maximumPages) else {
+                    throw fail("at most \(Self.maximumPages) pages in all (this one lists \(UInt64(pages.count) + count))")
+                }
                 for _ in 0..<count {
                     guard address + pageSize <= UInt64(UInt32.max) + 1 else { throw fail("pages that end at or below 4 GiB") }
                     pages.append(Page(start: UInt32(address), size: UInt32(pageSize), attributes: attributes))

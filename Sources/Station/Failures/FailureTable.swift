@@ -231,6 +231,7 @@ public enum FailureTable {
 
         // The listening-mode serial console.
         e("CONSOLE-IO", "Reading or writing the device's serial console failed (it may have left the bus).", .replugAndRetry),
+        e("CONSOLE-TOO-LONG", "The device's serial console sent more than any answer (64 KiB): not a Particle console, or it never stops.", .replugAndRetry),
         e("CONSOLE-NO-ANSWER", "The device's serial console did not answer (the device is not in listening mode).", .replugAndRetry),
         e("CONSOLE-UNRECOGNISED", "The device's serial console answered with something the station cannot read.", .callTheLineLead),
 
