@@ -92,7 +92,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "USBBench",
-            dependencies: ["CShims", "Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams"],
+            dependencies: ["CShims", "Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams", "TextFormats"],
             exclude: ["README.md"]),
         .target(name: "StationReports", dependencies: ["StationStore", "TextFormats"], exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),

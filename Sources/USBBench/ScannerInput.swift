@@ -2,26 +2,21 @@ import CShims
 import Foundation
 import Seams
 import SerialPort
+import TextFormats
 import Udev
 
 /// Barcode scanners as streams of scanned texts (one per CR or LF-terminated line).
 public enum ScannerInput {
-    /// Splits bytes into lines: CR, LF or CR LF ends one; empty lines are dropped.
+    /// Splits bytes into lines: CR, LF or CR LF ends one; empty lines are dropped. A line is
+    /// kept to `maximumLine` bytes (a scanner that never sends a line end cannot grow the
+    /// buffer); a longer one arrives cut, and the bench refuses it as longer than any
+    /// sticker (`BenchInput.maximumLine`).
     public struct LineSplitter: Sendable {
-        var pending: [UInt8] = []
+        public static let maximumLine = 4096
+        var assembler = LineAssembler(maximumLength: maximumLine)
         public init() {}
         public mutating func feed(_ bytes: [UInt8]) -> [String] {
-            var lines: [String] = []
-            for byte in bytes {
-                if byte == 0x0D || byte == 0x0A {
-                    let text = String(decoding: pending, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                    if !text.isEmpty { lines.append(text) }
-                    pending.removeAll()
-                } else {
-                    pending.append(byte)
-                }
-            }
-            return lines
+            assembler.feed(bytes).map { $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
     }
 

@@ -14,6 +14,15 @@ import USBBench
         #expect(lines == ["P0AAAAAAAAAAAA1", "P0BBBBBBBBBBBB2", "P0CCCCCCCCCCCC3", "q"])
     }
 
+    /// A scanner that never sends a line end grew the buffer without bound (issue 14).
+    @Test func aLineWithoutAnEndIsBounded() {
+        var splitter = ScannerInput.LineSplitter()
+        for _ in 0..<1_000 { #expect(splitter.feed([UInt8](repeating: 0x41, count: 1_000)).isEmpty) }
+        let cut = splitter.feed([0x0D])
+        #expect(cut.count == 1 && cut[0].utf8.count == ScannerInput.LineSplitter.maximumLine)
+        #expect(splitter.feed(Array("P0ABCD\n".utf8)) == ["P0ABCD"], "the next line is whole")
+    }
+
     @Test func anUnfinishedLineWaitsForItsEnd() {
         var splitter = ScannerInput.LineSplitter()
         #expect(splitter.feed(Array("P0AB".utf8)).isEmpty)

@@ -50,4 +50,12 @@ import Testing
         #expect(BenchInput.parse("SN:]d2P0AAAAAAAAAAAAA WBPYG6CPLRCFK4S", prefix: "SN:") == .sticker(.serial(try! SerialNumber("P0AAAAAAAAAAAAA"), mobileSecret: try! MobileSecret("WBPYG6CPLRCFK4S"))),
                 "the AIM identifier after the scanner's prefix")
     }
+
+    /// A line longer than any sticker (a scanner without a line end, a pasted file) is
+    /// refused with the reason, never parsed.
+    @Test func aLineLongerThanAnyStickerIsRefused() {
+        let line = "P0AAAAAAAAAAAAA " + String(repeating: "x", count: 600)
+        guard case .refused(let reason) = BenchInput.parse(line) else { Issue.record("accepted"); return }
+        #expect(reason.contains("longer than any sticker") && reason.contains("\(line.utf8.count) bytes"))
+    }
 }

@@ -98,4 +98,14 @@ import TextFormats
             #expect(table["k"]?.string == text)
         }
     }
+
+    /// A lab spec with `cloud_connect_delay = 1e300` trapped making a Duration (issue 14).
+    @Test func aDurationPastTheBoundIsAnErrorNotATrap() throws {
+        let table = try TOMLFields.parse("huge = 1e300\ninf = inf\nnan = nan\nbig = 9223372036854775807\nneg = -1\nok = 2.5\n", file: "lab.toml")
+        let fields = try TOMLFields(table, path: "", file: "lab.toml", allowed: ["huge", "inf", "nan", "big", "neg", "ok"])
+        for key in ["huge", "inf", "nan", "big", "neg"] {
+            #expect(throws: ConfigFileError.self) { try fields.seconds(key) }
+        }
+        #expect(try fields.seconds("ok") == .milliseconds(2500))
+    }
 }

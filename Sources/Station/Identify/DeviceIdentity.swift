@@ -62,6 +62,13 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
     /// Sets a value and its source; a nil value leaves the field as it is.
     mutating func set(_ keyPath: WritableKeyPath<DeviceIdentity, String?>, _ field: String, _ value: String?, from source: Source) {
         guard let value, !value.isEmpty else { return }
+        // What a device says is checked here, before it reaches a screen, a record or the
+        // cloud: a value of the wrong shape (terminal escapes, a megabyte of text) is left
+        // out, and the note shows it escaped and cut.
+        guard Self.plausible(field, value) else {
+            notes.append("\(field): \(source.rawValue) gave \(String(value.prefix(40)).debugDescription)\(value.count > 40 ? "..." : ""), which is not a \(field); left out")
+            return
+        }
         if let existing = self[keyPath: keyPath], existing.lowercased() != value.lowercased() {
             notes.append("\(field): \(sources[field]?.rawValue ?? "?") says \(existing), \(source.rawValue) says \(value); kept the first")
             return
@@ -69,6 +76,23 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
         if self[keyPath: keyPath] == nil {
             self[keyPath: keyPath] = value
             sources[field] = source
+        }
+    }
+
+    /// The shape each device-reported text must have: serial numbers are letters and
+    /// digits; ICCID and IMEI digits (an ICCID may end in an F pad); versions are short and
+    /// printable. Lengths are generous bounds, not the exact formats (those are checked
+    /// where a sticker is paired).
+    static func plausible(_ field: String, _ value: String) -> Bool {
+        let scalars = value.unicodeScalars
+        func all(_ allowed: (Unicode.Scalar) -> Bool) -> Bool { scalars.allSatisfy(allowed) }
+        let alnum: (Unicode.Scalar) -> Bool = { ("0"..."9").contains($0) || ("A"..."Z").contains($0) || ("a"..."z").contains($0) }
+        switch field {
+        case "deviceID": return scalars.count == 24 && all { ("0"..."9").contains($0) || ("a"..."f").contains($0) || ("A"..."F").contains($0) }
+        case "serialNumber": return (1...32).contains(scalars.count) && all(alnum)
+        case "iccid": return (10...24).contains(scalars.count) && all { ("0"..."9").contains($0) || $0 == "F" || $0 == "f" }
+        case "imei": return (14...17).contains(scalars.count) && all { ("0"..."9").contains($0) }
+        default: return (1...64).contains(scalars.count) && all { $0.value >= 0x21 && $0.value < 0x7F }
         }
     }
 

@@ -17,6 +17,9 @@ public enum BenchInput: Hashable, Sendable {
     /// Neither a sticker nor a command; the message says why and what to do.
     case refused(String)
 
+    /// The longest line read as a key or a sticker: a Data Matrix sticker is under 100.
+    public static let maximumLine = 512
+
     /// The command line the screen always shows.
     public static let commandLine = "keys: r SLOT re-run a FAIL | d SLOT show its reason | q quit | help"
 
@@ -35,6 +38,9 @@ public enum BenchInput: Hashable, Sendable {
     /// stickers).
     public static func parse(_ line: String, stickers: Bool = true, commands: Bool = true, preferred: StickerCode.Key = .serialNumber, prefix: String = "",
                              suffix: String = "") -> BenchInput {
+        guard line.utf8.count <= maximumLine else {
+            return .refused("a line of \(line.utf8.count) bytes is longer than any sticker or key (at most \(maximumLine)): check the scanner's settings, then scan again")
+        }
         // `isWhitespace`, not a list of characters: CR LF is one Character in Swift.
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         if commands, let first = words.first?.lowercased(), let command = command(first, words.dropFirst().map { $0 }) { return command }
