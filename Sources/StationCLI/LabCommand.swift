@@ -5,12 +5,13 @@ import FirmwareModules
 import Foundation
 import ParticleDevices
 import Station
+import Zlib
 
 /// `station lab ...`: what the virtual bench runs inside its VM.
 struct LabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "Virtual-bench helpers (run inside the lab VM; see lab/README.md).",
-        subcommands: [LabServeCommand.self, LabImageCommand.self, LabFirmwareCommand.self])
+        subcommands: [LabServeCommand.self, LabImageCommand.self, LabFirmwareCommand.self, LabFuzzSeedsCommand.self])
 }
 
 /// `station lab serve --device PLATFORM:MODE ...`: serves emulated devices over USB/IP on
@@ -397,5 +398,41 @@ struct LabFirmwareCommand: AsyncParsableCommand {
         let manifest = try FirmwareManifest.create(name: "demo \(platform) \(deviceOS)", files: files.map { ($0.name, Array($0.module.bytes)) })
         try Data(manifest.file.toml.utf8).write(to: folder.appendingPathComponent("manifest.toml"))
         say("\(folder.appendingPathComponent("manifest.toml").path): \(files.count) modules, product \(product) v\(version)")
+    }
+}
+
+/// `station lab fuzz-seeds DIR`: small modules of every kind the module writer makes, as the
+/// module fuzz target's seeds (`fuzz/run`): each provisionable platform's bootloader, system
+/// part, user part with product data, radio stack (DROP_MODULE_INFO) and NCP module where it
+/// has one, each also compressed, plus combined files; payloads small so that fuzzing is fast.
+struct LabFuzzSeedsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fuzz-seeds", abstract: "Write module seeds for the fuzz targets into a folder.")
+
+    @Argument(help: "Output folder.") var out: String
+
+    func run() async throws {
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let codec = ZlibDeflateCodec()
+        var count = 0
+        func write(_ name: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: folder.appendingPathComponent(name))
+            count += 1
+        }
+        for platform in PlatformCatalog.bundled.platforms where platform.isProvisionable {
+            var modules: [(String, FirmwareModule)] = [
+                ("bootloader", try ModuleFactory.bootloader(platform, version: 1200, size: 512)),
+                ("system", try ModuleFactory.systemPart(platform, version: 6200, size: 768, dependencies: [ModuleDependency(function: .bootloader, index: 0, version: 1200)])),
+                ("user", try ModuleFactory.userPart(platform, size: 256, requiresSystem: ModuleDependency(function: .systemPart, index: 1, version: 6200), product: (4242, 3))),
+            ]
+            if platform.moduleSlots?.radioStack != nil { modules.append(("radio", try ModuleFactory.radioStack(platform, version: 202, size: 0x2100))) }
+            if platform.name.contains("tracker") { modules.append(("ncp", try ModuleFactory.ncp(platform, version: 7, size: 256))) }
+            for (kind, module) in modules {
+                try write("\(platform.name)-\(kind).bin", module.bytes)
+                if let compressed = try? ModuleCompression.compress(module, codec: codec) { try write("\(platform.name)-\(kind).compressed.bin", compressed.bytes) }
+            }
+            try write("\(platform.name)-combined.bin", try CombinedModule.combine(modules.prefix(3).map(\.1)))
+        }
+        say("\(out): \(count) module seeds")
     }
 }
