@@ -25,7 +25,7 @@ public enum StationExitCode: Int32, CaseIterable, Sendable {
         case .success: "success: everything asked for succeeded"
         case .failed: "the command ran and found a failure (a file that does not parse, a doctor finding that blocks provisioning, a failed device)"
         case .usage: "the command line is wrong; see `station help <command>`"
-        case .dataError: "an input file (station config, manifest, credentials) is invalid; the message names the key or offset"
+        case .dataError: "an input file (station config, manifest, credentials, tray file) is invalid; the message names the key, or the line and column (TOML) or line and byte offset (not UTF-8)"
         case .unavailable: "something needed is unavailable (USB access, the station store)"
         case .software: "internal error in the station; report it with the output"
         case .ioError: "a file could not be read or written"

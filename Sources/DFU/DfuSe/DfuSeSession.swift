@@ -203,7 +203,9 @@ public struct DfuSeSession: Sendable {
         guard count > 0 else { return [] }
         let blockAddressing = transferSize == Self.deviceBlockSize
         var result: [UInt8] = []
-        result.reserveCapacity(count)
+        // Grows with what arrives: a count taken from a device's own header reserves at
+        // most 1 MiB before the bytes are really there.
+        result.reserveCapacity(min(count, 1 << 20))
         var block: UInt16 = 2
         while result.count < count {
             if Task.isCancelled { try await cancel(address: address + UInt32(result.count)) }

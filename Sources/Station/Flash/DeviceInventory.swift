@@ -77,7 +77,10 @@ public enum DeviceInventory {
 
     /// The module whose header span `head` is (read at `address`), if there is one.
     static func module(_ session: DfuSeSession, head: [UInt8], at address: UInt32, function: ModuleFunction, platform: Platform, depth: Depth) async throws(DFUError) -> Found? {
+        // The end address is the device's word: a module longer than any platform holds is
+        // not one (and is never read whole).
         guard let header = ModuleHeader.located(in: head, moduleStart: address, function: function),
+            Int(header.endAddress - address) + 4 <= FirmwareModule.maximumSize,
             readable(session, address, Int(header.endAddress - address) + 4)
         else { return nil }
         let length = Int(header.endAddress - address) + 4
