@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "DFU", dependencies: ["Seams"], exclude: ["README.md"]),
         .target(name: "ParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
         .target(name: "ControlRequests", dependencies: ["Seams", "FirmwareModules"], exclude: ["README.md"]),
-        .target(name: "ListeningConsole", dependencies: ["Seams", "FirmwareModules"], exclude: ["README.md"]),
+        .target(name: "ListeningConsole", dependencies: ["Seams", "FirmwareModules", "TextFormats"], exclude: ["README.md"]),
         .target(
             name: "ParticleDevices",
             exclude: ["README.md"],

@@ -408,7 +408,8 @@ public final class FakeParticleCloud: @unchecked Sendable {
         var sent = jsonArray(request, "ids")
         if let one = form["id"] { sent.append(one) }
         if let file = form["file"] {
-            sent += file.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "," || $0 == " " || $0 == "\t" }).map(String.init)
+            // Unicode scalars, not Characters: CR LF is one Character and neither "\n" nor "\r".
+            sent += file.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "," || $0 == " " || $0 == "\t" }).map { String(String.UnicodeScalarView($0)) }
         }
         guard !sent.isEmpty else {
             record(request, account.name, 400)

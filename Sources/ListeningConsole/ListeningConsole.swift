@@ -1,6 +1,7 @@
 import FirmwareModules
 import Foundation
 import Seams
+import TextFormats
 
 /// What the console's `i` says.
 public struct ConsoleIdentity: Hashable, Sendable {
@@ -150,7 +151,7 @@ public struct ListeningConsole: Sendable {
     /// `Device ID: <id>` plus labelled lines (Gen 3 and cellular), or `Your device id is <id>`.
     public static func parseIdentity(_ text: String) -> ConsoleIdentity? {
         var labels: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
+        for line in TextLines.split(text) {
             guard let colon = line.firstIndex(of: ":") else { continue }
             labels[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }

@@ -2,6 +2,7 @@ import Curl
 import Foundation
 import LibUSB
 import Station
+import TextFormats
 import Udev
 
 /// Gathers `MachineFacts` through the adapters and the file system. Synchronous and
@@ -112,7 +113,7 @@ enum MachineProbe {
             for name in names.sorted() where name.hasSuffix(".rules") {
                 let path = directory + "/" + name
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
-                let active = text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+                let active = TextLines.split(text).filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
                 guard active.contains(where: { $0.lowercased().contains("2b04") }) else { continue }
                 rules.append(.init(path: path, ignoresModemManager: active.contains { $0.contains("ID_MM_DEVICE_IGNORE") }))
             }
