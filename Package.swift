@@ -144,7 +144,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
-        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams", "USBBench"]),
+        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams", "USBBench", "Station"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

@@ -39,8 +39,7 @@ public struct CurlHTTPTransport: HTTPTransport {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+        Loopback.isLoopbackHost(host)
     }
 
     /// What the callbacks write into.

@@ -131,7 +131,9 @@ public struct ParticleCloudClient: Sendable {
         } catch {
             throw .transport(error)
         }
-        let text = String(decoding: response.body.prefix(500), as: UTF8.self)
+        // Redacted before it is cut, printed or stored: a server or proxy that echoes the
+        // request's headers would carry the token into the error (issue 15).
+        let text = String(Redaction.redact(String(decoding: response.body, as: UTF8.self), secrets: [token.bearerValue]).prefix(500))
         switch response.status {
         case 200..<300: return response
         case 400: throw .badRequest(body: text)

@@ -67,8 +67,17 @@ struct CommandFailure: Error, Equatable, CustomStringConvertible {
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue > maximum {
             throw CommandFailure(.dataError, "FILE-TOO-LARGE", "the \(what) \(path) is \(size.intValue) bytes, more than the \(maximum) a \(what) can be; check it is the right file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Read at most one byte past the bound: a FIFO or a device (/dev/zero) reports no size.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw unreadable(path, what: what, detail: "permission denied (this user may not read it)")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: maximum + 1) ?? Data() } catch {
+            throw unreadable(path, what: what, detail: "\(error.localizedDescription)")
+        }
+        guard data.count <= maximum else {
+            throw CommandFailure(.dataError, "FILE-TOO-LARGE", "the \(what) \(path) is more than the \(maximum) bytes a \(what) can be; check it is the right file")
         }
         return data
     }

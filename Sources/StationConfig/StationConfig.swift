@@ -1,5 +1,6 @@
 import Foundation
 import ParticleDevices
+import Seams
 
 /// A station's configuration file (`stations/NAME.toml`), cloud part: who the station is,
 /// the product it feeds, how it talks to the cloud, when it falls back to the test account,
@@ -138,7 +139,7 @@ public struct StationConfig: Sendable, Hashable {
         guard let url = URL(string: urlText), let scheme = url.scheme, let host = url.host, url.query == nil else {
             throw cloudTable.fail("api_base_url", "'\(urlText)' is not a URL; use https://api.particle.io.")
         }
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        let loopback = Loopback.isLoopbackHost(host)
         guard scheme == "https" || (scheme == "http" && loopback) else {
             throw cloudTable.fail("api_base_url", "'\(urlText)': the cloud is reached over https only (plain http only to a loopback address, for tests).")
         }

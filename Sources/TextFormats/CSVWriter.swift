@@ -5,7 +5,16 @@ public enum CSVWriter {
     public static func field(_ value: String) -> String {
         let needsQuotes = value.unicodeScalars.contains { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }
         guard needsQuotes else { return value }
-        return "\"" + value.replacing("\"", with: "\"\"") + "\""
+        // Scalar by scalar: a quote followed by a combining mark is one Character, and must
+        // be doubled all the same.
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in value.unicodeScalars {
+            quoted.append(scalar)
+            if scalar == "\"" { quoted.append("\"") }
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 
     public static func record(_ fields: [String]) -> String {

@@ -72,7 +72,7 @@ public struct TOMLReader {
 
     private mutating func keyValueStatement(header: [String]) throws(TOMLSyntaxError) {
         let start = pos
-        let (key, value) = try keyValuePair()
+        let (key, value) = try keyValuePair(header: header)
         let parent = Array(key.dropLast()), stem = key[key.count - 1]
         let absoluteParent = header + parent
         for index in 1..<max(key.count, 1) {
@@ -101,6 +101,7 @@ public struct TOMLReader {
         pos += 1
         skipWhitespace()
         let key = try key()
+        guard key.count <= Self.maximumDepth else { throw fail("the table header nests deeper than \(Self.maximumDepth) levels", at: start) }
         if flags.has(key, .explicitNest) || flags.has(key, .frozen) {
             throw fail("table [\(Self.dotted(key))] is declared twice (or was already made by a dotted key or an inline table)", at: start)
         }
@@ -118,6 +119,7 @@ public struct TOMLReader {
         pos += 2
         skipWhitespace()
         let key = try key()
+        guard key.count <= Self.maximumDepth else { throw fail("the table header nests deeper than \(Self.maximumDepth) levels", at: start) }
         if flags.has(key, .frozen) {
             throw fail("[[\(Self.dotted(key))]] cannot add to an inline table or a static array", at: start)
         }
@@ -130,6 +132,8 @@ public struct TOMLReader {
         switch parent.entries[stem] {
         case nil: parent.insert(stem, .tables([Box()]))
         case .tables(var list)?:
+            // Out of the dictionary first, so that appending does not copy the array.
+            parent.entries[stem] = nil
             list.append(Box())
             parent.entries[stem] = .tables(list)
         default:
@@ -147,8 +151,13 @@ public struct TOMLReader {
 
     // MARK: Keys
 
-    private mutating func keyValuePair() throws(TOMLSyntaxError) -> ([String], TOMLValue) {
+    private mutating func keyValuePair(header: [String] = []) throws(TOMLSyntaxError) -> ([String], TOMLValue) {
+        let start = pos
         let key = try key()
+        // Dotted keys nest too: their parts count with the brackets around them.
+        guard header.count + key.count + depth <= Self.maximumDepth else {
+            throw fail("the key nests deeper than \(Self.maximumDepth) levels", at: start)
+        }
         guard peek() == 0x3D else { throw fail("'=' was expected after the key") }
         pos += 1
         skipWhitespace()
@@ -580,7 +589,7 @@ private final class Box {
     }
 
     var keys: [String] = []
-    var entries: [String: Entry] = [:]
+    var entries = ScalarKeyed<Entry>()
 
     func insert(_ key: String, _ entry: Entry) {
         if entries[key] == nil { keys.append(key) }
@@ -623,7 +632,7 @@ private struct FlagNode {
     enum Flag { case frozen, explicitNest }
     var flags: Set<Flag> = []
     var recursive: Set<Flag> = []
-    var nested: [String: FlagNode] = [:]
+    var nested = ScalarKeyed<FlagNode>()
 
     func has(_ key: [String], _ flag: Flag) -> Bool {
         guard !key.isEmpty else { return false }
@@ -642,7 +651,10 @@ private struct FlagNode {
             if isRecursive { recursive.insert(flag) } else { flags.insert(flag) }
             return
         }
-        nested[first, default: FlagNode()].set(key.dropFirst(), flag, recursive: isRecursive)
+        var node = nested[first] ?? FlagNode()
+        nested[first] = nil
+        node.set(key.dropFirst(), flag, recursive: isRecursive)
+        nested[first] = node
     }
 
     mutating func unsetAll(_ key: some Collection<String>) {
@@ -650,5 +662,15 @@ private struct FlagNode {
         if key.count == 1 { nested[first] = nil; return }
         guard nested[first] != nil else { return }
         nested[first]!.unsetAll(key.dropFirst())
+    }
+}
+
+/// A dictionary keyed by a key's Unicode scalars, not by `String` equality: TOML keys that
+/// are canonically equivalent but spelled differently (`é` and `e` + U+0301) are two keys.
+struct ScalarKeyed<Value> {
+    private var storage: [[UInt8]: Value] = [:]
+    subscript(key: String) -> Value? {
+        get { storage[Array(key.utf8)] }
+        set { storage[Array(key.utf8)] = newValue }
     }
 }

@@ -27,16 +27,18 @@ public enum TOMLValue: Equatable, Sendable {
 /// A TOML table: its keys in the order the file gives them.
 public struct TOMLTable: Equatable, Sendable {
     public private(set) var keys: [String] = []
-    private var values: [String: TOMLValue] = [:]
+    /// By the key's UTF-8 bytes: canonically equivalent spellings are different keys.
+    private var values: [[UInt8]: TOMLValue] = [:]
 
     public init() {}
 
     public subscript(key: String) -> TOMLValue? {
-        get { values[key] }
+        get { values[Array(key.utf8)] }
         set {
-            if values[key] == nil, newValue != nil { keys.append(key) }
-            if newValue == nil, values[key] != nil { keys.removeAll { $0 == key } }
-            values[key] = newValue
+            let bytes = Array(key.utf8)
+            if values[bytes] == nil, newValue != nil { keys.append(key) }
+            if newValue == nil, values[bytes] != nil { keys.removeAll { Array($0.utf8) == bytes } }
+            values[bytes] = newValue
         }
     }
 

@@ -1,6 +1,7 @@
 import CShims
 import Foundation
 import Seams
+import Station
 import SerialPort
 import TextFormats
 import Udev
@@ -12,11 +13,13 @@ public enum ScannerInput {
     /// buffer); a longer one arrives cut, and the bench refuses it as longer than any
     /// sticker (`BenchInput.maximumLine`).
     public struct LineSplitter: Sendable {
-        public static let maximumLine = 4096
+        /// One byte past the longest line the bench reads: a cut line is kept whole (not
+        /// trimmed), so it is always longer than `BenchInput.maximumLine` and refused.
+        public static let maximumLine = BenchInput.maximumLine + 1
         var assembler = LineAssembler(maximumLength: maximumLine)
         public init() {}
         public mutating func feed(_ bytes: [UInt8]) -> [String] {
-            assembler.feed(bytes).map { $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            assembler.feed(bytes).map { $0.truncated ? $0.text : $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
     }
 
@@ -94,13 +97,22 @@ extension ScannerInput {
     }()
 
     /// Decodes evdev key events into lines: Enter (28, keypad 96) ends one; Shift (42, 54)
-    /// is tracked; key repeats and releases type nothing.
+    /// is tracked; key repeats and releases type nothing. When the kernel dropped events
+    /// (SYN_DROPPED: the station read too slowly) the line being typed has lost keys: it ends
+    /// as `BenchInput.lostKeys` + what arrived, which the bench refuses ("scan it again"),
+    /// never as a shorter code that might pair.
     public struct KeyDecoder: Sendable {
         var shift = false
         var line = ""
+        var dropped = false
         public init() {}
         /// One `input_event` (type, code, value); returns a finished line, if any.
         public mutating func feed(type: UInt16, code: UInt16, value: Int32) -> String? {
+            if type == 0 && code == 3 {  // EV_SYN / SYN_DROPPED
+                dropped = true
+                shift = false
+                return nil
+            }
             guard type == 1 else { return nil }  // EV_KEY
             if code == 42 || code == 54 {
                 shift = value != 0
@@ -108,7 +120,8 @@ extension ScannerInput {
             }
             guard value == 1 else { return nil }
             if code == 28 || code == 96 {
-                defer { line = "" }
+                defer { line = ""; dropped = false }
+                if dropped { return BenchInput.lostKeys + line }
                 return line.isEmpty ? nil : line
             }
             if let key = ScannerInput.keys[code] { line.append(shift ? key.shifted : key.plain) }
@@ -138,15 +151,21 @@ extension ScannerInput {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
         let thread = Thread {
             var decoder = KeyDecoder()
-            var event = [UInt8](repeating: 0, count: 24)  // struct input_event on 64-bit Linux
-            while true {
-                let count = event.withUnsafeMutableBytes { read(fd, $0.baseAddress, 24) }
+            // Up to 64 events a read (struct input_event is 24 bytes on 64-bit Linux): the
+            // kernel keeps few per reader, and one read per event fell behind a fast scan.
+            var events = [UInt8](repeating: 0, count: 24 * 64)
+            reading: while true {
+                let count = events.withUnsafeMutableBytes { read(fd, $0.baseAddress, 24 * 64) }
                 if count < 0 && errno == EINTR { continue }
-                guard count == 24 else { break }
-                let type = UInt16(event[16]) | UInt16(event[17]) << 8
-                let code = UInt16(event[18]) | UInt16(event[19]) << 8
-                let value = Int32(bitPattern: UInt32(event[20]) | UInt32(event[21]) << 8 | UInt32(event[22]) << 16 | UInt32(event[23]) << 24)
-                if let line = decoder.feed(type: type, code: code, value: value) { continuation.yield(line) }
+                guard count > 0, count % 24 == 0 else { break }
+                for start in stride(from: 0, to: count, by: 24) {
+                    let event = events[start..<(start + 24)]
+                    let type = UInt16(event[start + 16]) | UInt16(event[start + 17]) << 8
+                    let code = UInt16(event[start + 18]) | UInt16(event[start + 19]) << 8
+                    let value = Int32(bitPattern: UInt32(event[start + 20]) | UInt32(event[start + 21]) << 8 | UInt32(event[start + 22]) << 16 | UInt32(event[start + 23]) << 24)
+                    if let line = decoder.feed(type: type, code: code, value: value) { continuation.yield(line) }
+                }
+                if Thread.current.isCancelled { break reading }
             }
             _ = cshim_evdev_grab(fd, 0)
             close(fd)

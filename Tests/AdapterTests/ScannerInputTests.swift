@@ -1,3 +1,4 @@
+import Station
 import Testing
 import USBBench
 
@@ -44,5 +45,25 @@ import USBBench
             if let line = decoder.feed(type: type, code: code, value: value) { lines.append(line) }
         }
         #expect(lines == ["P0a-9"], "repeats and releases type nothing; an empty line is not a scan")
+    }
+
+    /// Seen in CI on a loaded machine: the kernel dropped key events (SYN_DROPPED) and the
+    /// scan arrived as "P0LUGLAP" for "P0LUE40GGFVGLAP". A line with lost keys is marked, and
+    /// the bench refuses it with "scan it again", never a shorter code.
+    @Test func droppedEventsMarkTheLineAsLost() {
+        var decoder = ScannerInput.KeyDecoder()
+        let p: [(UInt16, UInt16, Int32)] = [(1, 42, 1), (1, 25, 1), (1, 25, 0), (1, 42, 0), (1, 11, 1), (1, 11, 0)]
+        var lines: [String] = []
+        for (type, code, value) in p + [(0, 3, 0)] + [(1, 2, 1), (1, 2, 0), (1, 28, 1)] {
+            if let line = decoder.feed(type: type, code: code, value: value) { lines.append(line) }
+        }
+        #expect(lines == [BenchInput.lostKeys + "P01"])
+        guard case .refused(let reason) = BenchInput.parse(lines[0]) else { Issue.record("accepted"); return }
+        #expect(reason.contains("scan the sticker again"))
+        // The next scan is whole again.
+        for (type, code, value) in p + [(1, 28, 1)] {
+            if let line = decoder.feed(type: type, code: code, value: value) { lines.append(line) }
+        }
+        #expect(lines.last == "P0")
     }
 }

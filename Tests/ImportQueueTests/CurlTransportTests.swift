@@ -7,7 +7,8 @@ import Testing
 
 /// The libcurl adapter: what it refuses, timeouts, multipart, headers.
 @Suite struct CurlTransportTests {
-    @Test(arguments: ["http://api.particle.io/v1/devices", "ftp://127.0.0.1/x", "file:///etc/passwd", "not a url"])
+    @Test(arguments: ["http://api.particle.io/v1/devices", "ftp://127.0.0.1/x", "file:///etc/passwd", "not a url",
+                      "http://127.0.0.1.nip.io/v1", "http://127.evil.example/v1", "http://1270.0.0.1/", "http://127.0.0.256/"])
     func refusesAnythingButHTTPSOrLoopbackHTTP(url: String) async {
         await #expect(throws: HTTPTransportError.self) { try await CurlHTTPTransport().send(HTTPRequest(method: .get, url: url)) }
     }

@@ -5,8 +5,10 @@ import TextFormats
 /// Our TOML reader against Python's `tomllib` (the oracle) on generated documents, valid and
 /// broken (`Oracle/toml_oracle.py`: a grammar for the valid ones, mutations and targeted
 /// mistakes for the broken ones). Any disagreement fails: a wrong accept, a wrong reject or a
-/// wrong value, not only a crash. The one deliberate difference: integers outside 64 bits
-/// are an error (TOML 1.0 requires it; `tomllib` keeps any size), and the oracle says so.
+/// wrong value, not only a crash. Two deliberate differences: integers outside 64 bits are
+/// an error (TOML 1.0 requires it; `tomllib` keeps any size), and the oracle says so; and
+/// nesting (brackets, braces and key parts) past 100 levels is an error (no input exhausts
+/// the stack), which the generator stays below. Needs python3 3.11 or later (`tomllib`).
 @Suite struct TOMLDifferentialTests {
     static let oracle = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Oracle/toml_oracle.py")
 

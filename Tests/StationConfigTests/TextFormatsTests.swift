@@ -47,7 +47,7 @@ import TextFormats
     /// CSV fields holding CR LF (one Swift `Character`), CR, LF, quotes and commas, read back
     /// by Python's csv module (the oracle).
     @Test func csvRoundTripsThroughPython() throws {
-        let rows = [["plain", "a,b", "say \"hi\""], ["cr\rlf", "crlf\r\nend", "lf\nend"], ["", "é", "\u{1B}[31m"]]
+        let rows = [["plain", "a,b", "say \"hi\""], ["cr\rlf", "crlf\r\nend", "lf\nend"], ["", "é", "\u{1B}[31m"], ["quote\"\u{301}mark", "x", "y"]]
         let document = CSVWriter.document(header: ["x", "y", "z"], rows: rows)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString).csv")
         try Data(document.utf8).write(to: file)
@@ -107,5 +107,29 @@ import TextFormats
             #expect(throws: ConfigFileError.self) { try fields.seconds(key) }
         }
         #expect(try fields.seconds("ok") == .milliseconds(2500))
+    }
+
+    /// Found in review: the bracket bound did not cover dotted keys, so a key of a million
+    /// parts (a 2 MB file) exhausted the stack and 20,000 parts took gigabytes.
+    @Test(arguments: [1_000_000, 20_000, 101])
+    func aKeyOfManyPartsIsAnErrorNotACrash(parts: Int) {
+        let key = Array(repeating: "a", count: parts).joined(separator: ".")
+        for text in ["\(key) = 1\n", "[\(key)]\n", "[[\(key)]]\n", "x = { \(key) = 1 }\n"] {
+            #expect(throws: TOMLSyntaxError.self) { try TOMLReader.parse(text) }
+        }
+        #expect((try? TOMLReader.parse(Array(repeating: "a", count: 99).joined(separator: ".") + " = 1\n")) != nil)
+    }
+
+    @Test func manyArrayOfTablesHeadersParse() throws {
+        let table = try TOMLReader.parse(String(repeating: "[[a]]\nx = 1\n", count: 20_000))
+        #expect(table["a"]?.array?.count == 20_000)
+    }
+
+    /// Keys that are canonically equivalent but spelled differently are two keys, as in
+    /// tomllib (Swift's String equality would call them one, "defined twice").
+    @Test func canonicallyEquivalentKeysAreDifferentKeys() throws {
+        let table = try TOMLReader.parse("\"\u{E9}\" = 1\n\"e\u{301}\" = 2\n[\"\u{C5}\"]\nx = 1\n[\"A\u{30A}\"]\nx = 2\n")
+        #expect(table.keys.count == 4)
+        #expect(table["\u{E9}"]?.int == 1 && table["e\u{301}"]?.int == 2)
     }
 }

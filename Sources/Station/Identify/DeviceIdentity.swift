@@ -66,7 +66,7 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
         // cloud: a value of the wrong shape (terminal escapes, a megabyte of text) is left
         // out, and the note shows it escaped and cut.
         guard Self.plausible(field, value) else {
-            notes.append("\(field): \(source.rawValue) gave \(String(value.prefix(40)).debugDescription)\(value.count > 40 ? "..." : ""), which is not a \(field); left out")
+            notes.append("\(field): \(source.rawValue) gave \"\(Self.escaped(String(value.prefix(40))))\"\(value.count > 40 ? "..." : ""), which is not a \(field); left out")
             return
         }
         if let existing = self[keyPath: keyPath], existing.lowercased() != value.lowercased() {
@@ -94,6 +94,16 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
         case "imei": return (14...17).contains(scalars.count) && all { ("0"..."9").contains($0) }
         default: return (1...64).contains(scalars.count) && all { $0.value >= 0x21 && $0.value < 0x7F }
         }
+    }
+
+    /// Printable ASCII as it is; every other scalar (controls, C1 such as U+009B, bidi
+    /// overrides such as U+202E) as `\u{XX}`.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\" && scalar != "\"" { out.unicodeScalars.append(scalar) } else { out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" }
+        }
+        return out
     }
 
     enum Key: String, CodingKey {

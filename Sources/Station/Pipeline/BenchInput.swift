@@ -17,6 +17,10 @@ public enum BenchInput: Hashable, Sendable {
     /// Neither a sticker nor a command; the message says why and what to do.
     case refused(String)
 
+    /// What a keyboard scanner's line starts with when the kernel dropped some of its keys
+    /// (the adapter marks it; no key types it).
+    public static let lostKeys = "\u{1A}"
+
     /// The longest line read as a key or a sticker: a Data Matrix sticker is under 100.
     public static let maximumLine = 512
 
@@ -38,6 +42,9 @@ public enum BenchInput: Hashable, Sendable {
     /// stickers).
     public static func parse(_ line: String, stickers: Bool = true, commands: Bool = true, preferred: StickerCode.Key = .serialNumber, prefix: String = "",
                              suffix: String = "") -> BenchInput {
+        if line.hasPrefix(lostKeys) {
+            return .refused("some keys of that scan were lost (the station read the scanner too slowly); scan the sticker again")
+        }
         guard line.utf8.count <= maximumLine else {
             return .refused("a line of \(line.utf8.count) bytes is longer than any sticker or key (at most \(maximumLine)): check the scanner's settings, then scan again")
         }
