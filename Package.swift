@@ -150,6 +150,7 @@ let package = Package(
             dependencies: [
                 "Station", "EmulatedBench", "StationAgent", "StationReports", "ImportQueue", "FakeParticleCloud", "Curl", "ParticleCloud", "StationConfig", "StationStore", "DeviceEmulator", "FirmwareModules", "ParticleDevices", "Seams", "TestSupport",
                 .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
             name: "IdentifyTests",

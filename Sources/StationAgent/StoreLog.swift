@@ -32,7 +32,7 @@ public struct StoreLog: ProvisioningLog {
         try store.jobs(stationID: stationID).map { try JSONDecoder().decode(Job.self, from: $0) }
     }
 
-    public func record(_ job: Job, _ detail: AttemptDetail) async throws {
+    public func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws {
         func versions(_ modules: [DeviceIdentity.Module]) -> [ProvisioningRecord.ModuleVersion] {
             modules.map { .init(function: $0.functionName, index: $0.moduleIndex, version: $0.moduleVersion, valid: $0.valid) }
         }
@@ -44,7 +44,30 @@ public struct StoreLog: ProvisioningLog {
             steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
             modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
             written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) },
-            mobileSecret: job.mobileSecret))
+            mobileSecret: job.mobileSecret), then: storeChange(job, change))
+    }
+
+    func storeChange(_ job: Job, _ change: ImportChange) -> StationStore.ImportChange {
+        switch change {
+        case .none: return .none
+        case .enqueue(let platformID):
+            return .enqueue(deviceRecord(job, platformID: platformID), destination: destination, importSIM: job.identity.iccid != nil)
+        case .withdraw(let reason):
+            let (attempt, update) = withdrawal(job, reason: reason)
+            return .withdraw(attempt, update)
+        }
+    }
+
+    func deviceRecord(_ job: Job, platformID: Int?) -> DeviceRecord {
+        DeviceRecord(deviceID: job.deviceID, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
+                     platformID: platformID, stationID: stationID)
+    }
+
+    func withdrawal(_ job: Job, reason: String) -> (Attempt, ItemUpdate) {
+        (Attempt(at: Date(), kind: "withdraw", httpStatus: nil, outcome: "withdrawn", detail: reason),
+         ItemUpdate(deviceID: job.deviceID, state: .attention,
+                    reason: "\(Self.withdrawnPrefix) \(reason); not for the product (`station queue retry \(job.deviceID)` puts it back)",
+                    outcome: "withdrawn", countsAsAttempt: false))
     }
 
     /// The Device OS the device holds after the attempt: its verified system part's release,
@@ -57,17 +80,13 @@ public struct StoreLog: ProvisioningLog {
     }
 
     public func enqueueImport(_ job: Job, platformID: Int?) async throws {
-        try store.enqueue(DeviceRecord(deviceID: job.deviceID, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
-                                       platformID: platformID, stationID: stationID), destination: destination, importSIM: job.identity.iccid != nil)
+        try store.enqueue(deviceRecord(job, platformID: platformID), destination: destination, importSIM: job.identity.iccid != nil)
     }
 
     /// The item needs attention, with the reason; `station queue retry` puts it back.
     public func withdrawImport(_ job: Job, reason: String) async throws {
-        try store.record(Attempt(at: Date(), kind: "withdraw", httpStatus: nil, outcome: "withdrawn", detail: reason), updates: [
-            ItemUpdate(deviceID: job.deviceID, state: .attention,
-                       reason: "\(Self.withdrawnPrefix) \(reason); not for the product (`station queue retry \(job.deviceID)` puts it back)",
-                       outcome: "withdrawn", countsAsAttempt: false)
-        ])
+        let (attempt, update) = withdrawal(job, reason: reason)
+        try store.record(attempt, updates: [update])
     }
 
     /// How a withdrawn item's reason starts.

@@ -224,6 +224,21 @@ extension StationStore {
     /// Records a finished attempt (once: recording the same attempt again replaces it, so a
     /// station restarted between recording and saving cannot count it twice).
     public func record(_ record: ProvisioningRecord) throws(StoreError) {
+        try self.record(record, then: .none)
+    }
+
+    /// What a finished attempt does to the import queue, in the same transaction as its
+    /// record: a PASS queues the device, a FAIL after it was queued takes the import back.
+    public enum ImportChange: Sendable {
+        case none
+        case enqueue(DeviceRecord, destination: Destination, importSIM: Bool)
+        case withdraw(Attempt, ItemUpdate)
+    }
+
+    /// Records a finished attempt and its import change in one transaction: a crash (or a
+    /// power cut: the store runs `synchronous=FULL`) leaves both or neither, never a passed
+    /// device that is not queued.
+    public func record(_ record: ProvisioningRecord, then change: ImportChange) throws(StoreError) {
         let detail: String
         do {
             detail = String(decoding: try JSONEncoder().encode(Detail(steps: record.steps, modulesBefore: record.modulesBefore,
@@ -243,6 +258,13 @@ extension StationStore {
                                  record.startedAt.timeIntervalSince1970, record.finishedAt.timeIntervalSince1970, record.passed,
                                  record.failureCode, record.failureMessage, record.platform, record.serialNumber, record.iccid, record.imei,
                                  record.deviceOSVersion, record.scan, detail, record.mobileSecret, record.deviceOSAfter])
+            switch change {
+            case .none: break
+            case .enqueue(let device, let destination, let importSIM):
+                _ = try Self.enqueue(db, device, destination: destination, importSIM: importSIM, now: record.finishedAt)
+            case .withdraw(let attempt, let update):
+                try Self.record(db, attempt, updates: [update])
+            }
         }
     }
 

@@ -4,9 +4,20 @@ import ParticleDevices
 
 /// Where jobs, attempt records, imports and events go (the station store, through an
 /// adapter). A failure is reported to the technician; nothing is silently dropped.
+/// What a finished attempt does to the import queue, written with its record in one
+/// transaction.
+public enum ImportChange: Hashable, Sendable {
+    case none
+    /// A PASS: queue the device (its platform, for a bench serving several products).
+    case enqueue(platformID: Int?)
+    /// A FAIL after the device was queued: take the import back.
+    case withdraw(reason: String)
+}
+
 public protocol ProvisioningLog: Sendable {
     func save(_ job: Job) async throws
-    func record(_ job: Job, _ detail: AttemptDetail) async throws
+    /// The attempt's record and what it does to the import queue, both or neither.
+    func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws
     func enqueueImport(_ job: Job, platformID: Int?) async throws
     /// Takes back a queued import (the device failed after it was queued).
     func withdrawImport(_ job: Job, reason: String) async throws
@@ -313,7 +324,11 @@ public actor BenchDriver<C: Clock<Duration>> {
     }
 
     func perform(_ actions: [BenchAction]) async {
-        for action in actions {
+        // A record and the import change of the same device in one batch are written as one
+        // transaction (a PASS is never recorded without its queued import).
+        var joined = Set<Int>()
+        for (index, action) in actions.enumerated() {
+            if joined.contains(index) { continue }
             switch action {
             case .save(let job):
                 touches += 1
@@ -336,7 +351,22 @@ public actor BenchDriver<C: Clock<Duration>> {
                 if job.step == .failed { detailDevice = job.deviceID }
                 var detail = details[job.deviceID] ?? AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
                 detail.finishedAt = Date()
-                do { try await log.record(job, detail) } catch { note("FAIL [STORE]: the record of \(job.deviceID) was not written: \(error)") }
+                var change = ImportChange.none
+                if let next = actions.indices.dropFirst(index + 1).first(where: { actions[$0].importChange(of: job.deviceID) != nil }) {
+                    if case .enqueueImport = actions[next] {
+                        change = .enqueue(platformID: job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) })
+                    } else if case .withdrawImport(_, let reason) = actions[next] {
+                        change = .withdraw(reason: reason)
+                    }
+                    joined.insert(next)
+                }
+                do { try await log.record(job, detail, then: change) } catch {
+                    switch change {
+                    case .enqueue: note("FAIL [STORE]: \(job.deviceID) passed but neither its record nor its import was written: \(error). Run `station queue add` for it")
+                    case .withdraw: note("FAIL [STORE]: the record of \(job.deviceID) was not written and its queued import not withdrawn: \(error). Do not migrate it: `station queue status --device \(job.deviceID)`")
+                    case .none: note("FAIL [STORE]: the record of \(job.deviceID) was not written: \(error)")
+                    }
+                }
                 try? await log.event("result", deviceID: job.deviceID,
                                      detail: "attempt \(job.attempt): " + (job.step == .passed ? "PASS" : "FAIL \(job.failure?.code ?? "UNKNOWN"): \(job.failure?.message ?? "")"))
                 details[job.deviceID] = nil
@@ -581,5 +611,16 @@ public actor BenchDriver<C: Clock<Duration>> {
     /// Waits for the work in flight to end (quitting cleanly).
     public func drain() async {
         for task in work.values { await task.value }
+    }
+}
+
+extension BenchAction {
+    /// The device this action queues or withdraws the import of, if it is one of those.
+    func importChange(of deviceID: String) -> String? {
+        switch self {
+        case .enqueueImport(let id, _) where id == deviceID: id
+        case .withdrawImport(let id, _) where id == deviceID: id
+        default: nil
+        }
     }
 }
