@@ -141,14 +141,13 @@ struct QueueAddCommand: AsyncParsableCommand {
         }
         let store = try options.openStore(config, create: true)
         let destination: Destination = config?.fallback.policy == .always ? .testAccount : .product
-        var added = 0
-        do {
-            for entry in entries {
-                let record = DeviceRecord(deviceID: entry.deviceID.rawValue, serial: entry.serial?.rawValue, iccid: entry.iccid?.rawValue,
-                                          platformID: config.map { Int($0.product.platform.id.rawValue) }, stationID: config?.station.id ?? "manual")
-                if try store.enqueue(record, destination: destination, importSIM: config?.cloud.importSIMs ?? true) { added += 1 }
-            }
-        } catch {
+        let records = entries.map { entry in
+            DeviceRecord(deviceID: entry.deviceID.rawValue, serial: entry.serial?.rawValue, iccid: entry.iccid?.rawValue,
+                         platformID: config.map { Int($0.product.platform.id.rawValue) }, stationID: config?.station.id ?? "manual")
+        }
+        // All of the file or none of it (one transaction): a kill midway queues nothing.
+        let added: Int
+        do { added = try store.enqueueAll(records, destination: destination, importSIM: config?.cloud.importSIMs ?? true) } catch {
             throw CommandFailure.from(error)!
         }
         print("queued \(added) device\(added == 1 ? "" : "s") for the \(destination.rawValue)" + (entries.count > added ? " (\(entries.count - added) already queued)" : "") + " in \(store.path)")

@@ -34,11 +34,35 @@ public final class StationStore: Sendable {
         // screen shows PASS. The cost is one fsync per commit, a few per device.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         do {
+            // Several processes may open a brand-new (or older) store at once: the schema is
+            // set up or upgraded by one at a time (an exclusive flock on the store's folder;
+            // SQLite's own locks are on the file and unaffected), each finding the others'
+            // migrations applied.
+            let lock = try Self.lockFolder(of: path)
+            defer { flock(lock, LOCK_UN); close(lock) }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
             throw .open(path: path, detail: "\(error)")
         }
+    }
+
+    struct LockError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// An exclusive lock on the folder holding the store, released by the caller.
+    static func lockFolder(of path: String) throws -> Int32 {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw LockError(description: "cannot open the folder \(folder) (errno \(errno))") }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            throw LockError(description: "cannot lock the folder \(folder) (errno \(code))")
+        }
+        return fd
     }
 
     static var migrator: DatabaseMigrator {
@@ -112,20 +136,33 @@ public final class StationStore: Sendable {
         try write { db in try Self.enqueue(db, device, destination: destination, importSIM: importSIM, now: now) }
     }
 
+    /// Queues many devices in one transaction: all of them or, if anything fails (or the
+    /// process is killed), none. A tray of 100,000 lines is one commit.
+    /// - Returns: how many were not queued before.
+    @discardableResult
+    public func enqueueAll(_ devices: [DeviceRecord], destination: Destination = .product, importSIM: Bool, now: Date = Date()) throws(StoreError) -> Int {
+        try write { db in
+            var added = 0
+            for device in devices where try Self.enqueue(db, device, destination: destination, importSIM: importSIM, now: now) { added += 1 }
+            return added
+        }
+    }
+
     static func enqueue(_ db: Database, _ device: DeviceRecord, destination: Destination, importSIM: Bool, now: Date) throws -> Bool {
-            try db.execute(sql: """
+            // Cached statements: a tray of 100,000 devices compiles each once.
+            try db.cachedStatement(sql: """
                 INSERT INTO device (device_id, serial, iccid, imei, platform_id, sku, station_id, passed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(device_id) DO UPDATE SET
                     serial = COALESCE(excluded.serial, serial), iccid = COALESCE(excluded.iccid, iccid),
                     imei = COALESCE(excluded.imei, imei), platform_id = COALESCE(excluded.platform_id, platform_id),
                     sku = COALESCE(excluded.sku, sku)
-                """, arguments: [device.deviceID, device.serial, device.iccid, device.imei, device.platformID, device.sku, device.stationID, device.passedAt.timeIntervalSince1970])
+                """).execute(arguments: [device.deviceID, device.serial, device.iccid, device.imei, device.platformID, device.sku, device.stationID, device.passedAt.timeIntervalSince1970])
             let t = now.timeIntervalSince1970
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO import_item (device_id, destination, state, import_sim, enqueued_at, next_attempt_at, updated_at)
                 VALUES (?, ?, 'pending', ?, ?, ?, ?)
-                """, arguments: [device.deviceID, destination.rawValue, importSIM, t, t, t])
+                """).execute(arguments: [device.deviceID, destination.rawValue, importSIM, t, t, t])
             return db.changesCount > 0
     }
 
