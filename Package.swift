@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "IdentifyTests",
             dependencies: [
-                "Station", "DeviceEmulator", "ControlRequests", "ListeningConsole", "ParticleDevices", "FirmwareModules", "Seams",
+                "Station", "DeviceEmulator", "ControlRequests", "ListeningConsole", "DFU", "ParticleDevices", "FirmwareModules", "Seams",
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
         .testTarget(

@@ -24,6 +24,10 @@ public struct ControlRequestError: Error, Hashable, Sendable, CustomStringConver
 
     public var code: String {
         switch kind {
+        // Each cause its own code: a STALL or a timeout is a device fault, not an unplug.
+        case .transfer(.noDevice): "CTRL-USB-GONE"
+        case .transfer(.stall): "CTRL-USB-STALL"
+        case .transfer(.timeout): "CTRL-USB-TIMEOUT"
         case .transfer: "CTRL-USB"
         case .busy: "CTRL-BUSY"
         case .noMemory: "CTRL-NO-MEMORY"
@@ -187,6 +191,17 @@ public struct ControlChannel: Sendable {
         case .noMemory: throw channel.fail(request, .noMemory)
         case .notFound: throw channel.fail(request, .notFound)
         case .error: throw channel.fail(request, .malformedReply(reply.encoded))
+        }
+    }
+}
+
+extension ControlRequestError: DeviceFacingError {
+    public var cause: DeviceCause {
+        switch kind {
+        case .transfer(let error): error.cause
+        case .timeout: .timeout
+        case .busy, .noMemory, .notFound, .malformedReply, .decode: .protocolViolation
+        case .result: .other
         }
     }
 }

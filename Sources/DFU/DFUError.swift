@@ -97,3 +97,14 @@ public struct DFUError: Error, Hashable, Sendable, CustomStringConvertible {
 private extension String {
     var replacingUSB: String { hasPrefix("USB-") ? String(dropFirst(4)) : self }
 }
+
+extension DFUError: DeviceFacingError {
+    public var cause: DeviceCause {
+        switch kind {
+        case .transfer(let error): error.cause
+        case .busyTimeout: .timeout
+        case .status, .unexpectedState, .malformedStatus, .unsupportedCommand: .protocolViolation
+        case .notInLayout, .verifyMismatch, .cancelled: .other
+        }
+    }
+}

@@ -207,3 +207,13 @@ public struct ListeningConsole: Sendable {
         return (number(object["p"]), modules)
     }
 }
+
+extension ConsoleError: DeviceFacingError {
+    public var cause: DeviceCause {
+        switch kind {
+        case .stream(let error): error.cause
+        case .noAnswer: .timeout
+        case .unrecognised, .tooLong: .protocolViolation
+        }
+    }
+}

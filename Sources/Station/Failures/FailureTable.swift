@@ -259,7 +259,10 @@ public enum FailureTable {
         e("CTRL-PROTOCOL", "The device reported a protocol error for a control request.", .replugAndRetry),
         e("CTRL-TIMEOUT", "The device did not finish a control request in time (it may be hung).", .replugAndRetry),
         e("CTRL-TOO-LARGE", "A control request was too large for the device (for example a firmware image).", .callTheLineLead),
-        e("CTRL-USB", "The USB transfer of a control request failed (cable, hub, or the device left).", .replugAndRetry),
+        e("CTRL-USB", "The USB transfer of a control request failed (cable or hub).", .replugAndRetry),
+        e("CTRL-USB-GONE", "The device left the bus during a control request (unplugged, or it reset).", .replugAndRetry),
+        e("CTRL-USB-STALL", "The device refused a control request (STALL): a device fault, not an unplug.", .replugAndRetry),
+        e("CTRL-USB-TIMEOUT", "The device did not answer a control request in time: a device fault, not an unplug.", .replugAndRetry),
         e("CTRL-UNKNOWN(*)", "The device answered a control request with an undocumented result code.", .callTheLineLead),
 
         // DFU mode: DFU-<STEP>-<KIND>, with exact codes where the step changes what to do.

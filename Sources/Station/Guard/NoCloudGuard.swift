@@ -111,7 +111,9 @@ public struct NoCloudGuard<C: Clock<Duration>>: Sendable {
                         last = .failed(code: error.code, message: "listening mode refused, and the cloud abort failed: \(error.description)")
                     }
                 }
-                if error.code == "CTRL-USB" { try? await clock.sleep(for: delay, tolerance: nil) } else { break }
+                // A transfer that failed (the device may be re-enumerating, or busy) is tried
+                // again; a refusal by the device is not.
+                if case .transfer = error.kind { try? await clock.sleep(for: delay, tolerance: nil) } else { break }
             }
         }
         return report(last)
@@ -128,7 +130,9 @@ public struct NoCloudGuard<C: Clock<Duration>>: Sendable {
                 try await requests.startListening()
                 note("it had left listening mode; listening again")
             } catch {
-                if error.code == "CTRL-USB" { return }  // gone
+                // Only a device that left ends the hold; a STALL or a timeout is noted and
+                // the hold goes on (it used to end it, leaving the device unwatched).
+                if error.cause == .noDevice { return }
                 note("mode check failed: \(error.description)")
             }
         }

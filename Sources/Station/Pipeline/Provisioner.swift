@@ -4,6 +4,7 @@ import Foundation
 import FirmwareModules
 import ListeningConsole
 import ParticleDevices
+import Seams
 
 /// How the pipeline reaches one device in either mode. A mode switch re-enumerates the
 /// device, so every call finds it again by device ID; nothing keeps a stale handle.
@@ -75,9 +76,10 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         self.switchWithin = switchWithin
     }
 
+    /// Whether an error means the device left the bus: by its typed cause only (a STALL or
+    /// a timeout is a device fault with its own code, not an unplug).
     public static func gone(_ error: any Error) -> Bool {
-        let text = "\(error)"
-        return text.contains("NO-DEVICE") || text.contains("no device") || text.contains("is gone") || error is LinkUnavailable
+        DeviceCause.of(error) == .noDevice
     }
 
     // MARK: Identify
@@ -248,7 +250,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             } catch let refusal as PlanRefusal {
                 throw StepFailure(refusal.code, refusal.description)
             } catch let error as DFUError {
-                throw StepFailure(error.code, error.description, deviceGone: error.code.contains("NO-DEVICE"))
+                throw StepFailure(error.code, error.description, deviceGone: error.cause == .noDevice)
             } catch {
                 throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
             }
@@ -334,7 +336,8 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
 }
 
 /// The link could not reach the device in the requested mode in time.
-public struct LinkUnavailable: Error, Hashable, Sendable, CustomStringConvertible {
+public struct LinkUnavailable: DeviceFacingError, Hashable, Sendable, CustomStringConvertible {
+    public var cause: DeviceCause { .noDevice }
     public let deviceID: String
     public let mode: String
     public init(deviceID: String, mode: String) {
