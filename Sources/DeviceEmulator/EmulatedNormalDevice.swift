@@ -125,7 +125,7 @@ public actor EmulatedNormalDevice: USBControlTransport {
         switch index {
         case 1: "Particle"
         case 2: platform.usb?.normalProductString
-        case 3: deviceID
+        case 3: profile.usbSerial ?? deviceID
         case 4: "\(name) Serial"
         case 5: platform.usb?.controlInterfaceString
         default: nil

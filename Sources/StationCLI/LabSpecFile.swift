@@ -8,7 +8,7 @@ import ParticleDevices
 /// FILE`): one `[[device]]` table per emulated device, attached as bus IDs 1-1, 1-2, ... in
 /// order. Keys are documented in lab/README.md; unknown keys are errors.
 enum LabSpecFile {
-    static let keys = ["platform", "mode", "device_id", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach"]
+    static let keys = ["platform", "mode", "device_id", "usb_serial", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach"]
 
     /// The barcode scanners a spec file describes (`[[scanner]]` with `kind = "serial"` or
     /// `"keyboard"`),
@@ -70,6 +70,7 @@ enum LabSpecFile {
         }
         profile.deviceID = try parse("device_id", DeviceID.init) ?? (try! DeviceID(String(format: "e00fce68ae40e8a1f5b4%04x", index + 1)))
         if let serial = try parse("serial", SerialNumber.init) { profile.serial = serial }
+        profile.usbSerial = try fields.string("usb_serial")
         if let iccid = try parse("iccid", ICCID.init) { profile.iccid = iccid }
         if let imei = try parse("imei", IMEI.init) { profile.imei = imei }
         profile.simActive = try fields.bool("sim_active") ?? false

@@ -18,6 +18,9 @@ public struct DeviceProfile: Hashable, Sendable {
     /// How long a device in normal operation (not listening) with an active SIM takes to
     /// connect to the cloud.
     public var cloudConnectDelay: Duration
+    /// The USB serial-number string in normal mode when it is not the device ID (a damaged
+    /// or hostile device: the udev rules must name its port safely all the same).
+    public var usbSerial: String?
 
     public init(deviceID: DeviceID, serial: SerialNumber? = nil, iccid: ICCID? = nil, imei: IMEI? = nil, simActive: Bool = false,
                 cloudConnectDelay: Duration = .seconds(20)) {
