@@ -107,8 +107,21 @@ public actor EmulatedKeyboardScanner: USBIPServable {
             await withCheckedContinuation { waiters.append($0) }
             if Task.isCancelled { return [] }
         }
+        // One report per polling interval, as a real scanner on a real bus: USB/IP does not
+        // enforce bInterval, and an unpaced flood of reports overran the kernel's evdev
+        // buffer while the station was busy (SYN_DROPPED, lost keys).
+        if let last = lastReport {
+            let due = last.advanced(by: Self.reportInterval)
+            if ContinuousClock.now < due { try? await Task.sleep(until: due, clock: .continuous) }
+        }
+        lastReport = ContinuousClock.now
+        guard !reports.isEmpty else { return [] }
         return reports.removeFirst()
     }
+
+    /// The endpoint's bInterval (10 ms at full speed, a common keyboard's), the pace of the reports.
+    static let reportInterval = Duration.milliseconds(10)
+    var lastReport: ContinuousClock.Instant?
 
     public func wakeReaders() {
         let ready = waiters

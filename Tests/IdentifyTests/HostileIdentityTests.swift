@@ -5,6 +5,16 @@ import Testing
 /// (issue 14). Each is checked where the identity is put together; a wrong shape is left out
 /// and noted escaped.
 @Suite struct HostileIdentityTests {
+    static func keyPath(_ field: String) -> WritableKeyPath<DeviceIdentity, String?> {
+        switch field {
+        case "serialNumber": \.serialNumber
+        case "iccid": \.iccid
+        case "imei": \.imei
+        case "deviceID": \.deviceID
+        default: \.deviceOSVersion
+        }
+    }
+
     @Test(arguments: [
         ("serialNumber", "P0\u{1B}[2JAAAAAAAAAA"), ("serialNumber", String(repeating: "A", count: 100_000)), ("serialNumber", "P0 AAAA"),
         ("iccid", "8901410321111851072\u{7}"), ("iccid", "89014103211118510720; rm -rf"), ("imei", "35275309012345\u{0}"), ("imei", "12"),
@@ -12,13 +22,7 @@ import Testing
     ])
     func aValueOfTheWrongShapeIsLeftOutAndNotedEscaped(field: String, value: String) {
         var identity = DeviceIdentity(port: "1-1", mode: .normal)
-        let keyPath: WritableKeyPath<DeviceIdentity, String?> = switch field {
-        case "serialNumber": \.serialNumber
-        case "iccid": \.iccid
-        case "imei": \.imei
-        case "deviceID": \.deviceID
-        default: \.deviceOSVersion
-        }
+        let keyPath = Self.keyPath(field)
         identity.set(keyPath, field, value, from: .controlRequest)
         #expect(identity[keyPath: keyPath] == nil)
         let note = identity.notes.first ?? ""
@@ -29,13 +33,7 @@ import Testing
                       ("deviceID", "e00fce68ae40e8a1f5b40001"), ("deviceOSVersion", "6.2.0-rc.1")])
     func realShapesAreKept(field: String, value: String) {
         var identity = DeviceIdentity(port: "1-1", mode: .normal)
-        let keyPath: WritableKeyPath<DeviceIdentity, String?> = switch field {
-        case "serialNumber": \.serialNumber
-        case "iccid": \.iccid
-        case "imei": \.imei
-        case "deviceID": \.deviceID
-        default: \.deviceOSVersion
-        }
+        let keyPath = Self.keyPath(field)
         identity.set(keyPath, field, value, from: .console)
         #expect(identity[keyPath: keyPath] == value && identity.notes.isEmpty)
     }
