@@ -61,3 +61,29 @@ lab_attach() {
     done
     echo "lab: $bus did not enumerate after attach"; return 1
 }
+
+# Waits up to POLLS x 0.2 s for the station run PID to end. Whenever the station says keys of
+# a keyboard scan were lost (a loaded machine can read the kernel's events too slowly; the
+# station refuses such a scan), scans again each of the named buses still waiting for its
+# sticker, as a technician would (at most 6 times). Each bus's sticker is in /tmp/sticker-BUS.
+#   lab_wait_rescanning PID POLLS BUS...
+lab_wait_rescanning() {
+    pid="$1"; polls="$2"; shift 2
+    rescans=0
+    for i in $(seq 1 "$polls"); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        lost=$(grep -c "keys of that scan were lost" /tmp/run.log || true)
+        if [ "$lost" -gt "$rescans" ] && [ "$rescans" -lt 6 ]; then
+            rescans=$lost
+            for bus in "$@"; do
+                id=$(sed -n "s/^serving $bus [a-z0-9]* normal \([0-9a-f]*\).*/\1/p" /tmp/lab-serve.log)
+                if grep " $id " /tmp/run.log | grep -v "^>" | tail -n 1 | grep -q "WAITING FOR SCAN"; then
+                    echo "the station lost keys of a scan; scanning $bus again"
+                    sleep 0.5
+                    cat "/tmp/sticker-$bus" > /tmp/lab-scan-keyboard
+                fi
+            done
+        fi
+        sleep 0.2
+    done
+}

@@ -20,27 +20,11 @@ for bus in 1-1 1-2 1-3 1-4; do
     id=$(sed -n "s/^serving $bus [a-z0-9]* normal \([0-9a-f]*\).*/\1/p" /tmp/lab-serve.log)
     serial=$(sed -n "s/^identity $bus serial=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log)
     for i in $(seq 1 200); do grep -q " $id .*WAITING FOR SCAN" /tmp/run.log && break; sleep 0.2; done
+    echo "$serial" > "/tmp/sticker-$bus"
     case "$bus" in 1-1|1-3) echo "$serial" > /tmp/lab-scan ;; *) echo "$serial" > /tmp/lab-scan-keyboard ;; esac
 done
-# A technician scans again when the station says keys of a keyboard scan were lost (a
-# loaded machine can read the kernel's events too slowly; the station refuses such a scan).
-rescans=0
-for i in $(seq 1 600); do
-    kill -0 "$run_pid" 2>/dev/null || break
-    lost=$(grep -c "keys of that scan were lost" /tmp/run.log || true)
-    if [ "$lost" -gt "$rescans" ] && [ "$rescans" -lt 6 ]; then
-        rescans=$lost
-        for bus in 1-2 1-4; do
-            id=$(sed -n "s/^serving $bus [a-z0-9]* normal \([0-9a-f]*\).*/\1/p" /tmp/lab-serve.log)
-            if grep " $id " /tmp/run.log | grep -v "^>" | tail -n 1 | grep -q "WAITING FOR SCAN"; then
-                echo "the station lost keys of a keyboard scan; scanning $bus again"
-                sleep 0.5
-                sed -n "s/^identity $bus serial=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log > /tmp/lab-scan-keyboard
-            fi
-        done
-    fi
-    sleep 0.2
-done
+# The keyboard scans (1-2, 1-4) are made again if the station lost keys of one.
+lab_wait_rescanning "$run_pid" 600 1-2 1-4
 kill -0 "$run_pid" 2>/dev/null && { echo "station run did not finish"; cat /tmp/run.log; exit 1; }
 wait "$run_pid"
 cat /tmp/run.log

@@ -9,21 +9,9 @@ run_pid=$!
 serial=$(sed -n "s/^identity 1-1 serial=\([^ ]*\) .*/\1/p" /tmp/lab-serve.log)
 for i in $(seq 1 150); do grep -q "^1-1 .*WAITING FOR SCAN" /tmp/run.log && break; sleep 0.2; done
 grep "^scanner: /dev/input/event.* (grabbed)" /tmp/run.log
+echo "$serial" > /tmp/sticker-1-1
 echo "$serial" > /tmp/lab-scan-keyboard
-# A technician scans again when the station says keys were lost (a loaded machine can read
-# the kernel's events too slowly; the station refuses such a scan rather than pair it).
-rescans=0
-for i in $(seq 1 300); do
-    kill -0 "$run_pid" 2>/dev/null || break
-    lost=$(grep -c "keys of that scan were lost" /tmp/run.log || true)
-    if [ "$lost" -gt "$rescans" ] && [ "$rescans" -lt 3 ]; then
-        rescans=$lost
-        echo "the station lost keys of scan $rescans; scanning again"
-        sleep 0.5
-        echo "$serial" > /tmp/lab-scan-keyboard
-    fi
-    sleep 0.2
-done
+lab_wait_rescanning "$run_pid" 300 1-1
 kill -0 "$run_pid" 2>/dev/null && { echo "station run did not finish"; cat /tmp/run.log; exit 1; }
 wait "$run_pid"
 cat /tmp/run.log

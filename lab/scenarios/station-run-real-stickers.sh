@@ -29,25 +29,7 @@ for bus in 1-1 1-2 1-3; do
     echo "$sticker" > "/tmp/sticker-$bus"
     echo "$sticker" > /tmp/lab-scan-keyboard
 done
-# A technician scans again when the station says keys of a scan were lost (a loaded machine
-# can read the kernel's events too slowly; the station refuses such a scan).
-rescans=0
-for i in $(seq 1 600); do
-    kill -0 "$run_pid" 2>/dev/null || break
-    lost=$(grep -c "keys of that scan were lost" /tmp/run.log || true)
-    if [ "$lost" -gt "$rescans" ] && [ "$rescans" -lt 6 ]; then
-        rescans=$lost
-        for bus in 1-1 1-2 1-3; do
-            id=$(sed -n "s/^serving $bus [a-z0-9]* normal \([0-9a-f]*\).*/\1/p" /tmp/lab-serve.log)
-            if grep " $id " /tmp/run.log | grep -v "^>" | tail -n 1 | grep -q "WAITING FOR SCAN"; then
-                echo "the station lost keys of a scan; scanning $bus again"
-                sleep 0.5
-                cat "/tmp/sticker-$bus" > /tmp/lab-scan-keyboard
-            fi
-        done
-    fi
-    sleep 0.2
-done
+lab_wait_rescanning "$run_pid" 600 1-1 1-2 1-3
 kill -0 "$run_pid" 2>/dev/null && { echo "station run did not finish"; cat /tmp/run.log; exit 1; }
 wait "$run_pid"
 cat /tmp/run.log
