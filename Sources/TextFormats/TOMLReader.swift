@@ -674,3 +674,6 @@ struct ScalarKeyed<Value> {
         set { storage[Array(key.utf8)] = newValue }
     }
 }
+
+extension ScalarKeyed: Equatable where Value: Equatable {}
+extension ScalarKeyed: Sendable where Value: Sendable {}

@@ -27,18 +27,17 @@ public enum TOMLValue: Equatable, Sendable {
 /// A TOML table: its keys in the order the file gives them.
 public struct TOMLTable: Equatable, Sendable {
     public private(set) var keys: [String] = []
-    /// By the key's UTF-8 bytes: canonically equivalent spellings are different keys.
-    private var values: [[UInt8]: TOMLValue] = [:]
+    /// Canonically equivalent spellings are different keys.
+    private var values = ScalarKeyed<TOMLValue>()
 
     public init() {}
 
     public subscript(key: String) -> TOMLValue? {
-        get { values[Array(key.utf8)] }
+        get { values[key] }
         set {
-            let bytes = Array(key.utf8)
-            if values[bytes] == nil, newValue != nil { keys.append(key) }
-            if newValue == nil, values[bytes] != nil { keys.removeAll { Array($0.utf8) == bytes } }
-            values[bytes] = newValue
+            if values[key] == nil, newValue != nil { keys.append(key) }
+            if newValue == nil, values[key] != nil { keys.removeAll { Array($0.utf8) == Array(key.utf8) } }
+            values[key] = newValue
         }
     }
 

@@ -323,6 +323,12 @@ public actor BenchDriver<C: Clock<Duration>> {
         publish()
     }
 
+    /// The platform ID of the manifest a job is provisioned with (a bench serving several
+    /// products queues each device for its own).
+    func platformID(of job: Job) -> Int? {
+        job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) }
+    }
+
     func perform(_ actions: [BenchAction]) async {
         // A record and the import change of the same device in one batch are written as one
         // transaction (a PASS is never recorded without its queued import).
@@ -354,7 +360,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                 var change = ImportChange.none
                 if let next = actions.indices.dropFirst(index + 1).first(where: { actions[$0].importChange(of: job.deviceID) != nil }) {
                     if case .enqueueImport = actions[next] {
-                        change = .enqueue(platformID: job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) })
+                        change = .enqueue(platformID: platformID(of: job))
                     } else if case .withdrawImport(_, let reason) = actions[next] {
                         change = .withdraw(reason: reason)
                     }
@@ -372,7 +378,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                 details[job.deviceID] = nil
             case .enqueueImport:
                 guard case .enqueueImport(let deviceID, _) = action, let job = state.jobs[deviceID] else { continue }
-                let platformID = job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) }
+                let platformID = platformID(of: job)
                 do { try await log.enqueueImport(job, platformID: platformID) } catch {
                     note("FAIL [STORE]: \(deviceID) passed but was not queued for import: \(error). Run `station queue add` for it")
                 }
