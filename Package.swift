@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CShims", dependencies: ["CLibUSB", "CCurl"], exclude: ["README.md"]),
 
         // MARK: Adapters over the C libraries.
-        .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims", "Seams"], exclude: ["README.md"]),
+        .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims", "Seams", "TextFormats"], exclude: ["README.md"]),
         .target(name: "Udev", dependencies: ["CUdev"], exclude: ["README.md"]),
         .target(name: "Curl", dependencies: ["CCurl", "CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "SerialPort", dependencies: ["CShims", "Seams"], exclude: ["README.md"]),
@@ -144,7 +144,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Clocks", package: "swift-clocks"),
             ]),
-        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams", "USBBench", "Station"]),
+        .testTarget(name: "AdapterTests", dependencies: ["LibUSB", "Seams", "USBBench", "Station", "TextFormats"]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

@@ -32,10 +32,21 @@ public final class LibUSBBus: @unchecked Sendable {
     private var callbackHandle: libusb_hotplug_callback_handle = 0
     private var box: Unmanaged<HotplugBox>?
     private let worker = DeviceThread(name: "libusb-bus")
+    /// How arrivals are heard, and so how devices are opened.
+    public let arrivals: ArrivalSource
+    // Set once in `watch`, under `lock`; its thread ends when it goes.
+    private var monitor: KernelUeventMonitor?
 
-    public init(logLevel: LibUSBContext.LogLevel = .warning) throws(LibUSBError) {
+    /// - Parameter arrivals: `.udev` (libusb hotplug) while udevd runs, else `.kernel`.
+    public init(logLevel: LibUSBContext.LogLevel = .warning, arrivals: ArrivalSource = .udev) throws(LibUSBError) {
         context = try LibUSBContext(logLevel: logLevel)
         pump = EventPump(context: context)
+        self.arrivals = arrivals
+    }
+
+    /// Whether the kernel's uevents can be heard here (the socket opens).
+    public static func kernelUeventsProblem() -> LibUSBError? {
+        do throws(LibUSBError) { _ = try KernelUeventMonitor(); return nil } catch { return error }
     }
 
     deinit {
@@ -59,6 +70,13 @@ public final class LibUSBBus: @unchecked Sendable {
     /// Arrivals (devices present now first, then new ones) and departures of one vendor's
     /// devices. One watcher per bus.
     public func watch(vendorID: UInt16) throws(LibUSBError) -> AsyncStream<USBBusEvent> {
+        if arrivals == .kernel {
+            let monitor = try KernelUeventMonitor()
+            let (stream, continuation) = AsyncStream<USBBusEvent>.makeStream(bufferingPolicy: .unbounded)
+            lock.withLock { self.monitor = monitor }
+            monitor.start(vendorID: vendorID, into: continuation)
+            return stream
+        }
         guard LibUSBLibrary.supportsHotplug else {
             throw LibUSBError(call: "libusb_has_capability(HOTPLUG)", device: nil, rawCode: LIBUSB_ERROR_NOT_SUPPORTED.rawValue)
         }
@@ -89,11 +107,12 @@ public final class LibUSBBus: @unchecked Sendable {
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, retry.maximumDelay)
             }
-            let context = self.context
+            let context = self.context, arrivals = self.arrivals
             let thread = DeviceThread(name: "usb \(portPath)")
             let result: Result<OpenedDevice?, LibUSBError> = await thread.run {
                 do throws(LibUSBError) {
-                    return .success(try context.open(portPath: portPath).map { OpenedDevice(pointer: $0.0, summary: $0.1) })
+                    let opened = arrivals == .kernel ? try context.wrap(portPath: portPath) : try context.open(portPath: portPath)
+                    return .success(opened.map { OpenedDevice(pointer: $0.0, summary: $0.1) })
                 } catch { return .failure(error) }
             }
             switch result {

@@ -1,5 +1,8 @@
 import CLibUSB
 import CShims
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// libusb's version and capabilities, as the linked library reports them.
 public enum LibUSBLibrary {
@@ -79,6 +82,22 @@ public final class LibUSBContext: @unchecked Sendable {
         }
     }
 
+    /// Opens the device at `portPath` through its `/dev/bus/usb` node as sysfs names it now
+    /// (`libusb_wrap_sys_device`): for devices libusb's own list never learned of (udevd not
+    /// running); nil when no device is there.
+    func wrap(portPath: String, sysfs: String = "/sys") throws(LibUSBError) -> (DevicePointer, USBDeviceSummary)? {
+        guard let summary = SysfsUSB.device(portPath: portPath, root: sysfs) else { return nil }
+        let fd = Glibc.open(summary.deviceNode, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw LibUSBError.system("open(\(summary.deviceNode))", device: portPath, errno: errno) }
+        var handle: OpaquePointer?
+        let status = libusb_wrap_sys_device(raw, Int(fd), &handle)
+        guard status == LIBUSB_SUCCESS.rawValue, let handle else {
+            close(fd)
+            throw LibUSBError(call: "libusb_wrap_sys_device", device: portPath, rawCode: status == 0 ? LIBUSB_ERROR_OTHER.rawValue : status)
+        }
+        return (DevicePointer(raw: handle, ownedDescriptor: fd), summary)
+    }
+
     private func withDeviceList<T>(_ body: ([OpaquePointer]) throws(LibUSBError) -> T) throws(LibUSBError) -> T {
         var list: UnsafeMutablePointer<OpaquePointer?>?
         let count = try LibUSBError.check(Int32(truncatingIfNeeded: libusb_get_device_list(raw, &list)), "libusb_get_device_list")
@@ -104,4 +123,7 @@ public final class LibUSBContext: @unchecked Sendable {
 /// A `libusb_device_handle` pointer that crosses to the device thread; it is used only there.
 struct DevicePointer: @unchecked Sendable {
     let raw: OpaquePointer
+    /// The device node's descriptor when the handle wraps one (`libusb_wrap_sys_device`):
+    /// libusb leaves it open, so it is closed after `libusb_close`.
+    var ownedDescriptor: Int32? = nil
 }

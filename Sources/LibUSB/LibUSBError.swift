@@ -1,4 +1,7 @@
 import CLibUSB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A libusb call that failed, with the call, the device (when there is one) and the raw
 /// `libusb_error` code.
@@ -32,6 +35,21 @@ public struct LibUSBError: Error, Sendable, Equatable, CustomStringConvertible {
             advice = ""
         }
         return "\(call)\(on) failed: \(what) (\(code), \(rawCode)).\(advice)"
+    }
+
+    /// A system call the bus makes itself (the uevent socket, opening a device node): the
+    /// errno mapped to the libusb code that means the same, and named in `call`.
+    static func system(_ call: String, device: String? = nil, errno number: Int32) -> LibUSBError {
+        let code: libusb_error
+        switch number {
+        case EACCES, EPERM: code = LIBUSB_ERROR_ACCESS
+        case ENOENT: code = LIBUSB_ERROR_NOT_FOUND
+        case ENODEV, ENXIO: code = LIBUSB_ERROR_NO_DEVICE
+        case EBUSY: code = LIBUSB_ERROR_BUSY
+        case ENOMEM, ENOBUFS: code = LIBUSB_ERROR_NO_MEM
+        default: code = LIBUSB_ERROR_IO
+        }
+        return LibUSBError(call: "\(call) (errno \(number): \(String(cString: strerror(number))))", device: device, rawCode: code.rawValue)
     }
 
     /// The choke point every libusb return code passes.

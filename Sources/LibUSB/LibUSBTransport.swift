@@ -35,6 +35,7 @@ public final class LibUSBTransport: USBControlTransport, @unchecked Sendable {
         let handle = self.handle, context = self.context
         thread.enqueue {
             libusb_close(handle.raw)
+            if let descriptor = handle.ownedDescriptor { close(descriptor) }
             withExtendedLifetime(context) {}
         }
         thread.stop()

@@ -30,17 +30,25 @@ enum MachineProbe {
     static func startFacts(_ paths: Paths = Paths()) -> StartFacts {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: paths.usbDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
+        let udevd = FileManager.default.fileExists(atPath: paths.udevControl)
         return StartFacts(
             usbDirectory: paths.usbDirectory, usbDirectoryExists: exists, usbDirectoryReadable: exists && access(paths.usbDirectory, R_OK | X_OK) == 0,
-            udevControl: paths.udevControl, udevDaemonRunning: FileManager.default.fileExists(atPath: paths.udevControl),
+            udevControl: paths.udevControl, udevDaemonRunning: udevd, kernelUeventsProblem: udevd ? nil : LibUSBBus.kernelUeventsProblem()?.description,
             rules: installedRules(paths.rulesDirectories), runningAsRoot: geteuid() == 0)
     }
 
     /// Refuses to start (exit 69) when the bench would run blind: one line per problem,
-    /// each with its fix, on standard error.
-    static func refuseToRunBlind(_ command: String) throws {
-        let refusals = Doctor.startRefusals(startFacts())
-        guard !refusals.isEmpty else { return }
+    /// each with its fix, on standard error. Else says once, on standard error, when
+    /// arrivals are heard from the kernel because udevd does not run, and returns how.
+    static func refuseToRunBlind(_ command: String) throws -> ArrivalSource {
+        let facts = startFacts()
+        let refusals = Doctor.startRefusals(facts)
+        guard !refusals.isEmpty else {
+            if facts.arrivals == .kernelUevents {
+                FileHandle.standardError.write(Data("station \(command): udevd is not running (\(facts.udevControl) is missing); arrivals are heard from the kernel's uevents over netlink and devices are opened through /dev/bus/usb\n".utf8))
+            }
+            return facts.arrivals == .kernelUevents ? .kernel : .udev
+        }
         for refusal in refusals {
             FileHandle.standardError.write(Data("station \(command) does not start: \(refusal.summary). Fix: \(refusal.fix ?? "see station doctor")\n".utf8))
         }
@@ -60,7 +68,8 @@ enum MachineProbe {
             usbFacts.initError = error.description
         }
 
-        var udevFacts = MachineFacts.Udev(daemonRunning: files.fileExists(atPath: paths.udevControl))
+        var udevFacts = MachineFacts.Udev(
+            daemonRunning: files.fileExists(atPath: paths.udevControl), kernelUeventsProblem: LibUSBBus.kernelUeventsProblem()?.description)
         var udevDevices: [UdevUSBDevice] = []
         do {
             udevDevices = try UdevContext().usbDevices(vendorID: particleVendorID)

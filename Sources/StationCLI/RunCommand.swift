@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not sync the import queue (the devices stay queued).") var noSync = false
 
     func run() async throws {
-        try MachineProbe.refuseToRunBlind("run")
+        let arrivals = try MachineProbe.refuseToRunBlind("run")
         // One read of the config: its cloud part and its bench part.
         let text = try CommandFailure.text(config, what: "station config")
         let station = try ConfigFiles.stationConfig(config, text: text)
@@ -144,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
         let link: USBBenchLink
         let events: AsyncStream<HardwareEvent>
         do {
-            bus = try LibUSBBus(logLevel: .none)
+            bus = try LibUSBBus(logLevel: .none, arrivals: arrivals)
             link = USBBenchLink(bus: bus)
             events = try link.events()
         } catch {

@@ -33,13 +33,13 @@ struct WatchCommand: AsyncParsableCommand, JSONOutputCommand {
     }
 
     func run() async throws {
-        try MachineProbe.refuseToRunBlind("watch")
+        let arrivals = try MachineProbe.refuseToRunBlind("watch")
         let policy = NoCloudPolicy(bound: .milliseconds(Int(bound * 1000)), finalState: NoCloudPolicy.FinalState(rawValue: final) ?? .listening)
         let guardian = NoCloudGuard(policy: policy, clock: ContinuousClock())
         let bus: LibUSBBus
         let events: AsyncStream<USBBusEvent>
         do {
-            bus = try LibUSBBus(logLevel: .none)
+            bus = try LibUSBBus(logLevel: .none, arrivals: arrivals)
             events = try bus.watch(vendorID: PlatformCatalog.bundled.vendorID)
         } catch {
             throw CommandFailure(.unavailable, error.code, error.description)

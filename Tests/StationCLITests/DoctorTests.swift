@@ -58,8 +58,8 @@ import Testing
 @Suite struct StartRefusalTests {
     static let rules = [MachineFacts.RulesFile(path: "/etc/udev/rules.d/50-particle-station.rules", ignoresModemManager: true)]
 
-    static func facts(exists: Bool = true, readable: Bool = true, udevd: Bool = true, rules: [MachineFacts.RulesFile] = rules, root: Bool = false) -> StartFacts {
-        StartFacts(usbDirectoryExists: exists, usbDirectoryReadable: readable, udevDaemonRunning: udevd, rules: rules, runningAsRoot: root)
+    static func facts(exists: Bool = true, readable: Bool = true, udevd: Bool = true, netlink: String? = nil, rules: [MachineFacts.RulesFile] = rules, root: Bool = false) -> StartFacts {
+        StartFacts(usbDirectoryExists: exists, usbDirectoryReadable: readable, udevDaemonRunning: udevd, kernelUeventsProblem: netlink, rules: rules, runningAsRoot: root)
     }
 
     @Test(arguments: [
@@ -68,7 +68,12 @@ import Testing
         (facts(readable: false), ["usb.directory"]),
         (facts(rules: []), ["udev.rules"]),
         (facts(rules: [], root: true), []),
+        // Without udevd no rule makes the nodes this user's; as root the kernel's uevents
+        // stand in for udevd's and the bench starts.
         (facts(udevd: false), ["udev.daemon"]),
+        (facts(udevd: false, root: true), []),
+        (facts(udevd: false, netlink: "socket(NETLINK_KOBJECT_UEVENT) failed", root: true), ["usb.arrivals"]),
+        (facts(netlink: "socket(NETLINK_KOBJECT_UEVENT) failed"), []),
         (facts(exists: false, readable: false, udevd: false, rules: []), ["usb.directory", "udev.rules", "udev.daemon"]),
     ])
     func eachBlindSpotIsARefusalWithItsFix(facts: StartFacts, expected: [String]) {
@@ -77,9 +82,25 @@ import Testing
         for refusal in refusals { #expect(refusal.status == .blocking && refusal.fix?.isEmpty == false) }
     }
 
-    @Test func theDoctorCallsAStoppedUdevdBlocking() {
+    @Test func theDoctorCallsAStoppedUdevdBlockingForAUserAndAWarningForRoot() {
         var facts = DoctorTests.facts()
         facts.udev.daemonRunning = false
         #expect(Doctor.evaluate(facts).checks.first { $0.id == "udev.daemon" }?.status == .blocking)
+        facts.runningAsRoot = true
+        #expect(Doctor.evaluate(facts).checks.first { $0.id == "udev.daemon" }?.status == .warning)
+    }
+
+    @Test func theDoctorNamesHowArrivalsAreHeard() throws {
+        var facts = DoctorTests.facts()
+        let withUdevd = try #require(Doctor.evaluate(facts).checks.first { $0.id == "usb.arrivals" })
+        #expect(withUdevd.status == .ok && withUdevd.summary.contains("libusb hotplug"))
+        facts.udev.daemonRunning = false
+        facts.runningAsRoot = true
+        let without = try #require(Doctor.evaluate(facts).checks.first { $0.id == "usb.arrivals" })
+        #expect(without.status == .ok && without.summary.contains("the kernel's uevents over netlink"))
+        #expect(facts.udev.arrivals == .kernelUevents)
+        facts.udev.kernelUeventsProblem = "socket(NETLINK_KOBJECT_UEVENT) failed"
+        let deaf = try #require(Doctor.evaluate(facts).checks.first { $0.id == "usb.arrivals" })
+        #expect(deaf.status == .blocking && deaf.summary.contains("no device arriving would be heard"))
     }
 }

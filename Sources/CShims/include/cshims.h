@@ -49,8 +49,18 @@ int cshim_tty_configure(int fd, unsigned int baud);
 /// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name the global `stdout` safely.
 void cshim_stdout_line_buffered(void);
 
-#endif
 
 /// Grabs (grab != 0) or releases an evdev input device (EVIOCGRAB): while grabbed, its key
 /// presses reach only this descriptor, not the console or a terminal. 0 or -errno.
 int cshim_evdev_grab(int fd, int grab);
+
+/// A netlink socket bound to the kernel's uevent group (NETLINK_KOBJECT_UEVENT, group 1):
+/// device arrivals and departures as the kernel announces them, with or without udevd.
+/// The descriptor, or -errno. (`struct sockaddr_nl` is not in Swift's Glibc.)
+int cshim_uevent_open(void);
+/// Waits up to timeout_ms for one uevent from the kernel: its length, 0 on timeout (or a
+/// message dropped: not from the kernel, or truncated), -ENOBUFS when the kernel dropped
+/// messages because the buffer was full (rescan), other -errno on failure.
+long cshim_uevent_receive(int fd, void *buffer, unsigned long capacity, int timeout_ms);
+
+#endif

@@ -98,12 +98,8 @@ public enum Doctor {
         } else {
             checks.append(DoctorCheck(id: "udev", status: .ok, summary: "libudev is present and can enumerate devices", fix: nil))
         }
-        if !facts.udev.daemonRunning {
-            checks.append(DoctorCheck(
-                id: "udev.daemon", status: .blocking,
-                summary: "the udev daemon is not running (/run/udev/control is missing): libusb hears no arrival, so station run and station watch refuse to start (the no-cloud guard would never run)",
-                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd)."))
-        }
+        checks += arrivalChecks(daemonRunning: facts.udev.daemonRunning, kernelUeventsProblem: facts.udev.kernelUeventsProblem,
+                                control: "/run/udev/control", runningAsRoot: facts.runningAsRoot)
         let particleRules = facts.installedRules
         if particleRules.isEmpty {
             checks.append(DoctorCheck(
@@ -128,6 +124,32 @@ public enum Doctor {
                     summary: "ModemManager is running and will probe every Particle serial port for about 20 s, sending AT commands that disturb the listening-mode console",
                     fix: "Install the station's rules (they set ID_MM_DEVICE_IGNORE): \(rulesInstallCommand); or remove it: sudo apt-get remove modemmanager."))
         }
+        return checks
+    }
+
+    /// How arrivals are heard (`usb.arrivals`), and what a stopped udevd costs (`udev.daemon`):
+    /// the kernel's uevents stand in for its events, but no rule runs, so the device nodes keep
+    /// the kernel's root-only permissions and ModemManager is not told to keep away.
+    static func arrivalChecks(daemonRunning: Bool, kernelUeventsProblem: String?, control: String, runningAsRoot: Bool) -> [DoctorCheck] {
+        if daemonRunning {
+            return [DoctorCheck(id: "usb.arrivals", status: .ok, summary: "arrivals are heard through \(ArrivalMethod.udevHotplug.description)", fix: nil)]
+        }
+        if let problem = kernelUeventsProblem {
+            return [DoctorCheck(
+                id: "usb.arrivals", status: .blocking,
+                summary: "the udev daemon is not running (\(control) is missing) and the kernel's uevents cannot be heard (\(problem)): no device arriving would be heard, so the no-cloud guard would never stop one",
+                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd), then start the station again.")]
+        }
+        var checks = [DoctorCheck(id: "usb.arrivals", status: .ok, summary: "arrivals are heard through \(ArrivalMethod.kernelUevents.description)", fix: nil)]
+        checks.append(runningAsRoot
+            ? DoctorCheck(
+                id: "udev.daemon", status: .warning,
+                summary: "the udev daemon is not running (\(control) is missing): no udev rule is applied, so device nodes stay root-only (this works only because the station runs as root) and ModemManager is not told to ignore Particle devices",
+                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd).")
+            : DoctorCheck(
+                id: "udev.daemon", status: .blocking,
+                summary: "the udev daemon is not running (\(control) is missing): no udev rule gives this user access, so the device nodes stay root-only and no device can be opened",
+                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd), or run the station as root."))
         return checks
     }
 
@@ -191,6 +213,8 @@ public enum Doctor {
 /// opened). Plain values; the CLI gathers them (each path can be pointed elsewhere, so tests
 /// can exercise every refusal).
 public struct StartFacts: Sendable, Equatable {
+    /// How the bench will hear arrivals.
+    public var arrivals: ArrivalMethod { udevDaemonRunning ? .udevHotplug : .kernelUevents }
     /// The USB device directory (`/dev/bus/usb`).
     public var usbDirectory: String
     public var usbDirectoryExists: Bool
@@ -198,12 +222,15 @@ public struct StartFacts: Sendable, Equatable {
     /// udevd's control socket (`/run/udev/control`): present while udevd runs.
     public var udevControl: String
     public var udevDaemonRunning: Bool
+    /// Why the kernel's uevents cannot be heard, when they cannot (they stand in for udevd's).
+    public var kernelUeventsProblem: String?
     /// Installed udev rules that match Particle's vendor ID.
     public var rules: [MachineFacts.RulesFile]
     public var runningAsRoot: Bool
 
     public init(usbDirectory: String = "/dev/bus/usb", usbDirectoryExists: Bool, usbDirectoryReadable: Bool, udevControl: String = "/run/udev/control",
-                udevDaemonRunning: Bool, rules: [MachineFacts.RulesFile], runningAsRoot: Bool) {
+                udevDaemonRunning: Bool, kernelUeventsProblem: String? = nil, rules: [MachineFacts.RulesFile], runningAsRoot: Bool) {
+        self.kernelUeventsProblem = kernelUeventsProblem
         self.usbDirectory = usbDirectory
         self.usbDirectoryExists = usbDirectoryExists
         self.usbDirectoryReadable = usbDirectoryReadable
@@ -232,12 +259,8 @@ extension Doctor {
                 id: "udev.rules", status: .blocking, summary: "no udev rule for Particle devices (VID 2b04) is installed, so this user cannot open them",
                 fix: "Install the station's rules: \(rulesInstallCommand); then replug the devices."))
         }
-        if !facts.udevDaemonRunning {
-            refusals.append(DoctorCheck(
-                id: "udev.daemon", status: .blocking,
-                summary: "the udev daemon is not running (\(facts.udevControl) is missing): libusb hears no device arriving, so the no-cloud guard would never stop one",
-                fix: "Start systemd-udevd (sudo systemctl start systemd-udevd), then start the station again."))
-        }
+        refusals += arrivalChecks(daemonRunning: facts.udevDaemonRunning, kernelUeventsProblem: facts.kernelUeventsProblem,
+                                  control: facts.udevControl, runningAsRoot: facts.runningAsRoot).filter { $0.status == .blocking }
         return refusals
     }
 }

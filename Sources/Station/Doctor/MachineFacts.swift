@@ -19,10 +19,16 @@ public struct MachineFacts: Sendable, Equatable {
         public var error: String?
         /// `/run/udev/control` exists: the udev daemon runs and applies rules.
         public var daemonRunning: Bool
-        public init(error: String? = nil, daemonRunning: Bool) {
+        /// Why the kernel's uevents cannot be heard (the netlink socket did not open), when
+        /// they cannot.
+        public var kernelUeventsProblem: String?
+        public init(error: String? = nil, daemonRunning: Bool, kernelUeventsProblem: String? = nil) {
             self.error = error
             self.daemonRunning = daemonRunning
+            self.kernelUeventsProblem = kernelUeventsProblem
         }
+        /// How `station run` and `station watch` hear devices arrive on this machine.
+        public var arrivals: ArrivalMethod { daemonRunning ? .udevHotplug : .kernelUevents }
     }
     public struct Curl: Sendable, Equatable {
         public var version: String?
@@ -85,5 +91,20 @@ public struct MachineFacts: Sendable, Equatable {
         self.particleDevices = particleDevices
         self.installedRules = installedRules
         self.modemManagerRunning = modemManagerRunning
+    }
+}
+
+/// How the bench hears devices arrive: libusb's hotplug while udevd runs (Debian's libusb
+/// hears only what udevd rebroadcasts), else the kernel's own uevents over netlink. The CLI
+/// opens the bus the way this names; the doctor reports it.
+public enum ArrivalMethod: String, Sendable, Codable {
+    case udevHotplug = "udev"
+    case kernelUevents = "kernel"
+
+    public var description: String {
+        switch self {
+        case .udevHotplug: "libusb hotplug (udev's events)"
+        case .kernelUevents: "the kernel's uevents over netlink (udevd is not running)"
+        }
     }
 }
