@@ -18,9 +18,10 @@ for n in $(seq 1 "$arrivals"); do
 done
 kill "$watch_pid" 2>/dev/null || true
 wait "$watch_pid" 2>/dev/null || true
-python3 - "$arrivals" <<'PY'
+if [ -e /run/udev/control ]; then how="udevd running"; else how="udevd not running: kernel uevents"; fi
+python3 - "$arrivals" "$how" <<'PY'
 import re, sys
-wanted = int(sys.argv[1])
+wanted, how = int(sys.argv[1]), sys.argv[2]
 events = {}
 for line in open("/tmp/lab-serve.log"):
     m = re.match(r"cloud (1-\d+): ([0-9.e-]+) seconds (.*)$", line.strip())
@@ -41,6 +42,6 @@ if not latencies:
     sys.exit(1)
 print(f"bench-guard: {len(latencies)} of {wanted} arrivals stopped, {connected} connected; "
       f"guard latency (plug-in to listening mode, as the emulator saw it): "
-      f"p50 {pct(50) * 1000:.0f} ms, p95 {pct(95) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (udevd running)")
+      f"p50 {pct(50) * 1000:.0f} ms, p95 {pct(95) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms ({how})")
 sys.exit(0 if connected == 0 else 1)
 PY

@@ -6,8 +6,9 @@ export SYSTEMD_IGNORE_CHROOT=1
 
 lab_attach_devices() {
     ip link set lo up
-    # udevd: libusb's hotplug listens to udev, and udev rules apply device permissions.
-    if [ -x /lib/systemd/systemd-udevd ]; then
+    # udevd: libusb's hotplug listens to udev, and udev rules apply device permissions. A
+    # scenario headed `# udevd: no` runs without it (LAB_NO_UDEVD=1).
+    if [ "${LAB_NO_UDEVD:-0}" != 1 ] && [ -x /lib/systemd/systemd-udevd ]; then
         /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || echo "lab: systemd-udevd did not start"
         udevadm trigger --action=add >/dev/null 2>&1 || true
         udevadm settle --timeout=10 >/dev/null 2>&1 || true
