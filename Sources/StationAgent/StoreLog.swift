@@ -23,9 +23,13 @@ public struct StoreLog: ProvisioningLog {
     }
 
     public func save(_ job: Job) async throws {
+        try store.saveJob(snapshot(job))
+    }
+
+    func snapshot(_ job: Job) throws -> StationStore.JobSnapshot {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try store.saveJob(deviceID: job.deviceID, stationID: stationID, step: job.step.rawValue, snapshot: try encoder.encode(job))
+        return StationStore.JobSnapshot(deviceID: job.deviceID, stationID: stationID, step: job.step.rawValue, snapshot: try encoder.encode(job))
     }
 
     public func savedJobs() async throws -> [Job] {
@@ -44,7 +48,7 @@ public struct StoreLog: ProvisioningLog {
             steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
             modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
             written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) },
-            mobileSecret: job.mobileSecret), then: storeChange(job, change))
+            mobileSecret: job.mobileSecret), then: storeChange(job, change), saving: snapshot(job))
     }
 
     func storeChange(_ job: Job, _ change: ImportChange) -> StationStore.ImportChange {

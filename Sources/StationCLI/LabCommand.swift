@@ -11,7 +11,7 @@ import Zlib
 struct LabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab", abstract: "Virtual-bench helpers (run inside the lab VM; see lab/README.md).",
-        subcommands: [LabServeCommand.self, LabImageCommand.self, LabFirmwareCommand.self, LabFuzzSeedsCommand.self])
+        subcommands: [LabServeCommand.self, LabImageCommand.self, LabFirmwareCommand.self, LabFuzzSeedsCommand.self, LabBenchChildCommand.self])
 }
 
 /// `station lab serve --device PLATFORM:MODE ...`: serves emulated devices over USB/IP on

@@ -201,15 +201,35 @@ extension StationStore {
 
     // MARK: Jobs
 
+    /// A job's snapshot as the pipeline saves it.
+    public struct JobSnapshot: Sendable {
+        public var deviceID: String
+        public var stationID: String
+        public var step: String
+        public var snapshot: Data
+        public init(deviceID: String, stationID: String, step: String, snapshot: Data) {
+            self.deviceID = deviceID
+            self.stationID = stationID
+            self.step = step
+            self.snapshot = snapshot
+        }
+    }
+
     /// Saves a job's snapshot (the pipeline's durable record), replacing the previous one.
     public func saveJob(deviceID: String, stationID: String, step: String, snapshot: Data, now: Date = Date()) throws(StoreError) {
-        try write { db in
-            try db.execute(sql: """
-                INSERT INTO job (device_id, station_id, step, snapshot, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(device_id) DO UPDATE SET station_id = excluded.station_id, step = excluded.step,
-                    snapshot = excluded.snapshot, updated_at = excluded.updated_at
-                """, arguments: [deviceID, stationID, step, String(decoding: snapshot, as: UTF8.self), now.timeIntervalSince1970])
-        }
+        try saveJob(JobSnapshot(deviceID: deviceID, stationID: stationID, step: step, snapshot: snapshot), now: now)
+    }
+
+    public func saveJob(_ job: JobSnapshot, now: Date = Date()) throws(StoreError) {
+        try write { db in try Self.saveJob(db, job, now: now) }
+    }
+
+    static func saveJob(_ db: Database, _ job: JobSnapshot, now: Date) throws {
+        try db.execute(sql: """
+            INSERT INTO job (device_id, station_id, step, snapshot, updated_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(device_id) DO UPDATE SET station_id = excluded.station_id, step = excluded.step,
+                snapshot = excluded.snapshot, updated_at = excluded.updated_at
+            """, arguments: [job.deviceID, job.stationID, job.step, String(decoding: job.snapshot, as: UTF8.self), now.timeIntervalSince1970])
     }
 
     /// Every saved job snapshot of a station.
@@ -238,7 +258,9 @@ extension StationStore {
     /// Records a finished attempt and its import change in one transaction: a crash (or a
     /// power cut: the store runs `synchronous=FULL`) leaves both or neither, never a passed
     /// device that is not queued.
-    public func record(_ record: ProvisioningRecord, then change: ImportChange) throws(StoreError) {
+    /// With `saving`, the job's snapshot as the attempt ends is saved in the same transaction
+    /// (a job marked finished always has its record).
+    public func record(_ record: ProvisioningRecord, then change: ImportChange, saving job: JobSnapshot? = nil) throws(StoreError) {
         let detail: String
         do {
             detail = String(decoding: try JSONEncoder().encode(Detail(steps: record.steps, modulesBefore: record.modulesBefore,
@@ -265,6 +287,7 @@ extension StationStore {
             case .withdraw(let attempt, let update):
                 try Self.record(db, attempt, updates: [update])
             }
+            if let job { try Self.saveJob(db, job, now: record.finishedAt) }
         }
     }
 

@@ -126,6 +126,11 @@ public final class StationStore: Sendable {
         do { return try pool.read(body) } catch { throw .database(path: path, detail: "\(error)") }
     }
 
+    /// `PRAGMA integrity_check`: `["ok"]` for a sound file, else SQLite's findings.
+    public func integrityCheck() throws(StoreError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
     // MARK: Devices and the queue
 
     /// Records a passed device and queues its import, in one transaction. Enqueuing a device

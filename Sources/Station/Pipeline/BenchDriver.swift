@@ -16,7 +16,9 @@ public enum ImportChange: Hashable, Sendable {
 
 public protocol ProvisioningLog: Sendable {
     func save(_ job: Job) async throws
-    /// The attempt's record and what it does to the import queue, both or neither.
+    /// The attempt's record, the job as it ends (saved as `save` would) and what it does to
+    /// the import queue: all or none, so a crash never leaves a job marked finished without
+    /// its record (a restart would never record it) or a record without its import.
     func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws
     func enqueueImport(_ job: Job, platformID: Int?) async throws
     /// Takes back a queued import (the device failed after it was queued).
@@ -337,9 +339,15 @@ public actor BenchDriver<C: Clock<Duration>> {
             if joined.contains(index) { continue }
             switch action {
             case .save(let job):
+                // A finished job's save goes into its record's transaction (below).
+                let recordFollows = (job.step == .passed || job.step == .failed) && actions.dropFirst(index + 1).contains {
+                    if case .record(let done) = $0 { return done.deviceID == job.deviceID } else { return false }
+                }
                 touches += 1
                 lastTouched[job.deviceID] = touches
-                do { try await log.save(job) } catch { note("FAIL [STORE]: the job of \(job.deviceID) was not saved: \(error)") }
+                if !recordFollows {
+                    do { try await log.save(job) } catch { note("FAIL [STORE]: the job of \(job.deviceID) was not saved: \(error)") }
+                }
                 // The event log: each step's outcome, with the failure's code.
                 let previous = loggedSteps[job.deviceID]
                 if previous?.step != job.step || previous?.attempt != job.attempt {
