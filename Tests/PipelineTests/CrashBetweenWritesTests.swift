@@ -1,0 +1,70 @@
+import DeviceEmulator
+import EmulatedBench
+import Foundation
+import ParticleDevices
+import Station
+import StationAgent
+import StationStore
+import Testing
+
+/// A station killed right after the first write that marks a job finished: what the store
+/// holds then is what a restart sees. A job saved as passed or failed must already have its
+/// record (and a passed one its queued import), or the restart would find the job done and
+/// never record it.
+@Suite struct CrashBetweenWritesTests {
+    struct Killed: Error {}
+
+    /// The store as the process would leave it: every write after the first one that
+    /// finishes a job fails, as if the process died there.
+    final class DiesAfterAFinish: ProvisioningLog, @unchecked Sendable {
+        let inner: StoreLog
+        // Guarded by `lock`.
+        private let lock = NSLock()
+        private var dead = false
+        init(_ inner: StoreLog) { self.inner = inner }
+        func alive() throws { if lock.withLock({ dead }) { throw Killed() } }
+        func die() { lock.withLock { dead = true } }
+        func save(_ job: Job) async throws {
+            try alive()
+            try await inner.save(job)
+            if job.step == .passed || job.step == .failed { die() }
+        }
+        func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws {
+            try alive()
+            try await inner.record(job, detail, then: change)
+            die()
+        }
+        func enqueueImport(_ job: Job, platformID: Int?) async throws { try alive(); try await inner.enqueueImport(job, platformID: platformID) }
+        func withdrawImport(_ job: Job, reason: String) async throws { try alive(); try await inner.withdrawImport(job, reason: reason) }
+        func event(_ kind: String, deviceID: String?, detail: String) async throws { try alive(); try await inner.event(kind, deviceID: deviceID, detail: detail) }
+        func savedJobs() async throws -> [Job] { try await inner.savedJobs() }
+    }
+
+    @Test func aJobSavedAsPassedAlreadyHasItsRecordAndItsImport() async throws {
+        let (spec, modules) = try BenchDriverTests.device("boron", os: "5.9.0")
+        let bench = try EmulatedBench([(spec, modules)])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
+        let storeLog = StoreLog(store: store, stationID: "test-bench", operatorName: "ana")
+        let driver = BenchDriver(
+            policy: BenchPolicy(), provisioner: Provisioner(link: bench, manifests: try BenchDriverTests.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90)),
+            link: bench, log: DiesAfterAFinish(storeLog), clock: ContinuousClock())
+        let feed = Task { for await event in bench.events { await driver.hardware(event) } }
+        defer { feed.cancel() }
+        await bench.plug(0)
+        await driver.scanned((spec.profile.serial?.rawValue ?? "") + " " + BenchDriverTests.secret(0) + "\r\n")
+        let id = spec.profile.deviceID.rawValue
+        for _ in 0..<1200 {
+            if let job = await driver.jobs.first(where: { $0.deviceID == id }), !job.step.isActive { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(await driver.jobs.first?.step == .passed)
+        // What a restart would find.
+        let saved = try await storeLog.savedJobs()
+        #expect(saved.map(\.step) == [.passed], "the finishing write saved the job")
+        #expect(try store.records().map(\.deviceID) == [id], "a job saved as passed has its record")
+        #expect(try store.items().map(\.deviceID) == [id], "and its queued import")
+        await bench.stop()
+    }
+}
