@@ -8,7 +8,7 @@ import ParticleDevices
 import Seams
 import Station
 
-/// A whole bench of emulated devices in process, for `station demo`, `station bench line`
+/// A whole bench of emulated devices in process, for `station demo`, `station benchmark pipeline`
 /// and tests: devices are plugged in and out, re-enumerate on mode switches (normal → DFU on
 /// request 50, DFU → normal when they leave DFU with bootable firmware, a reset after a
 /// control-request update applies it), and the station reaches them through `DeviceLink`,

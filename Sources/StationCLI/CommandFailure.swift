@@ -176,6 +176,9 @@ public enum StationRunner {
     /// Prints the failure (once) and returns the exit code.
     static func report(_ error: any Error, command: any ParsableCommand) -> Int32 {
         if let exit = error as? ExitCode { return exit.rawValue }
+        // `station --help`, `station help ...`: ArgumentParser's help command throws its
+        // help text as an error whose exit code is success; it prints it itself.
+        if !(error is CommandFailure), StationCommand.exitCode(for: error) == .success { StationCommand.exit(withError: error) }
         var failure = CommandFailure.from(error) ?? CommandFailure(.software, "INTERNAL", "\(error)")
         if let validation = error as? ValidationError {
             failure = CommandFailure(.usage, "USAGE", validation.message)

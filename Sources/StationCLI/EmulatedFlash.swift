@@ -5,7 +5,7 @@ import ParticleDevices
 import Station
 
 /// An in-process emulated device wired to the DFU engine: what `station flash --emulate`,
-/// `station bench flash` and `station demo` share.
+/// `station benchmark flash` and `station demo` share.
 struct EmulatedFlash {
     let platform: Platform
     let device: EmulatedDFUDevice<ContinuousClock>

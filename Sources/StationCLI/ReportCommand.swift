@@ -23,14 +23,13 @@ struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
     @Option(name: .long, help: "Only attempts finished before this time (YYYY-MM-DD: before that day starts, UTC; or ISO 8601).") var until: String?
     @Option(name: .long, help: "Only this station's attempts.") var station: String?
     @Option(name: .long, help: "Only this operator's attempts.") var `operator`: String?
-    @Option(name: .long, help: "csv, html or json.") var format: String = "json"
+    @Option(name: .long, help: "csv, html or json.") var format: ReportFormat = .json
     @Option(name: .long, help: "Write the report to this file (owner-only, or 0640 with the config's [store] group) instead of standard output.") var out: String?
     @Flag(name: .long, help: "Export the event log as JSON Lines instead of a report.") var events = false
     @Flag(name: .long, help: "Include each sticker's mobile secret (json and csv; kept in the store, exported only when asked).") var includeSecrets = false
 
     func validate() throws {
         guard !store.isEmpty || config != nil else { throw ValidationError("Name at least one --store PATH (the station's SQLite file), or the station with --config FILE.") }
-        guard ["csv", "html", "json"].contains(format) else { throw ValidationError("--format '\(format)': use csv, html or json.") }
         for (name, value) in [("--since", since), ("--until", until)] {
             if let value, Self.date(value) == nil { throw ValidationError("\(name) '\(value)': use YYYY-MM-DD or an ISO 8601 time such as 2026-11-27T08:00:00Z.") }
         }
@@ -39,7 +38,7 @@ struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
         }
     }
 
-    var printsJSON: Bool { format == "json" && out == nil && !events }
+    var printsJSON: Bool { format == .json && out == nil && !events }
 
     /// The failure table's meaning and next step for a code.
     static func explain(_ code: String) -> FailureExplanation? {
@@ -60,7 +59,7 @@ struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
         var records: [ProvisioningRecord] = []
         var eventLines: [String] = []
         let filter = RecordFilter(since: since.flatMap(Self.date), until: until.flatMap(Self.date), stationID: station, operatorName: `operator`,
-                                  includeSecrets: includeSecrets && format != "html")
+                                  includeSecrets: includeSecrets && format != .html)
         for path in paths {
             let opened: StationStore
             do { opened = try StationStore(path: path, create: false) } catch { throw CommandFailure.from(error)! }
@@ -84,9 +83,9 @@ struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
         } else {
             let report = LineReport(records: records, since: filter.since, until: filter.until, explain: Self.explain)
             switch format {
-            case "csv": text = report.csv(includeSecrets: includeSecrets)
-            case "html": text = report.html(title: "Provisioning report: " + report.stations.joined(separator: ", "))
-            default: text = try report.json() + "\n"
+            case .csv: text = report.csv(includeSecrets: includeSecrets)
+            case .html: text = report.html(title: "Provisioning report: " + report.stations.joined(separator: ", "))
+            case .json: text = try report.json() + "\n"
             }
         }
         if let out {
@@ -98,4 +97,9 @@ struct ReportCommand: AsyncParsableCommand, JSONOutputCommand {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
+}
+
+/// `station report --format`.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case csv, html, json
 }

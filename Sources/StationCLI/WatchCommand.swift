@@ -23,18 +23,17 @@ struct WatchCommand: AsyncParsableCommand, JSONOutputCommand {
 
     @Option(name: .long, help: "Seconds from arrival within which a device must be stopped.") var bound: Double = 1
     @Option(name: .customLong("for"), help: "Stop after this many seconds (default: until Ctrl-C).") var seconds: Double?
-    @Option(name: .long, help: "Where to leave the attached devices when the watch ends: listening or dfu.") var final: String = "listening"
+    @Option(name: .long, help: "Where to leave the attached devices when the watch ends: listening or dfu.") var final: NoCloudPolicy.FinalState = .listening
     @Flag(name: .long, help: "One JSON object per line instead of text.") var json = false
 
     func validate() throws {
         guard bound > 0 else { throw ValidationError("--bound must be more than 0 seconds.") }
-        guard NoCloudPolicy.FinalState(rawValue: final) != nil else { throw ValidationError("--final '\(final)': use listening or dfu.") }
         if let seconds, seconds <= 0 { throw ValidationError("--for must be more than 0 seconds.") }
     }
 
     func run() async throws {
         let arrivals = try MachineProbe.refuseToRunBlind("watch")
-        let policy = NoCloudPolicy(bound: .milliseconds(Int(bound * 1000)), finalState: NoCloudPolicy.FinalState(rawValue: final) ?? .listening)
+        let policy = NoCloudPolicy(bound: .milliseconds(Int(bound * 1000)), finalState: final)
         let guardian = NoCloudGuard(policy: policy, clock: ContinuousClock())
         let bus: LibUSBBus
         let events: AsyncStream<USBBusEvent>
@@ -71,7 +70,7 @@ struct WatchCommand: AsyncParsableCommand, JSONOutputCommand {
         for (port, requests) in held.finish() {
             do throws(ControlRequestError) {
                 try await guardian.leave(requests)
-                output.line(["event": "final", "port": port, "state": final], text: "  \(port)  left in \(final) mode")
+                output.line(["event": "final", "port": port, "state": final.rawValue], text: "  \(port)  left in \(final) mode")
             } catch {
                 output.line(["event": "final", "port": port, "error": error.description], text: "  \(port)  FAIL: could not leave it in \(final) mode: \(error)")
             }
@@ -203,3 +202,6 @@ final class StopSignal: @unchecked Sendable {
         for await _ in stream { return }
     }
 }
+
+/// `station watch --final listening|dfu`.
+extension NoCloudPolicy.FinalState: ExpressibleByArgument {}

@@ -210,7 +210,7 @@ import Testing
     }
 
     @Test func queueBenchPrintsOneObjectPerRun() throws {
-        let run = try StationBinaryTests.run(["bench", "queue", "--json", "--devices", "150", "--devices", "300", "--batch-size", "100"])
+        let run = try StationBinaryTests.run(["benchmark", "queue", "--json", "--devices", "150", "--devices", "300", "--batch-size", "100"])
         #expect(run.status == 0, "\(run.stdout)")
         let runs = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
         #expect(runs.map { $0["devices"] as? Int } == [150, 300])

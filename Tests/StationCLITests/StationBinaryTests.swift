@@ -123,11 +123,28 @@ import Testing
         #expect(run.stderr.contains("REFUSED [PLAN-WRONG-PLATFORM]") && !run.stdout.contains("REFUSED"), "\(run.stderr)")
     }
 
-    @Test func benchFlashJSONShape() throws {
-        let run = try Self.run(["bench", "flash", "--json", "--scale", "0.02", "--platform", "electron"])
+    /// `station benchmark flash`, and its old spelling `station bench flash` (hidden, kept for scripts).
+    @Test(arguments: [["benchmark", "flash"], ["bench", "flash"]]) func benchmarkFlashJSONShape(command: [String]) throws {
+        let run = try Self.run(command + ["--json", "--scale", "0.02", "--platform", "electron"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let array = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
         let keys = Set(try #require(array.first).keys)
         #expect(keys.isSuperset(of: ["platform", "fullSeconds", "floorSeconds", "fullRatio", "reflashSeconds", "reflashRatio", "pagesErased", "bytesProgrammed", "bytesTransferred", "controlTransfers"]))
+    }
+
+    /// Help lists the benchmarks under `benchmark` and not the old `bench` (which still parses:
+    /// a usage error inside it is its own, with the hidden command's name).
+    @Test func helpNamesTheBenchmarksApartFromTheBench() throws {
+        func commands(_ help: String) -> Set<String> {
+            Set(help.split(separator: "\n").compactMap { line in line.hasPrefix("  ") && !line.hasPrefix("   ") ? line.split(separator: " ").first.map(String.init) : nil })
+        }
+        let help = try Self.run(["--help"])
+        #expect(help.status == 0 && help.stderr.isEmpty, "\(help.stderr)")
+        #expect(try Self.run(["help"]).stdout == help.stdout)
+        #expect(commands(help.stdout).contains("benchmark") && !commands(help.stdout).contains("bench"), "\(help.stdout)")
+        let sub = try Self.run(["benchmark", "--help"])
+        #expect(commands(sub.stdout).isSuperset(of: ["flash", "pipeline", "queue"]) && !commands(sub.stdout).contains("line"), "\(sub.stdout)")
+        let old = try Self.run(["bench", "line", "--devices", "0"])
+        #expect(old.status == 64 && old.stderr.contains("--devices"), "\(old.stderr)")
     }
 }

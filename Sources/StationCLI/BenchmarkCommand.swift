@@ -4,11 +4,42 @@ import Foundation
 import ParticleDevices
 import Station
 
-/// `station bench ...`: benchmarks (not tests), on the real clock.
-struct BenchCommand: AsyncParsableCommand {
+/// `station benchmark ...`: benchmarks (not tests), on the real clock. ("bench" is the
+/// workbench; the benchmarks are named apart from it.)
+struct BenchmarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks against the emulator's physical floor.",
-        subcommands: [FlashBenchCommand.self, QueueBenchCommand.self, LineBenchCommand.self])
+        commandName: "benchmark", abstract: "Benchmarks against the emulator's physical floor.",
+        subcommands: [FlashBenchmarkCommand.self, PipelineBenchmarkCommand.self, QueueBenchmarkCommand.self])
+}
+
+/// The benchmarks' spellings before they moved under `benchmark` (`station bench flash`,
+/// `bench queue`, `bench line`): hidden, kept so existing scripts go on working.
+struct LegacyBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Old name of `station benchmark`.", shouldDisplay: false,
+        subcommands: [HiddenAlias<FlashBenchmarkCommand>.self, HiddenAlias<QueueBenchmarkCommand>.self, HiddenAlias<PipelineBenchmarkCommand>.self])
+}
+
+/// A command whose old name is kept as a hidden alias.
+protocol RenamedCommand: AsyncParsableCommand, JSONOutputCommand {
+    static var oldName: String { get }
+}
+
+extension FlashBenchmarkCommand: RenamedCommand { static var oldName: String { "flash" } }
+extension QueueBenchmarkCommand: RenamedCommand { static var oldName: String { "queue" } }
+extension PipelineBenchmarkCommand: RenamedCommand { static var oldName: String { "line" } }
+
+/// `Command` under its old name, hidden from help: the same options, validation and run.
+struct HiddenAlias<Command: RenamedCommand>: AsyncParsableCommand, JSONOutputCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: Command.oldName, abstract: Command.configuration.abstract, shouldDisplay: false)
+    }
+
+    @OptionGroup var command: Command
+
+    var printsJSON: Bool { command.printsJSON }
+
+    mutating func run() async throws { try await command.run() }
 }
 
 /// One platform's figures.
@@ -28,9 +59,9 @@ struct FlashBenchResult: Codable, Sendable {
     var reflashControlTransfers: Int
 }
 
-/// `station bench flash`: a full Device OS + application set into emulated devices whose
+/// `station benchmark flash`: a full Device OS + application set into emulated devices whose
 /// timing model really sleeps, so host overhead counts; then the same content again.
-struct FlashBenchCommand: AsyncParsableCommand, JSONOutputCommand {
+struct FlashBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
     var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "flash",

@@ -7,10 +7,10 @@ import StationStore
 import Glibc
 #endif
 
-/// `station bench queue`: drains queues of 1,000 and 10,000 devices into the fake cloud
+/// `station benchmark queue`: drains queues of 1,000 and 10,000 devices into the fake cloud
 /// (paid-plan product) with a child `station queue sync` per run, and reports each run's
 /// requests, wall time and the child's peak resident memory.
-struct QueueBenchCommand: AsyncParsableCommand, JSONOutputCommand {
+struct QueueBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
     var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
         commandName: "queue", abstract: "Time draining the import queue into the fake cloud, with peak memory.",

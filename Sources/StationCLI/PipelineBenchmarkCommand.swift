@@ -8,12 +8,12 @@ import Station
 import StationAgent
 import StationStore
 
-/// `station bench line --devices N`: a whole bench through the pipeline with the emulator's
+/// `station benchmark pipeline --devices N`: a whole bench through the pipeline with the emulator's
 /// timing model on, against one device alone, with the station's own peak memory.
-struct LineBenchCommand: AsyncParsableCommand, JSONOutputCommand {
+struct PipelineBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
     var printsJSON: Bool { json }
     static let configuration = CommandConfiguration(
-        commandName: "line", abstract: "Time N devices through the whole pipeline against one device alone, with peak memory.",
+        commandName: "pipeline", abstract: "Time N devices through the whole pipeline against one device alone, with peak memory.",
         discussion: """
             Each device arrives in normal mode (factory Device OS 5.9.0, active SIM), is guarded, \
             identified, paired with its scan, flashed to Device OS 6.2.0 plus a product firmware \
