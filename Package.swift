@@ -39,6 +39,8 @@ let package = Package(
         // MARK: Adapters over the C libraries.
         .target(name: "LibUSB", dependencies: ["CLibUSB", "CShims", "Seams", "TextFormats"], exclude: ["README.md"]),
         .target(name: "Udev", dependencies: ["CUdev"], exclude: ["README.md"]),
+        /// A TCP listener on 127.0.0.1: the emulator's USB/IP server and the fake cloud share it.
+        .target(name: "Loopback", exclude: ["README.md"]),
         .target(name: "Curl", dependencies: ["CCurl", "CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "SerialPort", dependencies: ["CShims", "Seams"], exclude: ["README.md"]),
         .target(name: "Zlib", dependencies: ["CZlib", "FirmwareModules"], exclude: ["README.md"]),
@@ -49,14 +51,14 @@ let package = Package(
             exclude: ["README.md"]),
 
         // MARK: Seams: the protocols the pure layer is written against.
-        .target(name: "Seams", exclude: ["README.md"]),
+        .target(name: "Seams", dependencies: ["TextFormats"], exclude: ["README.md"]),
 
         // MARK: Pure domain modules: no I/O, no C imports.
         /// TOML (a reader of our own), lines, CSV: the text formats every other module reads and writes.
         .target(name: "TextFormats", exclude: ["README.md"]),
         .target(name: "DFU", dependencies: ["Seams"], exclude: ["README.md"]),
         .target(name: "ParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
-        .target(name: "ControlRequests", dependencies: ["Seams", "FirmwareModules"], exclude: ["README.md"]),
+        .target(name: "ControlRequests", dependencies: ["Seams", "FirmwareModules", "TextFormats"], exclude: ["README.md"]),
         .target(name: "ListeningConsole", dependencies: ["Seams", "FirmwareModules", "TextFormats"], exclude: ["README.md"]),
         .target(
             name: "ParticleDevices",
@@ -68,7 +70,7 @@ let package = Package(
             ]),
         .target(
             name: "FirmwareModules",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["TextFormats", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"],
             resources: [.embedInCode("Resources/known-platforms.json")]),
 
@@ -79,7 +81,7 @@ let package = Package(
 
         // MARK: Doubles: they ship in the binary, for `station demo`, the lab and tests.
         .target(
-            name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices", "ControlRequests"],
+            name: "DeviceEmulator", dependencies: ["Seams", "DFU", "FirmwareModules", "ParticleDevices", "ControlRequests", "Loopback"],
             exclude: ["README.md"]),
 
         .target(
@@ -95,7 +97,7 @@ let package = Package(
             dependencies: ["CShims", "Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams", "TextFormats"],
             exclude: ["README.md"]),
         .target(name: "StationReports", dependencies: ["StationStore", "TextFormats"], exclude: ["README.md"]),
-        .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices"], exclude: ["README.md"]),
+        .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices", "Loopback"], exclude: ["README.md"]),
 
         // MARK: Application and front end.
         .target(
@@ -103,7 +105,7 @@ let package = Package(
             dependencies: ["ParticleCloud", "StationStore", "StationConfig", "ParticleDevices", "Seams"],
             exclude: ["README.md"]),
         .target(
-            name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "ControlRequests", "ListeningConsole", "StationConfig", "Seams"],
+            name: "Station", dependencies: ["ParticleDevices", "FirmwareModules", "DFU", "ControlRequests", "ListeningConsole", "StationConfig", "Seams", "TextFormats"],
             exclude: ["README.md"]),
         .target(
             name: "StationCLI",

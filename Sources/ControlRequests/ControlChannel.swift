@@ -1,3 +1,4 @@
+import TextFormats
 import Seams
 
 /// A control request that did not succeed, with the request, the device and what to do.

@@ -60,18 +60,14 @@ public actor EmulatedKeyboardScanner: USBIPServable {
     public func replug() { attached = true }
     public func imported() async {}
 
-    public var deviceDescriptor: [UInt8] {
-        [18, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 64, 0x09, 0x12, 0x02, 0x00, 0x00, 0x01, 1, 2, 3, 1]
-    }
+    public var deviceDescriptor: [UInt8] { StandardDescriptors.device(vendorID: 0x1209, productID: 0x0002, composite: false) }
 
     public var configurationDescriptor: [UInt8] {
         let interface: [UInt8] = [9, 0x04, 0, 0, 1, 0x03, 0x01, 0x01, 0]
         let length = Self.reportDescriptor.count
         let hid: [UInt8] = [9, 0x21, 0x11, 0x01, 0x00, 0x01, 0x22, UInt8(length & 0xFF), UInt8(length >> 8)]
         let endpoint: [UInt8] = [7, 0x05, 0x81, 0x03, 8, 0, 10]
-        let body = interface + hid + endpoint
-        let total = 9 + body.count
-        return [9, 0x02, UInt8(total & 0xFF), UInt8(total >> 8), 1, 1, 0, 0x80, 50] + body
+        return StandardDescriptors.configuration(interfaces: 1, maxPower: 50, interface + hid + endpoint)
     }
 
     public func control(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws(USBTransferError) -> [UInt8] {

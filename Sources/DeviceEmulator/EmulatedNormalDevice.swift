@@ -99,26 +99,14 @@ public actor EmulatedNormalDevice: USBControlTransport {
     var name: String { platform.usb?.normalProductString?.replacingOccurrences(of: " CDC Mode", with: "") ?? platform.displayName }
 
     public var deviceDescriptor: [UInt8] {
-        let pid = platform.usb?.normalProductID ?? 0
         // Composite device with interface association (class EF/02/01).
-        return [18, 0x01, 0x00, 0x02, 0xEF, 0x02, 0x01, 64, 0x04, 0x2B, UInt8(pid & 0xFF), UInt8(pid >> 8), 0x00, 0x01, 1, 2, 3, 1]
+        StandardDescriptors.device(vendorID: 0x2B04, productID: platform.usb?.normalProductID ?? 0, composite: true)
     }
 
     public var configurationDescriptor: [UInt8] {
-        let iad: [UInt8] = [8, 0x0B, 0, 2, 0x02, 0x02, 0x01, 0]
-        let comm: [UInt8] = [9, 0x04, 0, 0, 1, 0x02, 0x02, 0x01, 4]
-        let header: [UInt8] = [5, 0x24, 0x00, 0x10, 0x01]
-        let callManagement: [UInt8] = [5, 0x24, 0x01, 0x00, 1]
-        let acm: [UInt8] = [4, 0x24, 0x02, 0x02]
-        let union: [UInt8] = [5, 0x24, 0x06, 0, 1]
-        let notify: [UInt8] = [7, 0x05, 0x82, 0x03, 8, 0, 255]
-        let data: [UInt8] = [9, 0x04, 1, 0, 2, 0x0A, 0x00, 0x00, 4]
-        let bulkOut: [UInt8] = [7, 0x05, 0x01, 0x02, 64, 0, 0]
-        let bulkIn: [UInt8] = [7, 0x05, 0x81, 0x02, 64, 0, 0]
+        // CDC ACM on interfaces 0 and 1, then the vendor control interface (no endpoints).
         let vendor: [UInt8] = [9, 0x04, 2, 0, 0, 0xFF, 0xFF, 0xFF, 5]
-        let body = iad + comm + header + callManagement + acm + union + notify + data + bulkOut + bulkIn + vendor
-        let total = 9 + body.count
-        return [9, 0x02, UInt8(total & 0xFF), UInt8(total >> 8), 3, 1, 0, 0x80, 250] + body
+        return StandardDescriptors.configuration(interfaces: 3, maxPower: 250, StandardDescriptors.cdcACM(interfaceString: 4) + vendor)
     }
 
     func string(_ index: UInt8) -> String? {

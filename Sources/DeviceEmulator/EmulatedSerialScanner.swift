@@ -28,25 +28,9 @@ public actor EmulatedSerialScanner: USBIPServable {
     public func replug() { attached = true }
     public func imported() async {}
 
-    public var deviceDescriptor: [UInt8] {
-        [18, 0x01, 0x00, 0x02, 0xEF, 0x02, 0x01, 64, 0x09, 0x12, 0x01, 0x00, 0x00, 0x01, 1, 2, 3, 1]
-    }
+    public var deviceDescriptor: [UInt8] { StandardDescriptors.device(vendorID: 0x1209, productID: 0x0001, composite: true) }
 
-    public var configurationDescriptor: [UInt8] {
-        let iad: [UInt8] = [8, 0x0B, 0, 2, 0x02, 0x02, 0x01, 0]
-        let comm: [UInt8] = [9, 0x04, 0, 0, 1, 0x02, 0x02, 0x01, 0]
-        let header: [UInt8] = [5, 0x24, 0x00, 0x10, 0x01]
-        let callManagement: [UInt8] = [5, 0x24, 0x01, 0x00, 1]
-        let acm: [UInt8] = [4, 0x24, 0x02, 0x02]
-        let union: [UInt8] = [5, 0x24, 0x06, 0, 1]
-        let notify: [UInt8] = [7, 0x05, 0x82, 0x03, 8, 0, 255]
-        let data: [UInt8] = [9, 0x04, 1, 0, 2, 0x0A, 0x00, 0x00, 0]
-        let bulkOut: [UInt8] = [7, 0x05, 0x01, 0x02, 64, 0, 0]
-        let bulkIn: [UInt8] = [7, 0x05, 0x81, 0x02, 64, 0, 0]
-        let body = iad + comm + header + callManagement + acm + union + notify + data + bulkOut + bulkIn
-        let total = 9 + body.count
-        return [9, 0x02, UInt8(total & 0xFF), UInt8(total >> 8), 2, 1, 0, 0x80, 50] + body
-    }
+    public var configurationDescriptor: [UInt8] { StandardDescriptors.configuration(interfaces: 2, maxPower: 50, StandardDescriptors.cdcACM()) }
 
     public func control(_ setup: ControlSetup, data: [UInt8], timeout: Duration) async throws(USBTransferError) -> [UInt8] {
         guard attached else { throw .noDevice }

@@ -1,4 +1,5 @@
 import Foundation
+import Loopback
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     public let port: UInt16
-    private let listener: Int32
+    private let listener: LoopbackListener
     private let counters = Counters()
 
     /// Responses that could not be delivered because the client had gone (killed or timed
@@ -38,58 +39,19 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         var abandoned: Int { lock.withLock { value } }
         func abandon() { lock.withLock { value += 1 } }
     }
-    // `stopped` is guarded by `lock`.
-    private let lock = NSLock()
-    private var stopped = false
 
     /// Binds 127.0.0.1 (port 0: any free port) and starts serving `handler`.
-    public init(port: UInt16 = 0, handler: @escaping @Sendable (Request) -> Reply) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            let error = errno
-            close(fd)
-            throw POSIXError(.init(rawValue: error) ?? .EADDRINUSE)
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        self.port = UInt16(bigEndian: actual.sin_port)
-        listener = fd
+    public init(port: UInt16 = 0, handler: @escaping @Sendable (Request) -> Reply) throws(LoopbackError) {
+        listener = try LoopbackListener(port: port, backlog: 64)
+        self.port = listener.port
         let counters = self.counters
-        let accepting = Thread { [listener = fd] in
-            while true {
-                let client = accept(listener, nil, nil)
-                if client < 0 {
-                    if errno == EINTR { continue }
-                    return  // closed by stop()
-                }
-                let connection = Thread { Self.serve(client, handler: handler, counters: counters) }
-                connection.start()
-            }
-        }
-        accepting.name = "fake-cloud accept"
-        accepting.start()
+        listener.accept(threadName: "fake-cloud accept") { client in Self.serve(client, handler: handler, counters: counters) }
     }
 
     /// The base URL, e.g. `http://127.0.0.1:40123`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    public func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped else { return }
-        stopped = true
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-    }
+    public func stop() { listener.close() }
 
     deinit { stop() }
 

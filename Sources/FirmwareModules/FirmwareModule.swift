@@ -1,3 +1,4 @@
+import TextFormats
 import Crypto
 
 /// A parsed Particle module file: what binary-version-reader's `parseBuffer` reports, plus
@@ -157,9 +158,6 @@ extension FirmwareModule {
 public enum FileDigest {
     /// Lowercase hex SHA-256 of `bytes`.
     public static func sha256(_ bytes: some Collection<UInt8>) -> String {
-        SHA256.hash(data: Array(bytes)).map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(Array(SHA256.hash(data: Array(bytes))))
     }
 }

@@ -1,3 +1,5 @@
+import TextFormats
+
 /// The report `station inspect` prints for one file. Keys shared with the shared fixtures'
 /// `EXPECTED.json` use its names and shapes exactly (`moduleStartAddy` is the lowercase hex
 /// string without `0x`, `productId` is -1 when the suffix has no product fields, ...).
@@ -99,12 +101,12 @@ public struct ModuleInspection: Codable, Hashable, Sendable {
         dependency2 = Dependency(h.dependency2)
         prefixOffset = m.prefixOffset
         prefixSize = m.prefixSize
-        crc = CRC(stored: Self.hex32(m.storedCRC), computed: Self.hex32(m.computedCRC), valid: m.crcValid)
+        crc = CRC(stored: Hex.word(m.storedCRC), computed: Hex.word(m.computedCRC), valid: m.crcValid)
         suffixSize = m.suffix.size
         productId = m.productID.map(Int.init) ?? -1
         productVersion = m.productVersion.map(Int.init) ?? -1
         sha256Field = SHA256Field(
-            stored: hexString(m.suffix.sha256), computedOverFileMinus38: hexString(m.sha256OfFile),
+            stored: Hex.encode(m.suffix.sha256), computedOverFileMinus38: Hex.encode(m.sha256OfFile),
             matchesFileMinus38: m.sha256MatchesFile, matchesPayloadOnly: m.sha256MatchesPayload)
         sha256Valid = m.sha256Valid
         prefixExtensions = m.prefixExtensions.isEmpty ? nil : m.prefixExtensions.map(Extension.init)
@@ -121,11 +123,6 @@ public struct ModuleInspection: Codable, Hashable, Sendable {
             sizeMatchesAddresses, reserved, flags, flagNames, dependency, dependency2, prefixOffset, prefixSize,
             crc, suffixSize, productId, productVersion, sha256Field, sha256Valid, prefixExtensions,
             suffixExtensions, compressedHeader, decompressed, combinedParts, parts
-    }
-
-    static func hex32(_ value: UInt32) -> String {
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     /// Inspects a whole file: the whole-file parse (as the reference does it), plus each part

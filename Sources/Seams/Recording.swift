@@ -1,3 +1,5 @@
+import TextFormats
+
 /// A readable recording of control transfers: each request's fields and the response bytes
 /// in hex, in order. What `--record FILE` writes and what `ReplayTransport` plays back.
 public struct ControlRecording: Codable, Hashable, Sendable {
@@ -112,43 +114,6 @@ extension USBTransferError {
         case "USB-NO-DEVICE": self = .noDevice
         case "USB-OVERFLOW": self = .overflow
         default: return nil
-        }
-    }
-}
-
-/// Lowercase hex without separators.
-public enum Hex {
-    public static func encode<C: Collection<UInt8>>(_ bytes: C) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    public static func decode(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var index = 0
-        while index < chars.count {
-            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-
-    static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
         }
     }
 }

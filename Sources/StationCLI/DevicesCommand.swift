@@ -90,14 +90,7 @@ struct DevicesCommand: AsyncParsableCommand, JSONOutputCommand {
 
     /// Prints `arrived`/`left` lines for Particle devices until the time is up (or forever).
     static func watch(for limit: Duration?) async throws {
-        let bus: LibUSBBus
-        let events: AsyncStream<USBBusEvent>
-        do {
-            bus = try LibUSBBus(logLevel: .none)
-            events = try bus.watch(vendorID: PlatformCatalog.bundled.vendorID)
-        } catch {
-            throw CommandFailure(.unavailable, error.code, error.description)
-        }
+        let (bus, events) = try MachineProbe.watchParticleDevices(arrivals: MachineProbe.arrivalSource())
         say("watching for Particle devices" + (limit.map { " for \($0)" } ?? ""))
         let watcher = Task {
             for await event in events {

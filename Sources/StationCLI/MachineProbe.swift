@@ -1,6 +1,7 @@
 import Curl
 import Foundation
 import LibUSB
+import ParticleDevices
 import Station
 import TextFormats
 import Udev
@@ -35,6 +36,21 @@ enum MachineProbe {
             usbDirectory: paths.usbDirectory, usbDirectoryExists: exists, usbDirectoryReadable: exists && access(paths.usbDirectory, R_OK | X_OK) == 0,
             udevControl: paths.udevControl, udevDaemonRunning: udevd, kernelUeventsProblem: udevd ? nil : LibUSBBus.kernelUeventsProblem()?.description,
             rules: installedRules(paths.rulesDirectories), runningAsRoot: geteuid() == 0)
+    }
+
+    /// How this machine hears arrivals now: udevd's events through libusb, or the kernel's
+    /// uevents when udevd does not run.
+    static func arrivalSource() -> ArrivalSource { startFacts().arrivals == .kernelUevents ? .kernel : .udev }
+
+    /// A bus opened to hear arrivals the way `arrivals` says, and the Particle devices'
+    /// arrivals and departures on it: what `station watch` and `station devices --watch` share.
+    static func watchParticleDevices(arrivals: ArrivalSource) throws(CommandFailure) -> (bus: LibUSBBus, events: AsyncStream<USBBusEvent>) {
+        do {
+            let bus = try LibUSBBus(logLevel: .none, arrivals: arrivals)
+            return (bus, try bus.watch(vendorID: PlatformCatalog.bundled.vendorID))
+        } catch {
+            throw CommandFailure(.unavailable, error.code, error.description)
+        }
     }
 
     /// Refuses to start (exit 69) when the bench would run blind: one line per problem,

@@ -35,14 +35,7 @@ struct WatchCommand: AsyncParsableCommand, JSONOutputCommand {
         let arrivals = try MachineProbe.refuseToRunBlind("watch")
         let policy = NoCloudPolicy(bound: .milliseconds(Int(bound * 1000)), finalState: final)
         let guardian = NoCloudGuard(policy: policy, clock: ContinuousClock())
-        let bus: LibUSBBus
-        let events: AsyncStream<USBBusEvent>
-        do {
-            bus = try LibUSBBus(logLevel: .none, arrivals: arrivals)
-            events = try bus.watch(vendorID: PlatformCatalog.bundled.vendorID)
-        } catch {
-            throw CommandFailure(.unavailable, error.code, error.description)
-        }
+        let (bus, events) = try MachineProbe.watchParticleDevices(arrivals: arrivals)
         let output = WatchOutput(json: json)
         let held = HeldDevices()
         output.line(["event": "watching", "bound": bound], text: "watching for Particle devices; each normal-mode arrival is put in listening mode within \(bound) s")

@@ -91,10 +91,7 @@ public enum TextLines {
         return count
     }
 
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-    }
+    private static func hex(_ byte: UInt8) -> String { Hex.encode([byte], uppercase: true) }
 }
 
 /// Builds lines from a stream of bytes arriving in pieces (a scanner, a console), with a

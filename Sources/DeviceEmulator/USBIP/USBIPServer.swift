@@ -1,4 +1,5 @@
 import Foundation
+import Loopback
 import Seams
 
 #if canImport(Glibc)
@@ -61,61 +62,20 @@ public final class USBIPServer: @unchecked Sendable {
     // `devices` is guarded by `lock`; the socket is owned by the accept thread.
     private let lock = NSLock()
     private var devices: [String: any USBIPServable] = [:]
-    private let listener: Int32
+    private let listener: LoopbackListener
     public let port: UInt16
 
     /// Binds 127.0.0.1:`port` (3240 by convention).
-    public init(port: UInt16 = 3240) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw USBIPError.socket("socket", errno) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            let code = errno
-            close(fd)
-            throw USBIPError.socket("bind/listen 127.0.0.1:\(port)", code)
-        }
-        listener = fd
-        self.port = port
-        let thread = Thread { [listener = fd, self] in self.acceptLoop(listener) }
-        thread.name = "usbip-accept"
-        thread.start()
+    public init(port: UInt16 = 3240) throws(LoopbackError) {
+        listener = try LoopbackListener(port: port, backlog: 16)
+        self.port = listener.port
+        listener.accept(threadName: "usbip-accept", noDelay: true) { [self] client in self.serve(client) }
     }
 
     /// Offers a device under a bus ID (`1-1`, `1-2`, ...), replacing the one there (a mode
     /// change re-enumerates with a new personality).
     public func add(_ device: any USBIPServable, busID: String) {
         lock.withLock { devices[busID] = device }
-    }
-
-    private func acceptLoop(_ listener: Int32) {
-        while true {
-            let client = accept(listener, nil, nil)
-            if client < 0 {
-                // Only a closed listener ends the loop; a client that gave up before the
-                // accept (ECONNABORTED), or a momentary shortage of descriptors or buffers,
-                // must not stop the bench from taking the next attach.
-                switch errno {
-                case EBADF, EINVAL, ENOTSOCK: return
-                case EINTR, ECONNABORTED, EPROTO: continue
-                default:
-                    usleep(50_000)
-                    continue
-                }
-            }
-            var one: Int32 = 1
-            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let thread = Thread { self.serve(client) }
-            thread.name = "usbip-connection"
-            thread.start()
-        }
     }
 
     private func serve(_ fd: Int32) {
@@ -371,11 +331,3 @@ final class ResultBox<T>: @unchecked Sendable {
     var value: T?
 }
 
-public enum USBIPError: Error, CustomStringConvertible {
-    case socket(String, Int32)
-    public var description: String {
-        switch self {
-        case .socket(let call, let code): "USB/IP server: \(call) failed: \(String(cString: strerror(code))) (errno \(code))"
-        }
-    }
-}

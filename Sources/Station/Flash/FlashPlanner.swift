@@ -1,3 +1,4 @@
+import TextFormats
 import DFU
 import FirmwareModules
 import ParticleDevices
@@ -30,7 +31,7 @@ public enum FlashPlanner {
         for item in modules {
             let m = item.module, h = m.header
             guard h.platformID == platform.id.rawValue else { throw .wrongPlatform(file: item.name, found: h.platformID, expected: platform.id) }
-            guard m.crcValid else { throw .integrity(file: item.name, what: "CRC stored \(hex(m.storedCRC)), computed \(hex(m.computedCRC))") }
+            guard m.crcValid else { throw .integrity(file: item.name, what: "CRC stored \(Hex.word(m.storedCRC)), computed \(Hex.word(m.computedCRC))") }
             guard m.sha256Valid else { throw .integrity(file: item.name, what: "the SHA-256 field does not match the contents") }
             guard m.sizeMatchesAddresses else { throw .integrity(file: item.name, what: "the file size does not match its addresses") }
             if h.flags.contains(.compressed) || h.flags.contains(.combined) {
@@ -164,10 +165,5 @@ public enum FlashPlanner {
                 owner[page.start] = step.name
             }
         }
-    }
-
-    static func hex(_ value: UInt32) -> String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 8 - s.count) + s
     }
 }
