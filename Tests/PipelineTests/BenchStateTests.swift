@@ -1,3 +1,4 @@
+import Foundation
 import ParticleDevices
 import Station
 import Testing
@@ -360,6 +361,8 @@ import Testing
         var saved: [String: Job] = [:]
         for case .save(let job) in h.actions { saved[job.deviceID] = job }
         var restarted = Harness()
+        // The bench's time is the wall clock's: a restarted station's goes on from where it was.
+        restarted.now = h.now + 60
         let restoring = restarted.bench.restore(Array(saved.values))
         #expect(restarted.step(idA) == .interrupted && restarted.bench.jobs[idA]?.interruptedAt == .flashing)
         #expect(restarted.step(idB) == .passed, "finished jobs stay finished")
@@ -375,6 +378,49 @@ import Testing
         restarted.send(.departed(port: "1-2"))
         restarted.send(.arrived(port: "1-2", deviceID: idB))
         #expect(restarted.bench.jobs[idB]?.attempt == 2, "plugged in again: a new attempt")
+    }
+
+    /// Found by the kill campaign: a device that passed left for its last step's own
+    /// switch into its final mode, and the station was killed before it came back. After the
+    /// restart its return to the same port is not a new plug-in (before, the settle window
+    /// lived outside the job, was lost with the process, and the device started attempt 2,
+    /// was asked for its sticker again and failed PAIR-MISMATCH on the next one scanned).
+    @Test(arguments: [5.0, 600.0]) func aPassedDeviceBackFromItsLastSwitchAfterARestartStaysPassed(restartSeconds: Double) {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scan(boronA.serialNumber!))
+        h.complete(idA)
+        h.send(.departed(port: "1-1"))  // the final state's re-enumeration
+        var saved: [String: Job] = [:]
+        for case .save(let job) in h.actions { saved[job.deviceID] = job }
+        #expect(saved[idA]?.step == .passed && saved[idA]?.port == nil && saved[idA]?.switching == true)
+        var restarted = Harness()
+        restarted.now = h.now + restartSeconds
+        #expect(restarted.bench.restore(Array(saved.values)).isEmpty)
+        restarted.send(.arrived(port: "1-1", deviceID: idA))
+        #expect(restarted.step(idA) == .passed && restarted.bench.jobs[idA]?.attempt == 1, "back where it finished: nothing to do")
+        #expect(!restarted.actions.contains(.identify(port: "1-1", deviceID: idA)))
+        // Taken away and brought back later, it is a new attempt as always.
+        restarted.send(.departed(port: "1-1"), after: 30)
+        restarted.send(.arrived(port: "1-1", deviceID: idA), after: 30)
+        #expect(restarted.bench.jobs[idA]?.attempt == 2)
+    }
+
+    /// A job saved by station 0.13 (before the bench's bookkeeping moved into the job) still
+    /// reads, and resumes: it is not switching and its last port is its port.
+    @Test func aJobSavedBeforeTheBookkeepingMovedStillResumes() throws {
+        let old = #"{"deviceID":"e00fce68ae40e8a1f5b40001","port":"1-1","attempt":1,"step":"flashing","identity":{"platform":"boron","serialNumber":"P0AAAAAAAAAAAAA"},"scan":"P0AAAAAAAAAAAAA","stepLog":[{"step":"identifying","at":0},{"step":"flashing","at":2.5}]}"#
+        let job = try JSONDecoder().decode(Job.self, from: Data(old.utf8))
+        #expect(job.lastPort == "1-1" && !job.switching && !job.identifySwitch && job.attemptStartedAt == nil)
+        var h = Harness()
+        #expect(h.bench.restore([job]).count == 1 && h.step(idA) == .interrupted)
+        h.send(.arrived(port: "1-3", deviceID: idA))
+        #expect(h.bench.jobs[idA]?.scan == "P0AAAAAAAAAAAAA" && h.step(idA) == .identifying)
+        #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-3", deviceID: idA)))
+        // What it saves now carries the new keys, and reads back the same.
+        let again = try JSONDecoder().decode(Job.self, from: JSONEncoder().encode(try #require(h.bench.jobs[idA])))
+        #expect(again == h.bench.jobs[idA])
     }
 
     @Test func oneDeviceFailingNeverDisturbsAnother() {

@@ -147,6 +147,10 @@ public actor BenchDriver<C: Clock<Duration>> {
     let slotName: @Sendable (String) -> String
     let clock: C
     let origin: C.Instant
+    /// The wall-clock time at `origin`, in seconds since the Unix epoch: the bench's times
+    /// (saved with jobs) are this plus the clock's elapsed time, so they still mean
+    /// something to the station that restarts on the same store.
+    let wallOrigin: Double
     let slots: [BenchConfig.Slot]
     let scanSettings: ScanSettings
     var arrivals: [String: (productID: UInt16, inDFU: Bool)] = [:]
@@ -174,7 +178,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     let connectivity: ConnectivityTest?
 
     public init(policy: BenchPolicy, provisioner: Provisioner<C>, noCloud: NoCloudPolicy = NoCloudPolicy(), link: any DeviceLink,
-                log: any ProvisioningLog, clock: C, connectivity: ConnectivityTest? = nil, slots: [BenchConfig.Slot] = [], scanSettings: ScanSettings = ScanSettings()) {
+                log: any ProvisioningLog, clock: C, wallClock: @Sendable () -> Date = { Date() }, connectivity: ConnectivityTest? = nil, slots: [BenchConfig.Slot] = [],
+                scanSettings: ScanSettings = ScanSettings()) {
         self.connectivity = connectivity
         self.slots = slots
         self.scanSettings = scanSettings
@@ -189,10 +194,18 @@ public actor BenchDriver<C: Clock<Duration>> {
         self.log = log
         self.clock = clock
         origin = clock.now
+        wallOrigin = wallClock().timeIntervalSince1970
         slotName = { port in slots.first { $0.port == port }?.name ?? port }
     }
 
-    var now: Double {
+    /// The bench's time: seconds since the Unix epoch, advancing with the injected clock.
+    var now: Double { wallOrigin + runningSeconds }
+
+    /// A bench time as a date (nil: now).
+    func date(_ time: Double?) -> Date { Date(timeIntervalSince1970: time ?? now) }
+
+    /// Seconds since this driver started.
+    var runningSeconds: Double {
         let elapsed = origin.duration(to: clock.now)
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
@@ -363,8 +376,10 @@ public actor BenchDriver<C: Clock<Duration>> {
                 }
             case .record(let job):
                 if job.step == .failed { detailDevice = job.deviceID }
-                var detail = details[job.deviceID] ?? AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
-                detail.finishedAt = Date()
+                var detail = details[job.deviceID] ?? AttemptDetail(startedAt: date(job.attemptStartedAt), finishedAt: date(now), modulesBefore: [], modulesAfter: [], written: [])
+                // The attempt started when its job says (a restart does not start it again).
+                detail.startedAt = date(job.attemptStartedAt)
+                detail.finishedAt = date(now)
                 var change = ImportChange.none
                 if let next = actions.indices.dropFirst(index + 1).first(where: { actions[$0].importChange(of: job.deviceID) != nil }) {
                     if case .enqueueImport = actions[next] {
@@ -465,7 +480,8 @@ public actor BenchDriver<C: Clock<Duration>> {
 
     func begin(_ deviceID: String) {
         if details[deviceID] == nil {
-            details[deviceID] = AttemptDetail(startedAt: Date(), finishedAt: Date(), modulesBefore: [], modulesAfter: [], written: [])
+            let started = date(state.jobs[deviceID]?.attemptStartedAt)
+            details[deviceID] = AttemptDetail(startedAt: started, finishedAt: started, modulesBefore: [], modulesAfter: [], written: [])
         }
     }
 
@@ -547,7 +563,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     // MARK: The view
 
     public var view: BenchView {
-        let elapsed = now
+        let now = self.now
+        let elapsed = now - wallOrigin
         // One row per port: the device on it now, else the last one to be there (a device
         // unplugged mid-work, or the latest result, until another device arrives there).
         // Jobs finished in an earlier run (restored from the store, untouched since) are not
@@ -567,7 +584,7 @@ public actor BenchDriver<C: Clock<Duration>> {
         for (port, job) in latest {
             var eta: Double?
             if job.step == .flashing, let progress = job.progress, progress.done > 0, let started = flashStarted[job.deviceID] {
-                let rate = Double(progress.done) / max(0.001, elapsed - started)
+                let rate = Double(progress.done) / max(0.001, now - started)
                 eta = Double(progress.total - progress.done) / rate
             }
             let platform = job.identity.platform
@@ -596,7 +613,7 @@ public actor BenchDriver<C: Clock<Duration>> {
         }
         let passed = shownJobs.filter { $0.step == .passed }.count
         let failed = shownJobs.filter { $0.step == .failed }.count
-        let current = Array(notes.filter { isCurrent($0, now: elapsed) }.suffix(5))
+        let current = Array(notes.filter { isCurrent($0, now: now) }.suffix(5))
         return BenchView(rows: rows, passed: passed, failed: failed, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
                          prompts: Array(current.map(\.text)), elapsed: elapsed, detail: detail, banner: banner, promptIDs: current.map(\.id))
     }

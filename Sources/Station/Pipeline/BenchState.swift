@@ -126,23 +126,6 @@ public struct BenchState: Sendable {
     public private(set) var ports: [String: String] = [:]
     /// Scans not yet paired: code and when.
     public private(set) var pendingScans: [(code: StickerCode, at: Double)] = []
-    /// When each job started its current attempt, and when it was last reminded.
-    var startedAt: [String: Double] = [:]
-    var waitingSince: [String: Double] = [:]
-    /// The last port each device was on (for prompts about a device that is away).
-    var lastPort: [String: String] = [:]
-    /// Devices away for a mode switch a step asked for: their return is not a new plug-in,
-    /// even when the job finished meanwhile.
-    var switching: Set<String> = []
-    /// Devices whose identify step announced a mode switch.
-    var identifySwitch: Set<String> = []
-    /// When each device passed: the last step's own re-enumeration (into its final mode) may
-    /// reach the bench after the step reported, and is not a new plug-in.
-    var passedAt: [String: Double] = [:]
-    /// When each device failed: the failing step's own mode switch (the flash step reaches
-    /// the device in DFU mode by ID) may reach the bench after the FAIL, and is not a new
-    /// plug-in either (`r SLOT` re-runs a FAIL at once).
-    var failedAt: [String: Double] = [:]
     /// How long after a PASS or FAIL a departure and return still count as the last step's switch.
     static let settleSeconds = 10.0
 
@@ -159,6 +142,12 @@ public struct BenchState: Sendable {
                 job.step = .interrupted
                 job.port = nil
                 actions.append(.save(job))
+            } else if !job.step.isActive, job.port == nil, job.switching, let last = job.lastPort {
+                // It left for its last step's own switch (into its final mode) and the
+                // station stopped before it came back: it is on its way back where it was,
+                // and its return there is not a new plug-in, however long the restart took.
+                job.port = last
+                job.switching = false
             }
             jobs[job.deviceID] = job
         }
@@ -175,7 +164,7 @@ public struct BenchState: Sendable {
             guard let deviceID = ports[port] else { return [] }
             return fail(deviceID, failure, now)
         case .identifySwitchesMode(let deviceID):
-            if jobs[deviceID]?.step == .identifying { identifySwitch.insert(deviceID) }
+            if jobs[deviceID]?.step == .identifying { jobs[deviceID]?.identifySwitch = true }
             return []
         case .identified(let deviceID, let identity): return identified(deviceID, identity, now)
         case .identifyFailed(let deviceID, let failure): return fail(deviceID, failure, now)
@@ -224,14 +213,8 @@ public struct BenchState: Sendable {
             return pass(deviceID, now)
         case .retry(let port):
             guard var job = job(at: port), job.step == .failed else { return [] }
-            job.attempt += 1
-            job.failure = nil
-            job.progress = nil
-            job.stepLog = []
-            job.scan = nil
-            job.mobileSecret = nil
+            job.beginNextAttempt(at: now)
             jobs[job.deviceID] = job
-            startedAt[job.deviceID] = now
             return move(job.deviceID, to: .identifying, now) + [.identify(port: port, deviceID: job.deviceID)]
         case .tick: return tick(now)
         }
@@ -242,23 +225,26 @@ public struct BenchState: Sendable {
     mutating func arrived(_ port: String, _ deviceID: String, _ now: Double) -> [BenchAction] {
         if let other = ports[port], other != deviceID { ports[port] = nil }
         ports[port] = deviceID
-        lastPort[deviceID] = port
         guard var job = jobs[deviceID] else {
-            jobs[deviceID] = Job(deviceID: deviceID, port: port)
-            startedAt[deviceID] = now
+            var job = Job(deviceID: deviceID, port: port)
+            job.lastPort = port
+            job.attemptStartedAt = now
+            jobs[deviceID] = job
             return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
         }
         let previousPort = job.port
-        let wasSwitching = switching.remove(deviceID) != nil
+        let wasSwitching = job.switching
+        job.switching = false
         job.port = port
+        job.lastPort = port
         jobs[deviceID] = job
         switch job.step {
         case .interrupted:
             // Back after an unplug or a restart: identify again (it re-enumerated), keep the
             // pairing, then go on.
             job.interruptedAt = nil
+            if job.attemptStartedAt == nil { job.attemptStartedAt = now }
             jobs[deviceID] = job
-            if startedAt[deviceID] == nil { startedAt[deviceID] = now }
             return [.prompt(.resumed(port: port, deviceID: deviceID))] + move(deviceID, to: .identifying, now)
                 + [.identify(port: port, deviceID: deviceID)]
         case .passed, .failed:
@@ -266,17 +252,10 @@ public struct BenchState: Sendable {
             // in again after leaving: a new attempt.
             // A switch seen after a PASS counts only while it settles: the technician who
             // unplugs a passed device at once and brings it back later starts a new attempt.
-            let endedAt = job.step == .passed ? passedAt[deviceID] : failedAt[deviceID]
-            let settling = endedAt.map { now - $0 < 2 * Self.settleSeconds } ?? true
+            let settling = job.endedAt.map { now - $0 < 2 * Self.settleSeconds } ?? true
             if previousPort == port || wasSwitching && settling { return [.save(job)] }
-            job.attempt += 1
-            job.failure = nil
-            job.progress = nil
-            job.stepLog = []
-            job.scan = nil
-            job.mobileSecret = nil
+            job.beginNextAttempt(at: now)
             jobs[deviceID] = job
-            startedAt[deviceID] = now
             return move(deviceID, to: .identifying, now) + [.identify(port: port, deviceID: deviceID)]
         case .flashing, .finishing, .connectivityTest:
             // A mode switch the flash or finish step asked for: its adapter reconnects.
@@ -297,19 +276,18 @@ public struct BenchState: Sendable {
             // Mode switches re-enumerate: the step's adapter decides (it reports a device
             // that does not come back as `flashFailed(deviceGone:)`).
             job.port = nil
-            switching.insert(deviceID)
+            job.switching = true
             jobs[deviceID] = job
             return [.save(job)]
-        case .identifying where identifySwitch.contains(deviceID):
+        case .identifying where job.identifySwitch:
             job.port = nil
-            switching.insert(deviceID)
+            job.switching = true
             jobs[deviceID] = job
             return [.save(job)]
         case .passed, .failed:
             job.port = nil
+            if let at = job.endedAt, now - at < Self.settleSeconds { job.switching = true }
             jobs[deviceID] = job
-            let endedAt = job.step == .passed ? passedAt[deviceID] : failedAt[deviceID]
-            if let at = endedAt, now - at < Self.settleSeconds { switching.insert(deviceID) }
             return [.save(job)]
         case .detected, .identifying, .waitingForScan, .interrupted:
             return interrupt(deviceID, port: port, now)
@@ -318,21 +296,21 @@ public struct BenchState: Sendable {
 
     mutating func interrupt(_ deviceID: String, port: String, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
-        switching.remove(deviceID)
-        identifySwitch.remove(deviceID)
+        job.switching = false
+        job.identifySwitch = false
         let was = job.step == .interrupted ? (job.interruptedAt ?? .detected) : job.step
         job.interruptedAt = was
         job.step = .interrupted
         job.port = nil
         job.stepLog.append(.init(step: .interrupted, at: elapsed(deviceID, now)))
+        job.waitingSince = nil
         jobs[deviceID] = job
-        waitingSince[deviceID] = nil
         if ports[port] == deviceID { ports[port] = nil }
         return [.save(job), .prompt(.unplugged(port: port, deviceID: deviceID, during: was))]
     }
 
     mutating func identified(_ deviceID: String, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
-        identifySwitch.remove(deviceID)
+        jobs[deviceID]?.identifySwitch = false
         guard var job = jobs[deviceID], job.step == .identifying else { return [] }
         let port = self.port(of: job)
         job.identity = identity.filling(from: job.identity)
@@ -358,7 +336,7 @@ public struct BenchState: Sendable {
             return pair(job.deviceID, scan.code, now)
         }
         if !policy.scanRequired { return startFlash(job.deviceID, now) }
-        waitingSince[job.deviceID] = now
+        jobs[job.deviceID]?.waitingSince = now
         return move(job.deviceID, to: .waitingForScan, now) + [.prompt(.scanSticker(port: port, platform: identity.platform))]
     }
 
@@ -370,7 +348,7 @@ public struct BenchState: Sendable {
             return [.prompt(.duplicateScan(code: sticker.description, deviceID: owner.deviceID))]
         }
         if pendingScans.contains(where: { $0.code.pairingValue == code }) { return [.prompt(.duplicateScan(code: sticker.description, deviceID: nil))] }
-        let waiting = jobs.values.filter { $0.step == .waitingForScan }.sorted { (waitingSince[$0.deviceID] ?? 0) < (waitingSince[$1.deviceID] ?? 0) }
+        let waiting = jobs.values.filter { $0.step == .waitingForScan }.sorted { ($0.waitingSince ?? 0) < ($1.waitingSince ?? 0) }
         if let match = waiting.first(where: { pairingValue($0, for: sticker) == code }) { return pair(match.deviceID, sticker, now) }
         let othersIdentifying = jobs.values.contains { $0.step == .identifying || $0.step == .detected }
         if let oldest = waiting.first, !othersIdentifying { return pair(oldest.deviceID, sticker, now) }
@@ -384,8 +362,8 @@ public struct BenchState: Sendable {
         job.scan = sticker.pairingValue
         // The secret belongs to the sticker's device: kept only once the sticker matches.
         job.mobileSecret = nil
+        job.waitingSince = nil
         jobs[deviceID] = job
-        waitingSince[deviceID] = nil
         if policy.pairing != .none {
             let what = sticker.key == .imei ? "IMEI" : "serial number"
             guard let key = pairingValue(job, for: sticker) else {
@@ -407,7 +385,7 @@ public struct BenchState: Sendable {
 
     /// The job's port, else the last one its device was on: steps find devices by ID, so a
     /// device between ports (a mode switch not seen yet) is named by where it was.
-    func port(of job: Job) -> String { job.port ?? lastPort[job.deviceID] ?? "?" }
+    func port(of job: Job) -> String { job.port ?? job.lastPort ?? "?" }
 
     mutating func startFlash(_ deviceID: String, _ now: Double) -> [BenchAction] {
         // The flash step finds the device by ID: it may be between ports (back from the
@@ -419,8 +397,8 @@ public struct BenchState: Sendable {
 
     mutating func pass(_ deviceID: String, _ now: Double) -> [BenchAction] {
         guard let job = jobs[deviceID] else { return [] }
+        jobs[deviceID]?.endedAt = now
         let moved = move(deviceID, to: .passed, now)
-        passedAt[deviceID] = now
         let done = jobs[deviceID] ?? job
         // A connectivity line queued the import before its test.
         let enqueue: [BenchAction] = policy.connectivityTest ? [] : [.enqueueImport(deviceID: deviceID, iccid: done.identity.iccid)]
@@ -429,12 +407,12 @@ public struct BenchState: Sendable {
 
     mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
-        identifySwitch.remove(deviceID)
+        job.identifySwitch = false
         let port = self.port(of: job)
         job.failure = failure
+        job.waitingSince = nil
+        job.endedAt = now
         jobs[job.deviceID] = job
-        waitingSince[job.deviceID] = nil
-        failedAt[job.deviceID] = now
         let moved = move(job.deviceID, to: .failed, now)
         let done = jobs[job.deviceID] ?? job
         return moved + [.record(done), .prompt(.done(port: port, deviceID: deviceID, passed: false, code: failure.code))]
@@ -445,9 +423,9 @@ public struct BenchState: Sendable {
         let expired = pendingScans.filter { now - $0.at >= policy.scanHold }
         pendingScans.removeAll { now - $0.at >= policy.scanHold }
         actions += expired.map { .prompt(.scanDiscarded(code: $0.code.description)) }
-        for (deviceID, since) in waitingSince where now - since >= policy.scanReminder {
-            guard let job = jobs[deviceID], job.step == .waitingForScan, let port = job.port else { continue }
-            waitingSince[deviceID] = now
+        for job in jobs.values.sorted(by: { ($0.waitingSince ?? 0) < ($1.waitingSince ?? 0) }) {
+            guard let since = job.waitingSince, now - since >= policy.scanReminder, job.step == .waitingForScan, let port = job.port else { continue }
+            jobs[job.deviceID]?.waitingSince = now
             actions.append(.prompt(.scanSticker(port: port, platform: job.identity.platform)))
         }
         return actions
@@ -463,7 +441,7 @@ public struct BenchState: Sendable {
         return [.save(job)]
     }
 
-    func elapsed(_ deviceID: String, _ now: Double) -> Double { max(0, now - (startedAt[deviceID] ?? now)) }
+    func elapsed(_ deviceID: String, _ now: Double) -> Double { max(0, now - (jobs[deviceID]?.attemptStartedAt ?? now)) }
 
     /// What the device reports for the line's pairing key.
     func pairingValue(_ job: Job) -> String? {

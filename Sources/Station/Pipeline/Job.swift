@@ -91,6 +91,26 @@ public struct Job: Hashable, Sendable, Codable {
     /// Per-step start times (seconds since the job's attempt started), for the record.
     public var stepLog: [StepMark]
 
+    // What the bench's state machine keeps about the device between events, saved with the
+    // job so a restarted station knows it too. Times are the bench's clock: seconds since
+    // the Unix epoch (`BenchState`'s `now`).
+
+    /// When the current attempt started.
+    public var attemptStartedAt: Double?
+    /// When it began waiting for its scan, or was last reminded.
+    public var waitingSince: Double?
+    /// When the attempt passed or failed: a departure and return soon after are the last
+    /// step's own re-enumeration, not a new plug-in.
+    public var endedAt: Double?
+    /// The last port its device was on (prompts about a device that is away; steps find
+    /// devices by ID, so a device between ports is named by where it was).
+    public var lastPort: String?
+    /// Away for a mode switch a step asked for: its return is not a new plug-in, even when
+    /// the job finished meanwhile.
+    public var switching: Bool
+    /// Its identify step announced a mode switch (a DFU-mode arrival is started).
+    public var identifySwitch: Bool
+
     public struct Progress: Hashable, Sendable, Codable {
         public var done: Int
         public var total: Int
@@ -112,5 +132,53 @@ public struct Job: Hashable, Sendable, Codable {
         step = .detected
         identity = JobIdentity()
         stepLog = []
+        switching = false
+        identifySwitch = false
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case deviceID, port, attempt, step, interruptedAt, identity, scan, mobileSecret, progress, failure, stepLog
+        case attemptStartedAt, waitingSince, endedAt, lastPort, switching, identifySwitch
+    }
+
+    /// Jobs saved before the bench's bookkeeping moved into the job (station 0.13 and
+    /// earlier) lack its keys: they read as a job that is not switching, with its last port
+    /// its port.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        deviceID = try c.decode(String.self, forKey: .deviceID)
+        port = try c.decodeIfPresent(String.self, forKey: .port)
+        attempt = try c.decode(Int.self, forKey: .attempt)
+        step = try c.decode(JobStep.self, forKey: .step)
+        interruptedAt = try c.decodeIfPresent(JobStep.self, forKey: .interruptedAt)
+        identity = try c.decode(JobIdentity.self, forKey: .identity)
+        scan = try c.decodeIfPresent(String.self, forKey: .scan)
+        mobileSecret = try c.decodeIfPresent(String.self, forKey: .mobileSecret)
+        progress = try c.decodeIfPresent(Progress.self, forKey: .progress)
+        failure = try c.decodeIfPresent(JobFailure.self, forKey: .failure)
+        stepLog = try c.decode([StepMark].self, forKey: .stepLog)
+        attemptStartedAt = try c.decodeIfPresent(Double.self, forKey: .attemptStartedAt)
+        waitingSince = try c.decodeIfPresent(Double.self, forKey: .waitingSince)
+        endedAt = try c.decodeIfPresent(Double.self, forKey: .endedAt)
+        lastPort = try c.decodeIfPresent(String.self, forKey: .lastPort) ?? port
+        switching = try c.decodeIfPresent(Bool.self, forKey: .switching) ?? false
+        identifySwitch = try c.decodeIfPresent(Bool.self, forKey: .identifySwitch) ?? false
+    }
+}
+
+extension Job {
+    /// A new attempt on the same device (re-plugged after a result, or `r SLOT`): the
+    /// attempt's own results go (failure, progress, step marks), and so does the pairing: a
+    /// new attempt is scanned again. What the device reported stays.
+    public mutating func beginNextAttempt(at now: Double) {
+        attempt += 1
+        attemptStartedAt = now
+        endedAt = nil
+        waitingSince = nil
+        failure = nil
+        progress = nil
+        stepLog = []
+        scan = nil
+        mobileSecret = nil
     }
 }
