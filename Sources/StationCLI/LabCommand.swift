@@ -95,21 +95,9 @@ struct LabServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// `unplug@5,stall@3` → faults.
+    /// `unplug@5,stall@3` → faults (`Fault.list(spec:)`).
     static func faults(_ text: String) throws -> [Fault] {
-        try text.split(separator: ",").map { item in
-            let pieces = item.split(separator: "@")
-            guard pieces.count == 2, let n = Int(pieces[1]), n > 0 else { throw ValidationError("fault '\(item)': expected NAME@N") }
-            switch pieces[0] {
-            case "unplug": return .unplugAfterChunk(n)
-            case "stall": return .stallAtChunk(n)
-            case "status": return .statusErrorAtChunk(n, .errWrite)
-            case "lying": return .lyingStatusAtChunk(n)
-            case "hang": return .hangAtChunk(n, .seconds(8))
-            case "powerloss": return .powerLossAtErase(n)
-            default: throw ValidationError("fault '\(item)': unknown; use unplug, stall, status, lying, hang or powerloss")
-            }
-        }
+        do { return try Fault.list(spec: text) } catch { throw ValidationError(error.description) }
     }
 
     func run() async throws {
@@ -131,19 +119,10 @@ struct LabServeCommand: AsyncParsableCommand {
         var served: [Served] = []
         for (index, (spec, modules)) in bench.enumerated() {
             let platform = spec.platform
-            let timing: FlashTiming = physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
-            let dfu = try EmulatedDFUDevice(
-                .init(platform: platform, deviceID: spec.profile.deviceID.rawValue, timing: timing, faults: spec.faults), clock: ContinuousClock(),
-                preload: modules.filter { $0.header.function != .ncpFirmware }, ncp: modules.first { $0.header.function == .ncpFirmware })
-            let item = Served(busID: "1-\(index + 1)", spec: spec, dfu: dfu)
-            if spec.mode == .dfu {
-                server.add(dfu, busID: item.busID)
-            } else {
-                let normal = EmulatedNormalDevice(platform: platform, profile: spec.profile, listening: spec.mode == .listening, deviceOS: spec.deviceOS,
-                                                  modules: modules.map(EmulatedModule.init))
-                item.normal = normal
-                server.add(normal, busID: item.busID)
-            }
+            let item = Served(busID: "1-\(index + 1)", unit: try EmulatedUnit(spec, modules: modules, physical: physical, clock: ContinuousClock()))
+            // Powered on by the host's import (`usbip attach`), not before.
+            await item.unit.plugIn()
+            if let personality = await item.unit.current { server.add(personality, busID: item.busID) }
             served.append(item)
             say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)\(spec.attachAtStart ? "" : " attach-by-scenario")")
             let p = spec.profile
@@ -224,7 +203,7 @@ struct LabServeCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(200))
             withExtendedLifetime(cloudServer) {}  // the fake cloud serves as long as the bench
             for item in served {
-                if let normal = item.normal {
+                if let normal = await item.unit.normal {
                     // The cloud log: the no-cloud guard's evidence.
                     let events = await normal.events
                     for event in events.dropFirst(item.eventsReported) {
@@ -237,50 +216,34 @@ struct LabServeCommand: AsyncParsableCommand {
                         }
                     }
                     item.eventsReported = events.count
-                    // A reset (40, an accepted firmware update), safe mode (60) or DFU (50,
-                    // 14400 baud): the device left the bus; it comes back in the new mode.
-                    guard let reset = await normal.pendingReset, !(await normal.isAttached) else { continue }
-                    for event in await normal.events.dropFirst(item.eventsReported) { say("cloud \(item.busID): \(event)") }
-                    item.normal = nil
-                    if reset == .dfu {
-                        await item.dfu.replug()
-                        server.add(item.dfu, busID: item.busID)
-                        say("re-enumerating \(item.busID) in DFU mode: \(await Self.attach(item.busID))")
-                        continue
-                    }
-                    for module in await normal.acceptedUpdates {
-                        do {
-                            try await item.dfu.install(module)
-                            say("update \(item.busID): applied \(module.header.function) #\(module.header.index) v\(module.header.version)")
-                        } catch {
+                }
+                // A reset (40, an accepted firmware update), safe mode (60) or DFU (50,
+                // 14400 baud), or leaving DFU: the device left the bus; it comes back in
+                // the new mode.
+                let leaving = await item.unit.normal
+                guard await item.unit.leftTheBus() else { continue }
+                if let leaving {
+                    for event in await leaving.events.dropFirst(item.eventsReported) { say("cloud \(item.busID): \(event)") }
+                }
+                item.eventsReported = 0
+                guard let back = await item.unit.comeBack(), let personality = await item.unit.current else { continue }
+                server.add(personality, busID: item.busID)
+                switch back {
+                case .dfuAfterReset:
+                    say("re-enumerating \(item.busID) in DFU mode: \(await Self.attach(item.busID))")
+                case .normalAfterReset(let reset, let applied):
+                    for (module, error) in applied {
+                        if let error {
                             say("update \(item.busID): NOT applied: \(error)")
+                        } else {
+                            say("update \(item.busID): applied \(module.header.function) #\(module.header.index) v\(module.header.version)")
                         }
                     }
-                    let installed = await item.dfu.installedModules()
-                    let next = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
-                                                    deviceOS: EmulatedModule.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
-                    item.normal = next
-                    server.add(next, busID: item.busID)
                     say("re-enumerating \(item.busID) in normal mode after \(reset): \(await Self.attach(item.busID))")
-                } else {
-                    guard await item.dfu.presence == .leftDFU else { continue }
-                    let report = await item.dfu.bootReport()
+                case .leftDFU(let report):
                     say("boot \(item.busID): \(report.bootable ? "bootable" : "NOT bootable")")
                     for line in report.description.split(separator: "\n") { say("boot \(item.busID):   \(line)") }
-                    guard report.bootable else {
-                        // No firmware that starts: the bootloader stays in DFU mode.
-                        await item.dfu.replug()
-                        server.add(item.dfu, busID: item.busID)
-                        say("re-enumerating \(item.busID) in DFU mode (not bootable): \(await Self.attach(item.busID))")
-                        continue
-                    }
-                    // The device resets into its firmware: it re-enumerates in normal mode.
-                    let installed = await item.dfu.installedModules()
-                    let normal = EmulatedNormalDevice(platform: item.spec.platform, profile: item.spec.profile,
-                                                      deviceOS: EmulatedModule.runningRelease(installed, fallback: item.spec.deviceOS), modules: installed)
-                    item.normal = normal
-                    server.add(normal, busID: item.busID)
-                    say("re-enumerating \(item.busID) in normal mode: \(await Self.attach(item.busID))")
+                    say("re-enumerating \(item.busID) in \(report.bootable ? "normal mode" : "DFU mode (not bootable)"): \(await Self.attach(item.busID))")
                 }
             }
         }
@@ -310,20 +273,17 @@ struct LabServeCommand: AsyncParsableCommand {
         thread.start()
     }
 
-    /// One served device and the personality it shows now.
+    /// One served device (the personality it shows now is its unit's) and how much of its
+    /// current personality's cloud log has been printed.
     final class Served: @unchecked Sendable {
         // Touched only by `run`'s loop.
         let busID: String
-        let spec: BenchDevice
-        let dfu: EmulatedDFUDevice<ContinuousClock>
-        var normal: EmulatedNormalDevice? {
-            didSet { eventsReported = 0 }
-        }
+        let unit: EmulatedUnit<ContinuousClock>
+        var spec: BenchDevice { unit.spec }
         var eventsReported = 0
-        init(busID: String, spec: BenchDevice, dfu: EmulatedDFUDevice<ContinuousClock>) {
+        init(busID: String, unit: EmulatedUnit<ContinuousClock>) {
             self.busID = busID
-            self.spec = spec
-            self.dfu = dfu
+            self.unit = unit
         }
     }
 }

@@ -129,3 +129,30 @@ import Testing
         #expect(try await tracker.session.leave() == .acknowledged(.manifest))
     }
 }
+
+/// The lab's fault specs (`lab/README.md`: `unplug@5`, ...), parsed in one place for
+/// `station lab serve --device` and spec files alike.
+@Suite struct FaultSpecTests {
+    @Test(arguments: [
+        ("unplug@5", Fault.unplugAfterChunk(5)), ("stall@3", .stallAtChunk(3)), ("status@2", .statusErrorAtChunk(2, .errWrite)),
+        ("lying@4", .lyingStatusAtChunk(4)), ("hang@6", .hangAtChunk(6, .seconds(8))), ("powerloss@1", .powerLossAtErase(1)),
+    ])
+    func eachSpecIsItsFault(text: String, fault: Fault) throws {
+        #expect(try Fault(spec: text) == fault)
+    }
+
+    @Test(arguments: ["unplug", "unplug@0", "unplug@-1", "unplug@x", "melt@3", "stall@3@4", ""])
+    func aBadSpecSaysWhatIsWrong(text: String) {
+        #expect(throws: FaultSpecError.self) { try Fault(spec: text) }
+    }
+
+    @Test func aListKeepsItsOrder() throws {
+        #expect(try Fault.list(spec: "stall@3,unplug@5") == [.stallAtChunk(3), .unplugAfterChunk(5)])
+        do {
+            _ = try Fault.list(spec: "stall@3,melt@1")
+            Issue.record("a list with an unknown fault parsed")
+        } catch {
+            #expect(error.description == "fault 'melt@1': unknown; use unplug, stall, status, lying, hang or powerloss")
+        }
+    }
+}
