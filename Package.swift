@@ -90,7 +90,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "StationAgent",
-            dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices", "ParticleCloud"],
+            dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices", "ParticleCloud", "Seams"],
             exclude: ["README.md"]),
         .target(
             name: "USBBench",

@@ -21,6 +21,8 @@ public struct DFUError: Error, Hashable, Sendable, CustomStringConvertible {
         case cancelled
         /// The bootloader does not list this DfuSe command.
         case unsupportedCommand(UInt8)
+        /// Its descriptors name no memory layout for the alt setting.
+        case noLayout
     }
 
     /// Which step (`erase`, `write`, `read`, `set-address`, `leave`, ...).
@@ -61,6 +63,7 @@ public struct DFUError: Error, Hashable, Sendable, CustomStringConvertible {
         case .verifyMismatch: "DFU-\(step)-VERIFY"
         case .cancelled: "DFU-CANCELLED"
         case .unsupportedCommand: "DFU-\(step)-UNSUPPORTED"
+        case .noLayout: "DFU-NO-LAYOUT"
         }
     }
 
@@ -89,6 +92,8 @@ public struct DFUError: Error, Hashable, Sendable, CustomStringConvertible {
             what = "cancelled; the device was returned to dfuIDLE"
         case .unsupportedCommand(let command):
             what = "the bootloader does not support DfuSe command 0x\(String(command, radix: 16)); it may need a newer bootloader"
+        case .noLayout:
+            what = "the device did not report a memory layout for alt setting \(alt). Replug it and retry."
         }
         return "DFU \(operation) failed (\(whereText)): \(what)"
     }
@@ -103,7 +108,7 @@ extension DFUError: DeviceFacingError {
         switch kind {
         case .transfer(let error): error.cause
         case .busyTimeout: .timeout
-        case .status, .unexpectedState, .malformedStatus, .unsupportedCommand: .protocolViolation
+        case .status, .unexpectedState, .malformedStatus, .unsupportedCommand, .noLayout: .protocolViolation
         case .notInLayout, .verifyMismatch, .cancelled: .other
         }
     }

@@ -27,6 +27,9 @@ public actor EmulatedUnit<C: Clock<Duration>> {
     public private(set) var earlierCloudLog: [DeviceEvent] = []
     /// What made it leave the bus, until `comeBack()`.
     private var leaving: Leaving?
+    /// What it was made with, for its first plug-in.
+    private let made: [EmulatedModule]
+    private var pluggedBefore = false
 
     private enum Leaving {
         case reset(PendingReset, accepted: [FirmwareModule])
@@ -36,6 +39,7 @@ public actor EmulatedUnit<C: Clock<Duration>> {
     /// `physical`: the emulator pays datasheet flash and full-speed USB times.
     public init(_ spec: BenchDevice, modules: [FirmwareModule], physical: Bool, clock: C) throws {
         self.spec = spec
+        made = modules.map(EmulatedModule.init)
         let timing: FlashTiming = physical ? (spec.platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
         dfu = try EmulatedDFUDevice(
             .init(platform: spec.platform, deviceID: spec.profile.deviceID.rawValue, timing: timing, faults: spec.faults), clock: clock,
@@ -53,17 +57,25 @@ public actor EmulatedUnit<C: Clock<Duration>> {
         }
     }
 
-    /// Plugs it in: it shows up in its spec's mode (normal or listening: its firmware runs
-    /// and, with an active SIM, starts toward the cloud), or in DFU mode when its firmware
-    /// cannot start (a write cut short).
+    /// Plugs it in. The first time it shows up as its spec says (normal or listening: its
+    /// firmware runs and, with an active SIM, starts toward the cloud; a spec may run firmware
+    /// it does not hold, as a scenario's device that is only ever guarded). Later, it goes by
+    /// what its flash holds: in DFU mode when its firmware cannot start (a write cut short).
     public func plugIn() async {
         guard mode == .away else { return }
-        let bootable = await dfu.bootReport().bootable
-        if spec.mode == .dfu || !bootable {
+        defer { pluggedBefore = true }
+        if spec.mode == .dfu {
             await dfu.replug()
             mode = .dfu
-        } else {
+        } else if !pluggedBefore {
+            let next = EmulatedNormalDevice(platform: spec.platform, profile: spec.profile, listening: spec.mode == .listening, deviceOS: spec.deviceOS, modules: made)
+            normal = next
+            mode = .normal
+        } else if await dfu.bootReport().bootable {
             await boot(listening: spec.mode == .listening)
+        } else {
+            await dfu.replug()
+            mode = .dfu
         }
     }
 

@@ -38,9 +38,15 @@ public actor EmulatedBench: DeviceLink {
 
     public func setOnConnected(_ hook: @escaping @Sendable (String) -> Void) { onConnected = hook }
 
-    public init(_ devices: [(BenchDevice, [FirmwareModule])], physical: Bool = false, reenumeration: Duration = .milliseconds(100)) throws {
+    /// What the station side's waits and timeouts are measured on (the emulated devices keep
+    /// their own timing model on the real clock).
+    let clock: any Clock<Duration>
+
+    public init(_ devices: [(BenchDevice, [FirmwareModule])], physical: Bool = false, reenumeration: Duration = .milliseconds(100),
+                clock: any Clock<Duration> = ContinuousClock()) throws {
         (events, continuation) = AsyncStream<HardwareEvent>.makeStream(bufferingPolicy: .unbounded)
         self.reenumeration = reenumeration
+        self.clock = clock
         for (index, (spec, modules)) in devices.enumerated() {
             units.append(Slot(port: "1-\(index + 1)", unit: try EmulatedUnit(spec, modules: modules, physical: physical, clock: ContinuousClock())))
         }
@@ -109,9 +115,10 @@ public actor EmulatedBench: DeviceLink {
 
     func startMonitor() {
         guard monitor == nil else { return }
+        let clock = self.clock
         monitor = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(20))
+                try? await clock.sleep(for: .milliseconds(20))
                 await self?.poll()
             }
         }
@@ -127,7 +134,7 @@ public actor EmulatedBench: DeviceLink {
             }
             guard await unit.unit.leftTheBus() else { continue }
             continuation.yield(.departed(port: unit.port))
-            try? await Task.sleep(for: reenumeration)
+            try? await clock.sleep(for: reenumeration)
             _ = await unit.unit.comeBack()
             await unit.normal?.powerOn()
             await announce(unit)
@@ -139,25 +146,24 @@ public actor EmulatedBench: DeviceLink {
     // MARK: DeviceLink
 
     public func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests {
-        let deadline = ContinuousClock.now + within
+        let deadline = Deadline(after: within, on: clock)
         while true {
             if let unit = unit(deviceID), await unit.mode == .normal, let normal = await unit.normal, await normal.isAttached {
-                return ControlRequests(channel: ControlChannel(transport: normal, clock: ContinuousClock()))
+                return ControlRequests(channel: ControlChannel(transport: normal, clock: clock))
             }
-            guard ContinuousClock.now < deadline else { throw LinkUnavailable(deviceID: deviceID, mode: "normal") }
-            try await Task.sleep(for: .milliseconds(10))
+            guard !deadline.hasPassed else { throw LinkUnavailable(deviceID: deviceID, mode: "normal") }
+            try await clock.sleep(for: .milliseconds(10))
         }
     }
 
     public func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession {
-        let deadline = ContinuousClock.now + within
+        let deadline = Deadline(after: within, on: clock)
         while true {
-            if let unit = unit(deviceID), await unit.mode == .dfu, await unit.dfu.presence == .attached,
-               let layout = unit.spec.platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout {
-                return DfuSeSession(transport: unit.dfu, clock: ContinuousClock(), layout: try DfuSeLayout(layout))
+            if let unit = unit(deviceID), await unit.mode == .dfu, await unit.dfu.presence == .attached {
+                return try await DfuSeSession.open(unit.dfu, clock: clock)
             }
-            guard ContinuousClock.now < deadline else { throw LinkUnavailable(deviceID: deviceID, mode: "DFU") }
-            try await Task.sleep(for: .milliseconds(10))
+            guard !deadline.hasPassed else { throw LinkUnavailable(deviceID: deviceID, mode: "DFU") }
+            try await clock.sleep(for: .milliseconds(10))
         }
     }
 
@@ -176,8 +182,9 @@ public actor EmulatedBench: DeviceLink {
 
     public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
         guard let normal = await unit(deviceID)?.normal else { return nil }
+        let clock = self.clock
         return {
-            var console = ListeningConsole(stream: EmulatedSerialStream(normal), clock: ContinuousClock())
+            var console = ListeningConsole(stream: EmulatedSerialStream(normal), clock: clock)
             console.quiet = .milliseconds(30)
             console.answerTimeout = .seconds(5)
             return console

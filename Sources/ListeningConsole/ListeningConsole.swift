@@ -75,12 +75,17 @@ public struct ListeningConsole: Sendable {
     /// that sends more is cut off with an error, never buffered without end.
     public static let maximumAnswer = 64 * 1024
 
-    public init<C: Clock<Duration>>(stream: any ByteStream, clock: C) {
-        self.stream = stream
-        startStopwatch = {
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> @Sendable () -> Duration {
+        {
             let start = clock.now
             return { start.duration(to: clock.now) }
         }
+    }
+
+    /// Talks over `stream`; answers are timed on `clock`.
+    public init(stream: any ByteStream, clock: any Clock<Duration>) {
+        self.stream = stream
+        startStopwatch = Self.stopwatch(clock)
     }
 
     func fail(_ kind: ConsoleError.Kind) -> ConsoleError { ConsoleError(port: stream.name, kind: kind) }

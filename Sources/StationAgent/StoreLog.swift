@@ -13,8 +13,12 @@ public struct StoreLog: ProvisioningLog {
     /// Where passed devices are imported: the product, or the test account (a line whose
     /// fallback policy is "always", such as a connectivity line).
     public let destination: Destination
+    /// The time withdrawals are recorded at.
+    public let wallClock: @Sendable () -> Date
 
-    public init(store: StationStore, stationID: String, line: String? = nil, operatorName: String? = nil, destination: Destination = .product) {
+    public init(store: StationStore, stationID: String, line: String? = nil, operatorName: String? = nil, destination: Destination = .product,
+                wallClock: @escaping @Sendable () -> Date = { Date() }) {
+        self.wallClock = wallClock
         self.store = store
         self.stationID = stationID
         self.line = line
@@ -68,7 +72,7 @@ public struct StoreLog: ProvisioningLog {
     }
 
     func withdrawal(_ job: Job, reason: String) -> (Attempt, ItemUpdate) {
-        (Attempt(at: Date(), kind: "withdraw", httpStatus: nil, outcome: "withdrawn", detail: reason),
+        (Attempt(at: wallClock(), kind: "withdraw", httpStatus: nil, outcome: "withdrawn", detail: reason),
          ItemUpdate(deviceID: job.deviceID, state: .attention,
                     reason: "\(Self.withdrawnPrefix) \(reason); not for the product (`station queue retry \(job.deviceID)` puts it back)",
                     outcome: "withdrawn", countsAsAttempt: false))

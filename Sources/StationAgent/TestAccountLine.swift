@@ -1,5 +1,6 @@
 import Foundation
 import ParticleCloud
+import Seams
 import Station
 import StationStore
 
@@ -15,8 +16,14 @@ public struct TestAccountLine: Sendable {
     public let sync: @Sendable () async -> Void
     /// How long activation may take before the device fails (fast SIM classes take seconds).
     public let activationWithin: Duration
+    /// What its waits are measured on, and the time its claims are recorded at.
+    public let clock: any Clock<Duration>
+    public let wallClock: @Sendable () -> Date
 
-    public init(store: StationStore, client: ParticleCloudClient, activationWithin: Duration = .seconds(120), sync: @escaping @Sendable () async -> Void) {
+    public init(store: StationStore, client: ParticleCloudClient, activationWithin: Duration = .seconds(120), clock: any Clock<Duration> = ContinuousClock(),
+                wallClock: @escaping @Sendable () -> Date = { Date() }, sync: @escaping @Sendable () async -> Void) {
+        self.clock = clock
+        self.wallClock = wallClock
         self.store = store
         self.client = client
         self.activationWithin = activationWithin
@@ -26,7 +33,7 @@ public struct TestAccountLine: Sendable {
     /// Returns when the device's import is through the test-account path; throws what the
     /// technician must do otherwise.
     public func activate(_ deviceID: String) async throws(StepFailure) {
-        let deadline = ContinuousClock.now + activationWithin
+        let deadline = Deadline(after: activationWithin, on: clock)
         var last = "not synced yet"
         while true {
             await sync()
@@ -52,11 +59,11 @@ public struct TestAccountLine: Sendable {
             case .pending:
                 last = item.reason ?? "waiting for the cloud"
             }
-            guard ContinuousClock.now < deadline else {
+            guard !deadline.hasPassed else {
                 throw StepFailure("CONNECTIVITY-ACTIVATION-TIMEOUT", "the device's SIM was not activated under the test account within \(activationWithin) (\(last)). "
                                   + "Check the station's network and credentials, then re-run the device")
             }
-            try? await Task.sleep(for: .seconds(1))
+            try? await clock.sleep(for: .seconds(1))
         }
     }
 
@@ -70,7 +77,7 @@ public struct TestAccountLine: Sendable {
             if case .badRequest = error { return false }
             throw error
         }
-        try store.record(Attempt(at: Date(), kind: "claim", httpStatus: 200, outcome: "ok", detail: "connectivity test: online under the test account"),
+        try store.record(Attempt(at: wallClock(), kind: "claim", httpStatus: 200, outcome: "ok", detail: "connectivity test: online under the test account"),
                          updates: [ItemUpdate(deviceID: deviceID, state: .pendingMigration, reason: "claimed to the test account: it connected", outcome: "claimed")])
         return true
     }

@@ -109,7 +109,7 @@ struct FlashBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
     static func measure(_ platform: Platform, scale: Double) async throws -> FlashBenchResult {
         let set = try EmulatedFlash.demoSet(for: platform, scale: scale)
         let timing: FlashTiming = platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840
-        let bench = try EmulatedFlash(platform: platform, timing: timing, preload: set.preload)
+        let bench = try await EmulatedFlash(platform: platform, timing: timing, preload: set.preload)
         let clock = ContinuousClock()
 
         func pass() async throws -> (Duration, FlashCounters) {

@@ -11,13 +11,13 @@ struct EmulatedFlash {
     let device: EmulatedDFUDevice<ContinuousClock>
     let session: DfuSeSession
 
-    init(platform: Platform, timing: FlashTiming, preload: [FirmwareModule]) throws {
+    init(platform: Platform, timing: FlashTiming, preload: [FirmwareModule]) async throws {
         let ncp = preload.first { $0.header.function == .ncpFirmware }
         device = try EmulatedDFUDevice(
             .init(platform: platform, deviceID: "e00fce68ae40e8a1f5b4c2d3", timing: timing), clock: ContinuousClock(),
             preload: preload.filter { $0.header.function != .ncpFirmware }, ncp: ncp)
-        guard let alt0 = platform.dfuAltSettings?.first else { throw EmulatorError.unsupportedPlatform(platform.name) }
-        session = DfuSeSession(transport: device, clock: ContinuousClock(), layout: try DfuSeLayout(alt0.layout))
+        guard platform.dfuAltSettings?.first != nil else { throw EmulatorError.unsupportedPlatform(platform.name) }
+        session = try await DfuSeSession.open(device, clock: ContinuousClock())
         self.platform = platform
     }
 

@@ -67,7 +67,7 @@ struct FlashCommand: AsyncParsableCommand {
             let platform = PlatformCatalog.bundled.platform(named: emulate)!
             let bench: EmulatedFlash
             do {
-                bench = try EmulatedFlash(platform: platform, timing: physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant,
+                bench = try await EmulatedFlash(platform: platform, timing: physical ? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant,
                                           preload: try preload.map(Self.load))
             } catch let error as EmulatorError {
                 throw CommandFailure(.dataError, "FLASH-FAILED", "\(error)")

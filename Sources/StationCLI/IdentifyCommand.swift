@@ -121,9 +121,7 @@ struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
         guard let name = identity.platform, let platform = PlatformCatalog.bundled.platform(named: name) else { return identity }
         do {
             try await transport.claim(interface: 0, alternateSetting: 0)
-            let info = try await DFUDeviceInfo.read(seam)
-            guard let layout = info.altNames[0] else { throw ConsoleOpenFailure(text: "the device did not report a memory layout for alt setting 0") }
-            let session = DfuSeSession(transport: seam, clock: ContinuousClock(), layout: try DfuSeLayout(layout), transferSize: info.transferSize)
+            let session = try await DfuSeSession.open(seam, clock: ContinuousClock())
             let inventory = try await DeviceInventory.read(session, platform: platform, depth: .whole)
             try? await session.abort()
             return DeviceIdentifier().identifyDFU(identity, inventory: inventory)

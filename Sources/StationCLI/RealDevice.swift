@@ -18,7 +18,6 @@ struct RealDFUDevice {
         case ambiguous([String])
         case notInDFU(String, UInt16)
         case unknownPlatform(UInt16)
-        case noLayout
 
         var code: String {
             switch self {
@@ -26,7 +25,6 @@ struct RealDFUDevice {
             case .ambiguous: "DEVICE-AMBIGUOUS"
             case .notInDFU: "DEVICE-NOT-IN-DFU"
             case .unknownPlatform: "DEVICE-UNKNOWN-PLATFORM"
-            case .noLayout: "DFU-NO-LAYOUT"
             }
         }
 
@@ -36,7 +34,6 @@ struct RealDFUDevice {
             case .ambiguous(let ports): "several devices match (\(ports.joined(separator: ", "))); name one with --port."
             case .notInDFU(let port, let pid): "the device at \(port) is in normal mode (2b04:\(String(pid, radix: 16))); put it in DFU mode (hold MODE, tap RESET, release MODE when it blinks yellow) and retry."
             case .unknownPlatform(let pid): "2b04:\(String(pid, radix: 16)) is not a platform the station knows."
-            case .noLayout: "the device did not report a memory layout for alt setting 0."
             }
         }
     }
@@ -50,9 +47,7 @@ struct RealDFUDevice {
         try await transport.claim(interface: 0, alternateSetting: 0)
         let recorder = record ? RecordingTransport(transport) : nil
         let seam: any USBControlTransport = recorder ?? transport
-        let info = try await DFUDeviceInfo.read(seam)
-        guard let layoutText = info.altNames[0] else { throw Failure.noLayout }
-        let session = DfuSeSession(transport: seam, clock: ContinuousClock(), layout: try DfuSeLayout(layoutText), transferSize: info.transferSize)
+        let session = try await DfuSeSession.open(seam, clock: ContinuousClock())
         return RealDFUDevice(platform: platform, session: session, recorder: recorder, port: summary.portPath)
     }
 

@@ -39,8 +39,12 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
     private var present: [String: (deviceID: String, inDFU: Bool)] = [:]
     private var transports: [String: LibUSBTransport] = [:]
 
-    public init(bus: LibUSBBus, catalog: PlatformCatalog = .bundled) {
+    /// What its waits and the protocols' timeouts are measured on.
+    let clock: any Clock<Duration>
+
+    public init(bus: LibUSBBus, catalog: PlatformCatalog = .bundled, clock: any Clock<Duration> = ContinuousClock()) {
         self.bus = bus
+        self.clock = clock
         self.catalog = catalog
     }
 
@@ -59,7 +63,7 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
                     var deviceID: String?
                     let udev = try? UdevContext()
                     for attempt in 0..<30 where deviceID == nil {
-                        if attempt > 0 { try? await Task.sleep(for: .milliseconds(100)) }
+                        if attempt > 0 { try? await clock.sleep(for: .milliseconds(100)) }
                         if let known = udev?.usbSerial(portPath: summary.portPath), known.productID == nil || known.productID == summary.productID {
                             deviceID = USBSerial.deviceID(in: known.serial)
                         }
@@ -99,32 +103,30 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
     }
 
     public func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests {
-        let deadline = ContinuousClock.now + within
+        let deadline = Deadline(after: within, on: clock)
         var last: any Error = LinkUnavailable(deviceID: deviceID, mode: "normal")
         while true {
             if let port = port(of: deviceID, inDFU: false) {
-                do { return ControlRequests(channel: ControlChannel(transport: try await transport(port), clock: ContinuousClock())) } catch { last = error }
+                do { return ControlRequests(channel: ControlChannel(transport: try await transport(port), clock: clock)) } catch { last = error }
             }
-            guard ContinuousClock.now < deadline else { throw last }
-            try await Task.sleep(for: .milliseconds(50))
+            guard !deadline.hasPassed else { throw last }
+            try await clock.sleep(for: .milliseconds(50))
         }
     }
 
     public func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession {
-        let deadline = ContinuousClock.now + within
+        let deadline = Deadline(after: within, on: clock)
         var last: any Error = LinkUnavailable(deviceID: deviceID, mode: "DFU")
         while true {
             if let port = port(of: deviceID, inDFU: true) {
                 do {
                     let transport = try await transport(port)
                     try await transport.claim(interface: 0, alternateSetting: 0)
-                    let info = try await DFUDeviceInfo.read(transport)
-                    guard let layout = info.altNames[0] else { throw LinkUnavailable(deviceID: deviceID, mode: "DFU (no memory layout)") }
-                    return DfuSeSession(transport: transport, clock: ContinuousClock(), layout: try DfuSeLayout(layout), transferSize: info.transferSize)
+                    return try await DfuSeSession.open(transport, clock: clock)
                 } catch { last = error }
             }
-            guard ContinuousClock.now < deadline else { throw last }
-            try await Task.sleep(for: .milliseconds(50))
+            guard !deadline.hasPassed else { throw last }
+            try await clock.sleep(for: .milliseconds(50))
         }
     }
 
@@ -135,11 +137,12 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
 
     public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
         guard let port = port(of: deviceID, inDFU: false) else { return nil }
+        let clock = self.clock
         return {
             guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: port))?.first else {
                 throw LinkUnavailable(deviceID: deviceID, mode: "normal (no serial port: is cdc-acm loaded?)")
             }
-            return ListeningConsole(stream: try SerialPort(path: tty), clock: ContinuousClock())
+            return ListeningConsole(stream: try SerialPort(path: tty), clock: clock)
         }
     }
 }

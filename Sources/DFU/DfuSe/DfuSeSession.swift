@@ -335,3 +335,17 @@ public struct DfuSeSession: Sendable {
         throw error("cancel", .cancelled, address: address)
     }
 }
+
+extension DfuSeSession {
+    /// A session on a device in DFU mode (interface 0 claimed, where the transport needs
+    /// it): alt setting 0's memory layout and the transfer size from its own descriptors.
+    /// The one way the station opens one, for real devices and emulated ones alike.
+    /// - Throws: `DFUError` (descriptors unreadable, `DFU-NO-LAYOUT`), `DfuSeLayoutError`.
+    public static func open(_ transport: any USBControlTransport, clock: any Clock<Duration>) async throws -> DfuSeSession {
+        let info = try await DFUDeviceInfo.read(transport)
+        guard let layout = info.altNames[0] else {
+            throw DFUError(operation: "descriptors", kind: .noLayout, device: transport.deviceName, alt: 0)
+        }
+        return DfuSeSession(transport: transport, clock: clock, layout: try DfuSeLayout(layout), transferSize: info.transferSize)
+    }
+}

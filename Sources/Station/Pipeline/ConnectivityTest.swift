@@ -1,4 +1,5 @@
 import ControlRequests
+import Seams
 
 /// The end-to-end connectivity test of a line configured for it, under the test account:
 /// first `activate` waits until the device's import has gone through (its SIM active; a
@@ -10,13 +11,16 @@ public struct ConnectivityTest: Sendable {
     /// Whether the cloud sees the device online now (the test account's view).
     public let isOnline: @Sendable (String) async throws -> Bool
     public let within: Duration
+    /// What its waits are measured on (the real clock at the top, a test clock in tests).
+    public let clock: any Clock<Duration>
     /// Returns when the device may connect (its SIM activated under the test account);
     /// throws a `StepFailure` saying what to do otherwise.
     public let activate: @Sendable (String) async throws -> Void
 
-    public init(link: any DeviceLink, within: Duration = .seconds(120), activate: @escaping @Sendable (String) async throws -> Void,
-                isOnline: @escaping @Sendable (String) async throws -> Bool) {
+    public init(link: any DeviceLink, within: Duration = .seconds(120), clock: any Clock<Duration> = ContinuousClock(),
+                activate: @escaping @Sendable (String) async throws -> Void, isOnline: @escaping @Sendable (String) async throws -> Bool) {
         self.link = link
+        self.clock = clock
         self.isOnline = isOnline
         self.within = within
         self.activate = activate
@@ -38,12 +42,12 @@ public struct ConnectivityTest: Sendable {
             }
             try await requests.stopListening()
         } catch {
-            return StepFailure("CONNECTIVITY-UNREACHABLE", "could not let the device connect: \(error)", deviceGone: Provisioner<ContinuousClock>.gone(error))
+            return StepFailure("CONNECTIVITY-UNREACHABLE", "could not let the device connect: \(error)", deviceGone: StepFailure.isGone(error))
         }
-        let deadline = ContinuousClock.now + within
+        let deadline = Deadline(after: within, on: clock)
         var online = false
         var lastError: String?
-        while ContinuousClock.now < deadline {
+        while !deadline.hasPassed {
             do {
                 if try await isOnline(deviceID) {
                     online = true
@@ -52,7 +56,7 @@ public struct ConnectivityTest: Sendable {
             } catch {
                 lastError = "\(error)"
             }
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await clock.sleep(for: .milliseconds(500))
         }
         // Back to the final state whatever happened: it must not stay connected.
         do {
@@ -65,7 +69,7 @@ public struct ConnectivityTest: Sendable {
             }
         } catch {
             return StepFailure("CONNECTIVITY-FINAL-STATE", "the device connected but could not be put back in \(finalState.rawValue) mode: \(error). Unplug it",
-                               deviceGone: Provisioner<ContinuousClock>.gone(error))
+                               deviceGone: StepFailure.isGone(error))
         }
         guard online else {
             return StepFailure("CONNECTIVITY-TIMEOUT", "the test account did not see the device online within \(within)"

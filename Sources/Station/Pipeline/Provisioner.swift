@@ -6,24 +6,6 @@ import ListeningConsole
 import ParticleDevices
 import Seams
 
-/// How the pipeline reaches one device in either mode. A mode switch re-enumerates the
-/// device, so every call finds it again by device ID; nothing keeps a stale handle.
-public protocol DeviceLink: Sendable {
-    /// Control requests to the device in normal mode, waiting up to `within` for it to be there.
-    func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests
-    /// The device in DFU mode, waiting up to `within` for it to be there.
-    func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession
-    /// Opens its listening-mode console (normal mode); nil when it has no serial port.
-    func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)?
-    /// Where the device is now, without waiting.
-    func presence(_ deviceID: String) async -> LinkPresence
-}
-
-/// Where a device is on the bus.
-public enum LinkPresence: String, Hashable, Sendable {
-    case normal, dfu, absent
-}
-
 /// A failure of a pipeline step: the job's failure, and whether the device is gone (then
 /// the job is interrupted, not failed).
 public struct StepFailure: Error, Hashable, Sendable {
@@ -32,6 +14,12 @@ public struct StepFailure: Error, Hashable, Sendable {
     public init(_ code: String, _ message: String, deviceGone: Bool = false) {
         failure = JobFailure(code: code, message: message)
         self.deviceGone = deviceGone
+    }
+
+    /// Whether an error from a device-facing call means the device is gone (unplugged),
+    /// decided by its typed cause, never by its text.
+    public static func isGone(_ error: any Error) -> Bool {
+        DeviceCause.of(error) == .noDevice
     }
 }
 
@@ -78,9 +66,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
 
     /// Whether an error means the device left the bus: by its typed cause only (a STALL or
     /// a timeout is a device fault with its own code, not an unplug).
-    public static func gone(_ error: any Error) -> Bool {
-        DeviceCause.of(error) == .noDevice
-    }
+    public static func gone(_ error: any Error) -> Bool { StepFailure.isGone(error) }
 
     // MARK: Identify
 
@@ -142,9 +128,9 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     /// Waits (up to `switchWithin`) for a device that was told to leave DFU mode to boot into
     /// normal mode, and sees at once when it comes back in DFU mode instead.
     func bootAfterLeavingDFU(_ deviceID: String) async -> Boot {
-        let deadline = ContinuousClock.now + switchWithin
+        let deadline = Deadline(after: switchWithin, on: clock)
         var left = false
-        while ContinuousClock.now < deadline {
+        while !deadline.hasPassed {
             switch await link.presence(deviceID) {
             case .normal:
                 if let requests = try? await link.normal(deviceID, within: .seconds(2)) { return .booted(requests) }
@@ -153,7 +139,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             case .absent:
                 left = true
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await clock.sleep(for: .milliseconds(50))
         }
         return left ? .gone : .stayedInDFU
     }
@@ -333,18 +319,6 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             throw StepFailure("FINISH-FAILED", "could not leave the device in \(state.rawValue) mode: \(error)", deviceGone: Self.gone(error))
         }
     }
-}
-
-/// The link could not reach the device in the requested mode in time.
-public struct LinkUnavailable: DeviceFacingError, Hashable, Sendable, CustomStringConvertible {
-    public var cause: DeviceCause { .noDevice }
-    public let deviceID: String
-    public let mode: String
-    public init(deviceID: String, mode: String) {
-        self.deviceID = deviceID
-        self.mode = mode
-    }
-    public var description: String { "\(deviceID) is not on the bus in \(mode) mode" }
 }
 
 /// A running byte count shared with progress callbacks.
