@@ -407,6 +407,43 @@ import Testing
         #expect(restarted.bench.jobs[idA]?.attempt == 2)
     }
 
+    /// What an attempt's record needs lives in the job and survives a restart: when the
+    /// attempt started (the record's start is not the restart), the modules before, what was
+    /// written and the modules after; how the device arrived and how long its guard took.
+    @Test func anAttemptsDetailIsInTheJobAndSurvivesARestart() throws {
+        var h = Harness()
+        h.send(.arrived(port: "1-1", deviceID: idA, productID: 0xC00D, inDFU: false, guardLatency: 0.42))
+        let startedAt = h.now
+        let before = [DeviceIdentity.Module(moduleFunction: 4, moduleIndex: 1, moduleVersion: 5900, valid: true)]
+        h.send(.identified(deviceID: idA, boronA, modules: before))
+        h.send(.scan(boronA.serialNumber!))
+        var saved: [String: Job] = [:]
+        for case .save(let job) in h.actions { saved[job.deviceID] = job }
+        let flashing = try #require(saved[idA])
+        #expect(flashing.attemptStartedAt == startedAt && flashing.modulesBefore == before && flashing.guardLatency == 0.42)
+        #expect(flashing.arrival == Job.Arrival(productID: 0xC00D, inDFU: false) && flashing.flashStartedAt != nil)
+        // Killed while flashing; the restart reads the saved job back from its JSON.
+        let stored = try JSONDecoder().decode(Job.self, from: JSONEncoder().encode(flashing))
+        var restarted = Harness()
+        restarted.now = h.now + 60
+        _ = restarted.bench.restore([stored])
+        restarted.send(.arrived(port: "1-1", deviceID: idA, productID: 0xC00D))
+        restarted.send(.identified(deviceID: idA, boronA, modules: before))
+        let written = [FlashOutcome.Written(file: "system-part1@6.2.0.bin", sha256: String(repeating: "a", count: 64), bytes: 1000, action: "written")]
+        restarted.send(.flashed(deviceID: idA, written: written, inDFU: true))
+        #expect(restarted.actions.contains(.finish(port: "1-1", deviceID: idA, state: .listening)) && restarted.bench.jobs[idA]?.inDFUAfterFlash == true)
+        let after = [DeviceIdentity.Module(moduleFunction: 4, moduleIndex: 1, moduleVersion: 6200, valid: true)]
+        restarted.send(.finished(deviceID: idA, modules: after))
+        let record = try #require(restarted.records.first)
+        #expect(record.attemptStartedAt == startedAt, "the attempt started before the restart")
+        #expect(record.modulesBefore == before && record.modulesAfter == after && record.written == written && record.guardLatency == 0.42)
+        // A new attempt starts clean.
+        restarted.send(.departed(port: "1-1"), after: 30)
+        restarted.send(.arrived(port: "1-1", deviceID: idA), after: 30)
+        let next = try #require(restarted.bench.jobs[idA])
+        #expect(next.attempt == 2 && next.written.isEmpty && next.modulesAfter.isEmpty && next.attemptStartedAt == restarted.now)
+    }
+
     /// A job saved by station 0.13 (before the bench's bookkeeping moved into the job) still
     /// reads, and resumes: it is not switching and its last port is its port.
     @Test func aJobSavedBeforeTheBookkeepingMovedStillResumes() throws {

@@ -18,7 +18,7 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
 
     /// A module as the device reports it: function and index as in the module header,
     /// version, and whether the device considers it valid.
-    public struct Module: Hashable, Sendable, Encodable {
+    public struct Module: Hashable, Sendable, Codable {
         public var moduleFunction: Int
         public var moduleIndex: Int
         public var moduleVersion: Int

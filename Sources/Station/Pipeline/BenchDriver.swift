@@ -118,11 +118,6 @@ public actor BenchDriver<C: Clock<Duration>> {
     let wallOrigin: Double
     let slots: [BenchConfig.Slot]
     let scanSettings: ScanSettings
-    var arrivals: [String: (productID: UInt16, inDFU: Bool)] = [:]
-    var details: [String: AttemptDetail] = [:]
-    var inDFUAfterFlash: [String: Bool] = [:]
-    var flashStarted: [String: Double] = [:]
-    var guardLatency: [String: Double] = [:]
     var notes: [Note] = []
     var noteCount = 0
     /// The step (and attempt) of each job the event log last recorded.
@@ -192,11 +187,10 @@ public actor BenchDriver<C: Clock<Duration>> {
         switch event {
         case .arrived(let port, let deviceID, let productID, let inDFU):
             let arrived = clock.now
-            arrivals[deviceID] = (productID, inDFU)
             try? await log.event("arrived", deviceID: deviceID, detail: "\(port) \(inDFU ? "dfu" : "normal") 2b04:\(String(productID, radix: 16))")
             if inDFU || state.jobs[deviceID]?.step == .connectivityTest {
                 // DFU mode runs no firmware; a device in its connectivity test is meant to connect.
-                await handle(.arrived(port: port, deviceID: deviceID))
+                await handle(.arrived(port: port, deviceID: deviceID, productID: productID, inDFU: inDFU))
                 return
             }
             // The guard runs at once, on its own task: a device that does not answer must not
@@ -204,7 +198,7 @@ public actor BenchDriver<C: Clock<Duration>> {
             let link = self.link, noCloud = self.noCloud
             guards[port] = Task {
                 let report = await noCloud.stop(port: port, arrivedAt: arrived) { (try await link.normal(deviceID, within: .milliseconds(500)), nil) }
-                await self.guarded(port: port, deviceID: deviceID, report)
+                await self.guarded(port: port, deviceID: deviceID, productID: productID, report)
             }
         case .departed(let port):
             guards.removeValue(forKey: port)?.cancel()
@@ -213,13 +207,13 @@ public actor BenchDriver<C: Clock<Duration>> {
         }
     }
 
-    func guarded(port: String, deviceID: String, _ report: GuardReport) async {
+    func guarded(port: String, deviceID: String, productID: UInt16, _ report: GuardReport) async {
         guards[port] = nil
         let latency = report.latency
-        guardLatency[deviceID] = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
         try? await log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(latency)")
         if Task.isCancelled { return }  // it left meanwhile
-        await handle(.arrived(port: port, deviceID: deviceID))
+        let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+        await handle(.arrived(port: port, deviceID: deviceID, productID: productID, inDFU: false, guardLatency: seconds))
         if case .failed(let code, let message) = report.action {
             await handle(.guardFailed(port: port, JobFailure(code: code, message: "\(message). Unplug it now: it may connect to the cloud")))
         }
@@ -341,10 +335,10 @@ public actor BenchDriver<C: Clock<Duration>> {
                 }
             case .record(let job):
                 if job.step == .failed { detailDevice = job.deviceID }
-                var detail = details[job.deviceID] ?? AttemptDetail(startedAt: date(job.attemptStartedAt), finishedAt: date(now), modulesBefore: [], modulesAfter: [], written: [])
-                // The attempt started when its job says (a restart does not start it again).
-                detail.startedAt = date(job.attemptStartedAt)
-                detail.finishedAt = date(now)
+                // All of it from the job: a restart loses none of it, and the attempt started
+                // when its job says.
+                let detail = AttemptDetail(startedAt: date(job.attemptStartedAt), finishedAt: date(now), modulesBefore: job.modulesBefore,
+                                           modulesAfter: job.modulesAfter, written: job.written)
                 var change = ImportChange.none
                 if let next = actions.indices.dropFirst(index + 1).first(where: { actions[$0].importChange(of: job.deviceID) != nil }) {
                     if case .enqueueImport = actions[next] {
@@ -363,7 +357,6 @@ public actor BenchDriver<C: Clock<Duration>> {
                 }
                 try? await log.event("result", deviceID: job.deviceID,
                                      detail: "attempt \(job.attempt): " + (job.step == .passed ? "PASS" : "FAIL \(job.failure?.code ?? "UNKNOWN"): \(job.failure?.message ?? "")"))
-                details[job.deviceID] = nil
             case .enqueueImport:
                 guard case .enqueueImport(let deviceID, _) = action, let job = state.jobs[deviceID] else { continue }
                 let platformID = platformID(of: job)
@@ -378,39 +371,36 @@ public actor BenchDriver<C: Clock<Duration>> {
             case .prompt(let prompt):
                 note(prompt)
             case .identify(let port, let deviceID):
-                begin(deviceID)
-                let arrival = arrivals[deviceID] ?? (0, false)
                 // A device in DFU mode is started to be identified: it leaves the bus and
-                // comes back in normal mode as part of this step.
-                if arrival.inDFU { _ = state.handle(.identifySwitchesMode(deviceID: deviceID), now: now) }
+                // comes back in normal mode as part of this step (the job knows: `identifySwitch`).
+                let arrival = state.jobs[deviceID]?.arrival ?? Job.Arrival(productID: 0, inDFU: false)
                 run(deviceID) { driver in
                     do throws(StepFailure) {
                         let outcome = try await driver.provisioner.identify(deviceID: deviceID, port: port, productID: arrival.productID, inDFU: arrival.inDFU)
-                        await driver.identified(deviceID, outcome)
+                        await driver.handle(.identified(deviceID: deviceID, outcome.job, modules: outcome.identity.modules ?? []))
                     } catch {
                         await driver.stepFailed(deviceID, error, otherwise: .identifyFailed(deviceID: deviceID, error.failure))
                     }
                 }
             case .flash(_, let deviceID):
-                flashStarted[deviceID] = now
                 let platform = state.jobs[deviceID]?.identity.platform
                 run(deviceID) { driver in
                     do throws(StepFailure) {
                         let outcome = try await driver.provisioner.flash(deviceID: deviceID, platform: platform) { done, total in
                             Task { await driver.handle(.progress(deviceID: deviceID, done: done, total: total)) }
                         }
-                        await driver.flashed(deviceID, outcome)
+                        await driver.handle(.flashed(deviceID: deviceID, written: outcome.written, inDFU: outcome.inDFU))
                     } catch {
                         await driver.stepFailed(deviceID, error, otherwise: .flashFailed(deviceID: deviceID, error.failure, deviceGone: false))
                     }
                 }
             case .finish(_, let deviceID, let finalState):
                 let platform = state.jobs[deviceID]?.identity.platform
-                let inDFU = inDFUAfterFlash[deviceID] ?? false
+                let inDFU = state.jobs[deviceID]?.inDFUAfterFlash ?? false
                 run(deviceID) { driver in
                     do throws(StepFailure) {
                         let after = try await driver.provisioner.finish(deviceID: deviceID, platform: platform, state: finalState, inDFU: inDFU)
-                        await driver.finished(deviceID, after)
+                        await driver.handle(.finished(deviceID: deviceID, modules: after))
                     } catch {
                         await driver.stepFailed(deviceID, error, otherwise: .finishFailed(deviceID: deviceID, error.failure))
                     }
@@ -443,32 +433,8 @@ public actor BenchDriver<C: Clock<Duration>> {
         await handle(.flashFailed(deviceID: deviceID, failure.failure, deviceGone: true))
     }
 
-    func begin(_ deviceID: String) {
-        if details[deviceID] == nil {
-            let started = date(state.jobs[deviceID]?.attemptStartedAt)
-            details[deviceID] = AttemptDetail(startedAt: started, finishedAt: started, modulesBefore: [], modulesAfter: [], written: [])
-        }
-    }
-
     func run(_ deviceID: String, _ body: @escaping @Sendable (BenchDriver) async -> Void) {
         work[deviceID] = Task { await body(self) }
-    }
-
-    func identified(_ deviceID: String, _ outcome: IdentifyOutcome) async {
-        begin(deviceID)
-        details[deviceID]?.modulesBefore = outcome.identity.modules ?? []
-        await handle(.identified(deviceID: deviceID, outcome.job))
-    }
-
-    func flashed(_ deviceID: String, _ outcome: FlashOutcome) async {
-        details[deviceID]?.written = outcome.written
-        inDFUAfterFlash[deviceID] = outcome.inDFU
-        await handle(.flashed(deviceID: deviceID))
-    }
-
-    func finished(_ deviceID: String, _ modules: [DeviceIdentity.Module]) async {
-        details[deviceID]?.modulesAfter = modules
-        await handle(.finished(deviceID: deviceID))
     }
 
     /// A prompt or note, and what it is about: a prompt about a device is shown only while
@@ -548,15 +514,15 @@ public actor BenchDriver<C: Clock<Duration>> {
         var rows: [BenchView.Row] = []
         for (port, job) in latest {
             var eta: Double?
-            if job.step == .flashing, let progress = job.progress, progress.done > 0, let started = flashStarted[job.deviceID] {
+            if job.step == .flashing, let progress = job.progress, progress.done > 0, let started = job.flashStartedAt {
                 let rate = Double(progress.done) / max(0.001, now - started)
                 eta = Double(progress.total - progress.done) / rate
             }
             let platform = job.identity.platform
-                ?? arrivals[job.deviceID].flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
+                ?? job.arrival.flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
             rows.append(BenchView.Row(slot: slotName(port), port: job.port, deviceID: job.deviceID, platform: platform,
                                       serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
-                                      failure: job.failure, guardLatency: guardLatency[job.deviceID]))
+                                      failure: job.failure, guardLatency: job.guardLatency))
         }
         rows.sort { ($0.slot, $0.deviceID) < ($1.slot, $1.deviceID) }
         // Configured slots come first, in their order, empty ones too.

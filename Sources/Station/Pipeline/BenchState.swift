@@ -67,8 +67,9 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
 
 /// What happened, as the adapters report it.
 public enum BenchEvent: Hashable, Sendable {
-    /// A device is on the bus (any mode), already under the no-cloud guard.
-    case arrived(port: String, deviceID: String)
+    /// A device is on the bus (any mode), already under the no-cloud guard: its USB product
+    /// ID, whether it is in DFU mode, and how long the guard took to stop it (normal mode).
+    case arrived(port: String, deviceID: String, productID: UInt16 = 0, inDFU: Bool = false, guardLatency: Double? = nil)
     case departed(port: String)
     /// The guard could not stop it: it may connect.
     case guardFailed(port: String, JobFailure)
@@ -76,18 +77,20 @@ public enum BenchEvent: Hashable, Sendable {
     /// mode is started to read what only normal mode gives): its departure and return are
     /// part of the step, not an unplug.
     case identifySwitchesMode(deviceID: String)
-    case identified(deviceID: String, JobIdentity)
+    /// What it reports, and the modules it held before anything was written.
+    case identified(deviceID: String, JobIdentity, modules: [DeviceIdentity.Module] = [])
     case identifyFailed(deviceID: String, JobFailure)
     /// A sticker the scanner read (parsed: see `BenchInput`).
     case scanned(StickerCode)
     case progress(deviceID: String, done: Int, total: Int)
-    /// Every module written and verified.
-    case flashed(deviceID: String)
+    /// Every module written and verified: what was done with each file, and whether the
+    /// device was left in DFU mode.
+    case flashed(deviceID: String, written: [FlashOutcome.Written] = [], inDFU: Bool = false)
     /// `deviceGone`: it left and did not come back (unplugged): the job is interrupted
     /// (whatever step reported it).
     case flashFailed(deviceID: String, JobFailure, deviceGone: Bool)
-    /// The final state is applied.
-    case finished(deviceID: String)
+    /// The final state is applied; the modules it holds at the end.
+    case finished(deviceID: String, modules: [DeviceIdentity.Module] = [])
     case finishFailed(deviceID: String, JobFailure)
     /// The connectivity test: nil when the device came online under the test account.
     case connectivity(deviceID: String, JobFailure?)
@@ -157,8 +160,19 @@ public struct BenchState: Sendable {
     public func job(at port: String) -> Job? { ports[port].flatMap { jobs[$0] } }
 
     public mutating func handle(_ event: BenchEvent, now: Double) -> [BenchAction] {
+        let actions = step(event, now)
+        // An identify that starts a DFU-mode arrival switches its mode: its departure and
+        // return belong to the step, not to an unplug.
+        for case .identify(_, let deviceID) in actions where jobs[deviceID]?.arrival?.inDFU == true && jobs[deviceID]?.step == .identifying {
+            jobs[deviceID]?.identifySwitch = true
+        }
+        return actions
+    }
+
+    mutating func step(_ event: BenchEvent, _ now: Double) -> [BenchAction] {
         switch event {
-        case .arrived(let port, let deviceID): return arrived(port, deviceID, now)
+        case .arrived(let port, let deviceID, let productID, let inDFU, let guardLatency):
+            return arrived(port, deviceID, Job.Arrival(productID: productID, inDFU: inDFU), guardLatency: guardLatency, now)
         case .departed(let port): return departed(port, now)
         case .guardFailed(let port, let failure):
             guard let deviceID = ports[port] else { return [] }
@@ -166,7 +180,9 @@ public struct BenchState: Sendable {
         case .identifySwitchesMode(let deviceID):
             if jobs[deviceID]?.step == .identifying { jobs[deviceID]?.identifySwitch = true }
             return []
-        case .identified(let deviceID, let identity): return identified(deviceID, identity, now)
+        case .identified(let deviceID, let identity, let modules):
+            if jobs[deviceID]?.step == .identifying { jobs[deviceID]?.modulesBefore = modules }
+            return identified(deviceID, identity, now)
         case .identifyFailed(let deviceID, let failure): return fail(deviceID, failure, now)
         case .scanned(let sticker): return scanned(sticker, now)
         case .progress(let deviceID, let done, let total):
@@ -174,10 +190,13 @@ public struct BenchState: Sendable {
             job.progress = .init(done: done, total: total)
             jobs[deviceID] = job
             return []
-        case .flashed(let deviceID):
+        case .flashed(let deviceID, let written, let inDFU):
             // The device may be between ports: the flash step reaches it in DFU mode before
             // its arrival is seen here. The finish step finds it by device ID.
-            guard let job = jobs[deviceID], job.step == .flashing else { return [] }
+            guard var job = jobs[deviceID], job.step == .flashing else { return [] }
+            job.written = written
+            job.inDFUAfterFlash = inDFU
+            jobs[deviceID] = job
             let port = self.port(of: job)
             return move(deviceID, to: .finishing, now) + [.finish(port: port, deviceID: deviceID, state: policy.finalState(for: job.identity.platform))]
         case .flashFailed(let deviceID, let failure, let gone):
@@ -192,8 +211,10 @@ public struct BenchState: Sendable {
             }
             guard job.step == .flashing else { return [] }
             return fail(deviceID, failure, now)
-        case .finished(let deviceID):
-            guard let job = jobs[deviceID], job.step == .finishing else { return [] }
+        case .finished(let deviceID, let modules):
+            guard var job = jobs[deviceID], job.step == .finishing else { return [] }
+            job.modulesAfter = modules
+            jobs[deviceID] = job
             if policy.connectivityTest {
                 // The device may be between ports (its arrival not seen yet): the test finds
                 // it by device ID.
@@ -222,11 +243,13 @@ public struct BenchState: Sendable {
 
     // MARK: Transitions
 
-    mutating func arrived(_ port: String, _ deviceID: String, _ now: Double) -> [BenchAction] {
+    mutating func arrived(_ port: String, _ deviceID: String, _ arrival: Job.Arrival, guardLatency: Double?, _ now: Double) -> [BenchAction] {
         if let other = ports[port], other != deviceID { ports[port] = nil }
         ports[port] = deviceID
         guard var job = jobs[deviceID] else {
             var job = Job(deviceID: deviceID, port: port)
+            job.arrival = arrival
+            job.guardLatency = guardLatency
             job.lastPort = port
             job.attemptStartedAt = now
             jobs[deviceID] = job
@@ -237,6 +260,8 @@ public struct BenchState: Sendable {
         job.switching = false
         job.port = port
         job.lastPort = port
+        job.arrival = arrival
+        if let guardLatency { job.guardLatency = guardLatency }
         jobs[deviceID] = job
         switch job.step {
         case .interrupted:
@@ -390,6 +415,8 @@ public struct BenchState: Sendable {
     mutating func startFlash(_ deviceID: String, _ now: Double) -> [BenchAction] {
         // The flash step finds the device by ID: it may be between ports (back from the
         // identify step's own mode switch, its arrival not seen yet).
+        guard jobs[deviceID] != nil else { return [] }
+        jobs[deviceID]?.flashStartedAt = now
         guard let job = jobs[deviceID] else { return [] }
         let port = self.port(of: job)
         return move(deviceID, to: .flashing, now) + [.flash(port: port, deviceID: deviceID)]

@@ -111,6 +111,31 @@ public struct Job: Hashable, Sendable, Codable {
     /// Its identify step announced a mode switch (a DFU-mode arrival is started).
     public var identifySwitch: Bool
 
+    // What the attempt saw and did, for its record and the screen.
+
+    /// How it last arrived: its USB product ID and mode.
+    public var arrival: Arrival?
+    /// How long the no-cloud guard took to stop it, in seconds (normal-mode arrivals).
+    public var guardLatency: Double?
+    /// When the flash step started (the screen's estimate of the time left).
+    public var flashStartedAt: Double?
+    /// The flash step left it in DFU mode (the finish step starts from there).
+    public var inDFUAfterFlash: Bool
+    /// The modules it held when identified, and at the end.
+    public var modulesBefore: [DeviceIdentity.Module]
+    public var modulesAfter: [DeviceIdentity.Module]
+    /// What the flash step did with each file.
+    public var written: [FlashOutcome.Written]
+
+    public struct Arrival: Hashable, Sendable, Codable {
+        public var productID: UInt16
+        public var inDFU: Bool
+        public init(productID: UInt16, inDFU: Bool) {
+            self.productID = productID
+            self.inDFU = inDFU
+        }
+    }
+
     public struct Progress: Hashable, Sendable, Codable {
         public var done: Int
         public var total: Int
@@ -134,11 +159,16 @@ public struct Job: Hashable, Sendable, Codable {
         stepLog = []
         switching = false
         identifySwitch = false
+        inDFUAfterFlash = false
+        modulesBefore = []
+        modulesAfter = []
+        written = []
     }
 
     enum CodingKeys: String, CodingKey {
         case deviceID, port, attempt, step, interruptedAt, identity, scan, mobileSecret, progress, failure, stepLog
         case attemptStartedAt, waitingSince, endedAt, lastPort, switching, identifySwitch
+        case arrival, guardLatency, flashStartedAt, inDFUAfterFlash, modulesBefore, modulesAfter, written
     }
 
     /// Jobs saved before the bench's bookkeeping moved into the job (station 0.13 and
@@ -163,6 +193,13 @@ public struct Job: Hashable, Sendable, Codable {
         lastPort = try c.decodeIfPresent(String.self, forKey: .lastPort) ?? port
         switching = try c.decodeIfPresent(Bool.self, forKey: .switching) ?? false
         identifySwitch = try c.decodeIfPresent(Bool.self, forKey: .identifySwitch) ?? false
+        arrival = try c.decodeIfPresent(Arrival.self, forKey: .arrival)
+        guardLatency = try c.decodeIfPresent(Double.self, forKey: .guardLatency)
+        flashStartedAt = try c.decodeIfPresent(Double.self, forKey: .flashStartedAt)
+        inDFUAfterFlash = try c.decodeIfPresent(Bool.self, forKey: .inDFUAfterFlash) ?? false
+        modulesBefore = try c.decodeIfPresent([DeviceIdentity.Module].self, forKey: .modulesBefore) ?? []
+        modulesAfter = try c.decodeIfPresent([DeviceIdentity.Module].self, forKey: .modulesAfter) ?? []
+        written = try c.decodeIfPresent([FlashOutcome.Written].self, forKey: .written) ?? []
     }
 }
 
@@ -175,6 +212,11 @@ extension Job {
         attemptStartedAt = now
         endedAt = nil
         waitingSince = nil
+        flashStartedAt = nil
+        inDFUAfterFlash = false
+        modulesBefore = []
+        modulesAfter = []
+        written = []
         failure = nil
         progress = nil
         stepLog = []

@@ -31,13 +31,19 @@ public struct IdentifyOutcome: Hashable, Sendable {
 
 /// What the flash step did.
 public struct FlashOutcome: Hashable, Sendable {
-    public struct Written: Hashable, Sendable {
+    public struct Written: Hashable, Sendable, Codable {
         public let file: String
         public let sha256: String
         public let bytes: Int
         /// `written`, `skipped` (read back byte-identical), `control-request`,
         /// `already-installed` (module info reports the same version; not planned).
         public let action: String
+        public init(file: String, sha256: String, bytes: Int, action: String) {
+            self.file = file
+            self.sha256 = sha256
+            self.bytes = bytes
+            self.action = action
+        }
     }
     public let written: [Written]
     /// True when the device is in DFU mode at the end (DFU steps ran).
