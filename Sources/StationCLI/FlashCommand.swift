@@ -128,95 +128,79 @@ struct FlashCommand: AsyncParsableCommand {
         return 0
     }
 
-    /// A device in normal mode: it is put in listening mode (off the cloud), its modules read
-    /// with module info (90), the plan made; control-request steps (bootloader, NCP) run here
-    /// and are verified after the device's reset; setup-done is set where the Device OS needs
-    /// it. Modules that need DFU are then written after asking the device for DFU mode.
+    /// A device in normal mode: `NormalModeFlash` does the work (listening mode, module info,
+    /// the plan, the control-request steps verified after the reset, setup-done, DFU mode for
+    /// the rest); this prints its events and writes the DFU steps it leaves.
     func flashNormal(_ modules: [PlannedModule], bus: LibUSBBus, summary: USBDeviceSummary, out: Output) async -> Int32 {
-        guard let platform = PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform,
-              let layoutText = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(layoutText) else {
+        guard let platform = PlatformCatalog.bundled.platform(usbProductID: summary.productID)?.platform else {
             out.fail("FAIL: 2b04:\(String(summary.productID, radix: 16)) is not a platform the station flashes.")
             return StationExitCode.unavailable.rawValue
         }
         let portPath = summary.portPath
-        let connect: @Sendable () async throws -> ControlRequests = {
-            let transport = try await bus.open(portPath: portPath, retry: OpenRetry(attempts: 1))
-            let channel = ControlChannel(transport: transport, clock: ContinuousClock())
-            return ControlRequests(channel: channel)
-        }
         out.say("\(platform.displayName) (platform \(platform.id)) in normal mode at \(portPath)")
-        let plan: FlashPlan
-        let deviceID: String
-        do {
-            let requests = try await connect()
-            try await requests.startListening()
-            out.say("put in listening mode (kept off the cloud)")
-            deviceID = try await requests.deviceID()
-            let installed = try await requests.modules().filter(\.isValid).compactMap { module -> FlashPlanner.Installed? in
-                guard let function = module.function else { return nil }
-                return FlashPlanner.Installed(identity: ModuleIdentity(function: function, index: module.index, version: module.version), address: 0)
-            }
-            plan = try FlashPlanner.plan(modules, platform: platform, layout: layout, installed: installed, expectedProductID: productID)
-        } catch let refusal as PlanRefusal {
-            out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
-            return StationExitCode.dataError.rawValue
+        let outcome: NormalModeFlash<ContinuousClock>.Outcome
+        do throws(NormalModeFlash<ContinuousClock>.Failure) {
+            outcome = try await NormalModeFlash(clock: ContinuousClock()).run(
+                modules, platform: platform, expectedProductID: productID,
+                connect: {
+                    let transport = try await bus.open(portPath: portPath, retry: OpenRetry(attempts: 1))
+                    return ControlRequests(channel: ControlChannel(transport: transport, clock: ContinuousClock()))
+                },
+                openDFU: { deviceID in try? await RealDFUDevice.open(bus: bus, port: nil, deviceID: deviceID, record: false).session },
+                events: { Self.report($0, out: out) })
         } catch {
-            out.fail(CommandFailure.from(error)?.description ?? "FAIL: \(error)")
-            return StationExitCode.failed.rawValue
-        }
-        out.say("\nplan:")
-        for step in plan.steps {
-            let action = step.path == .dfu ? "write over DFU (after switching to DFU mode)" : "control request (normal mode)"
-            out.say("  \(step.name): \(action), \(step.bytes.count) bytes: \(step.reason)")
-        }
-        out.say("")
-        let update = ControlRequestUpdate(clock: ContinuousClock())
-        do {
-            let requests = try await update.run(plan.controlRequestSteps, connect: connect) { event in
-                switch event {
-                case .started(let step, let index, let count): out.say("[\(index + 1)/\(count)] \(step)")
-                case .sent(_, let bytes, let total) where bytes == total: out.say("      sent: \(total) bytes (control requests 250/253/251)")
-                case .sent: break
-                case .resetting: out.say("      the device resets and applies it")
-                case .verified(_, let module): out.say("      verified by module info: \(module.function.name) #\(module.index) v\(module.version), valid")
-                case .setupDone: break
-                }
-            }
-            if let release = try await update.markSetupDone(requests, platform: platform) {
-                out.say("setup done set (Device OS \(release) on \(platform.name) would otherwise boot into listening mode)")
-            }
-            if plan.dfuSteps.isEmpty {
-                out.say("done: the device stays in listening mode (off the cloud)")
-                return 0
-            }
-            do throws(ControlRequestError) { try await requests.enterDFU() } catch {
-                out.fail("FAIL [\(error.code)]: could not switch to DFU mode for the remaining modules: \(error.description)")
+            switch error {
+            case .refused(let refusal):
+                out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
+                return StationExitCode.dataError.rawValue
+            case .notBackInDFU:
+                out.fail("FAIL: \(error.description)")
+                return StationExitCode.unavailable.rawValue
+            case .unreachable(let cause):
+                out.fail(CommandFailure.from(cause)?.description ?? "FAIL [\(error.code)]: \(error.description)")
+                return StationExitCode.failed.rawValue
+            case .update, .enterDFU:
+                out.fail("FAIL [\(error.code)]: \(error.description)")
                 return StationExitCode.failed.rawValue
             }
-        } catch {
-            out.fail("FAIL [\(error.code)]: \(error.description)")
-            return StationExitCode.failed.rawValue
         }
-        out.say("switching to DFU mode for the remaining modules")
-        let dfuModules = modules.filter { item in plan.dfuSteps.contains { $0.name == item.name } }
-        var target: RealDFUDevice?
-        for _ in 0..<60 where target == nil {
-            try? await Task.sleep(for: .milliseconds(250))
-            target = try? await RealDFUDevice.open(bus: bus, port: nil, deviceID: deviceID, record: false)
-        }
-        guard let target else {
-            out.fail("FAIL: the device did not come back in DFU mode within 15 s; check the cable and run the flash again.")
-            return StationExitCode.unavailable.rawValue
+        guard case .dfu(_, let session, let dfuModules) = outcome else {
+            out.say("done: the device stays in listening mode (off the cloud)")
+            return 0
         }
         do {
-            try await flash(dfuModules, session: target.session, platform: target.platform, extra: [], out: out, controlRequestsRan: true)
-            if !stayInDFU { out.say("left DFU mode: \(try await target.session.leave())") }
+            try await flash(dfuModules, session: session, platform: platform, extra: [], out: out, controlRequestsRan: true)
+            if !stayInDFU { out.say("left DFU mode: \(try await session.leave())") }
         } catch {
             if let code = error as? ExitCode { return code.rawValue }
             out.fail(CommandFailure.from(error)?.description ?? "FAIL: \(error)")
             return StationExitCode.failed.rawValue
         }
         return 0
+    }
+
+    /// What the normal-mode flash reports, as `station flash` prints it.
+    static func report(_ event: NormalModeFlash<ContinuousClock>.Event, out: Output) {
+        switch event {
+        case .listening:
+            out.say("put in listening mode (kept off the cloud)")
+        case .planned(let plan):
+            out.say("\nplan:")
+            for step in plan.steps {
+                let action = step.path == .dfu ? "write over DFU (after switching to DFU mode)" : "control request (normal mode)"
+                out.say("  \(step.name): \(action), \(step.bytes.count) bytes: \(step.reason)")
+            }
+            out.say("")
+        case .update(.started(let step, let index, let count)): out.say("[\(index + 1)/\(count)] \(step)")
+        case .update(.sent(_, let bytes, let total)) where bytes == total: out.say("      sent: \(total) bytes (control requests 250/253/251)")
+        case .update(.resetting): out.say("      the device resets and applies it")
+        case .update(.verified(_, let module)): out.say("      verified by module info: \(module.function.name) #\(module.index) v\(module.version), valid")
+        case .update: break
+        case .setupDone(let release, let platform):
+            out.say("setup done set (Device OS \(release) on \(platform) would otherwise boot into listening mode)")
+        case .switchingToDFU:
+            out.say("switching to DFU mode for the remaining modules")
+        }
     }
 
     /// Inventory, plan, flash with verification; prints each stage.

@@ -1,0 +1,82 @@
+import Foundation
+import ControlRequests
+import DFU
+import DeviceEmulator
+import EmulatedBench
+import FirmwareModules
+import ParticleDevices
+import Station
+import Testing
+
+/// `station flash` on a normal-mode device is one library call: an emulated Boron on Device OS
+/// 5.9.0 gets 6.2.0 and a product firmware; the call puts it in listening mode, plans against
+/// its module info, runs what needs control requests, and hands back a DFU session with the
+/// rest, which `PreparedFlash` writes; the device then boots what was written.
+@Suite(.serialized) struct NormalModeFlashTests {
+    @Test func aNormalModeBoronIsListeningPlannedAndHandedOverInDFUMode() async throws {
+        let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
+        var profile = TestIdentities.profile()
+        profile.simActive = true
+        let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
+        let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))])
+        await bench.plug(0)
+        let id = profile.deviceID.rawValue
+        let release = try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2))
+        let modules = release.map { PlannedModule(name: $0.name, module: $0.module) }
+        let seen = EventLog()
+        let outcome = try await NormalModeFlash(clock: ContinuousClock()).run(
+            modules, platform: boron, expectedProductID: 4242,
+            connect: { try await bench.normal(id, within: .seconds(10)) },
+            openDFU: { deviceID in try? await bench.dfu(deviceID, within: .milliseconds(1)) },
+            events: { seen.append($0) })
+        let events = seen.all
+        guard case .listening(let reported) = events.first else { Issue.record("first event: \(events)"); return }
+        #expect(reported == id)
+        #expect(events.contains { if case .planned = $0 { true } else { false } })
+        #expect(events.contains { if case .switchingToDFU = $0 { true } else { false } })
+        guard case .dfu(let deviceID, let session, let left) = outcome else { Issue.record("stayed in normal mode: \(events)"); return }
+        #expect(deviceID == id && !left.isEmpty && left.allSatisfy { item in modules.contains { $0.name == item.name } })
+        let prepared = try await PreparedFlash.prepare(left, session: session, platform: boron, extra: [], expectedProductID: 4242)
+        _ = try await prepared.run(on: session) { _ in }
+        _ = try await session.leave()
+        // It boots what was written: module info shows Device OS 6.2.0's system part, valid.
+        let requests = try await bench.normal(id, within: .seconds(10))
+        let after = try await requests.modules()
+        #expect(after.contains { $0.function == .systemPart && $0.version == 6200 && $0.isValid }, "\(after)")
+        #expect(await bench.anyConnected().isEmpty, "it never connected")
+        await bench.stop()
+    }
+
+    /// A plan the planner refuses (another product's firmware) stops before anything is
+    /// written, with the planner's code, and the device stays in listening mode.
+    @Test func aRefusedPlanWritesNothing() async throws {
+        let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
+        var profile = TestIdentities.profile()
+        profile.simActive = true
+        let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
+        let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))])
+        await bench.plug(0)
+        let id = profile.deviceID.rawValue
+        let release = try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2))
+        do {
+            _ = try await NormalModeFlash(clock: ContinuousClock()).run(
+                release.map { PlannedModule(name: $0.name, module: $0.module) }, platform: boron, expectedProductID: 9999,
+                connect: { try await bench.normal(id, within: .seconds(10)) },
+                openDFU: { _ in nil }, events: { _ in })
+            Issue.record("a product firmware for 4242 was accepted for product 9999")
+        } catch {
+            guard case .refused(let refusal) = error else { Issue.record("\(error)"); return }
+            #expect(refusal.code.hasPrefix("PLAN-"), "\(refusal.code)")
+        }
+        #expect(await bench.presence(id) == .normal)
+        await bench.stop()
+    }
+}
+
+/// Events collected from a `@Sendable` callback.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [NormalModeFlash<ContinuousClock>.Event] = []
+    func append(_ event: NormalModeFlash<ContinuousClock>.Event) { lock.withLock { events.append(event) } }
+    var all: [NormalModeFlash<ContinuousClock>.Event] { lock.withLock { events } }
+}
