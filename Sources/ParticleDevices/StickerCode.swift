@@ -6,11 +6,8 @@ public enum StickerCode: Hashable, Sendable, CustomStringConvertible {
     case serial(SerialNumber, mobileSecret: MobileSecret?)
     case imei(IMEI)
 
-    /// Which identifier a line pairs devices by.
-    public enum Key: String, Sendable, Hashable, Codable, CaseIterable {
-        case serialNumber
-        case imei
-    }
+    /// Which identifier a line pairs devices by (the one pairing enum).
+    public typealias Key = PairingKey
 
     /// The serial number, when the sticker carries one.
     public var serialNumber: SerialNumber? {
@@ -82,7 +79,7 @@ public enum StickerCode: Hashable, Sendable, CustomStringConvertible {
                 throw .stickerFormat("it has \(fields.count) fields; an IMEI sticker has one 15-digit number")
             }
             return .imei(try IMEI(fields[0]))
-        case .serialNumber:
+        case .serialNumber, .none:
             switch fields.count {
             case 1:
                 return .serial(try SerialNumber(fields[0]), mobileSecret: nil)

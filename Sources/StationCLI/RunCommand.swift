@@ -166,12 +166,10 @@ struct RunCommand: AsyncParsableCommand {
             }
             connectivity = ConnectivityTest(link: link, activate: { id in try await line.activate(id) }, isOnline: { id in try await line.isOnline(id) })
         }
-        var finalStates: [String: NoCloudPolicy.FinalState] = [:]
-        for (platform, state) in bench.finalStates { finalStates[platform] = state == .dfu ? .dfu : .listening }
-        let policy = BenchPolicy(
-            pairing: bench.pairing == .imei ? .imei : bench.pairing == .none ? .none : .serialNumber, scanRequired: bench.scanRequired,
-            finalStates: finalStates, defaultFinalState: bench.finalState == .dfu ? .dfu : .listening, connectivityTest: bench.connectivityTest)
-        let pairing: StickerCode.Key = bench.pairing == .imei ? .imei : .serialNumber
+        let policy = BenchPolicy(pairing: bench.pairing, scanRequired: bench.scanRequired, finalStates: bench.finalStates, defaultFinalState: bench.finalState,
+                                 connectivityTest: bench.connectivityTest)
+        // A line that pairs by nothing still reads a scanned sticker as a serial number first.
+        let pairing: PairingKey = bench.pairing == .imei ? .imei : .serialNumber
         let wedge = bench.affixes(of: .keyboardWedge)
         let driver = BenchDriver(
             policy: policy,

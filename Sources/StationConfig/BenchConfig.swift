@@ -38,13 +38,9 @@ public struct BenchConfig: Sendable, Hashable {
         }
     }
 
-    public enum Pairing: String, Sendable, Hashable, CaseIterable {
-        case serial, imei, none
-    }
-
-    public enum FinalState: String, Sendable, Hashable, CaseIterable {
-        case listening, dfu
-    }
+    // The pairing key and the final state are the pipeline's own enums
+    // (`ParticleDevices.PairingKey`, `ParticleDevices.FinalState`): the config names them,
+    // nothing maps one onto another.
 
     /// Another product made on the same bench: its platform, product ID and manifest
     /// (`[[bench.product]]`). A Particle product is one platform, so a bench serving several
@@ -72,7 +68,7 @@ public struct BenchConfig: Sendable, Hashable {
     public var scanners: [Scanner]
     /// Each scanner's prefix and suffix, in the order of `scanners`.
     public var scannerAffixes: [Affixes] = []
-    public var pairing: Pairing
+    public var pairing: PairingKey
     public var scanRequired: Bool
     public var finalState: FinalState
     /// Per platform (catalog name) where it differs.
@@ -118,7 +114,7 @@ public struct BenchConfig: Sendable, Hashable {
             slots = list
         }
         let pairingText = try bench.string("pairing") ?? "serial"
-        guard let pairing = Pairing(rawValue: pairingText) else {
+        guard let pairing = PairingKey(rawValue: pairingText) else {
             throw bench.fail("pairing", "'\(pairingText)': use serial (the sticker's serial number), imei (older Electron and E-Series stickers) or none.")
         }
         func state(_ text: String, key: String) throws(ConfigFileError) -> FinalState {

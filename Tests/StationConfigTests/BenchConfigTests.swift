@@ -32,7 +32,7 @@ import Testing
         let boron = try example("boron-line.toml")
         #expect(boron.slots?.map(\.name) == ["A1", "A2", "A3", "A4"] && boron.slotName(port: "1-1.3") == "A3")
         #expect(boron.scanner == .evdev(vendorID: 0x0c2e, productID: 0x0b61))
-        #expect(boron.pairing == .serial && boron.scanRequired && boron.finalState == .listening && !boron.connectivityTest)
+        #expect(boron.pairing == .serialNumber && boron.scanRequired && boron.finalState == .listening && !boron.connectivityTest)
         #expect(boron.operatorSignIn && boron.operators == ["ana", "bo", "chen"])
         let tracker = try example("tracker-connectivity-line.toml")
         #expect(tracker.slots == nil && tracker.connectivityTest && tracker.finalStates["tracker"] == .dfu)
@@ -41,7 +41,7 @@ import Testing
 
     @Test func defaults() throws {
         let config = try parse(Self.head + "[bench]\nmanifest = \"m.toml\"\n")
-        #expect(config.slots == nil && config.scanner == .keyboardWedge && config.pairing == .serial && config.scanRequired)
+        #expect(config.slots == nil && config.scanner == .keyboardWedge && config.pairing == .serialNumber && config.scanRequired)
         #expect(config.finalState == .listening && config.finalStates == ["tracker": .dfu], "battery-powered trackers default to DFU")
         #expect(!config.operatorSignIn && config.operators.isEmpty && config.slotName(port: "1-2") == "1-2")
     }

@@ -1,15 +1,12 @@
 import ControlRequests
+import ParticleDevices
 import Seams
 
 /// How the station keeps devices off the cloud (a device's first connection starts billing).
 public struct NoCloudPolicy: Hashable, Sendable {
     /// Where a device is left when the station is done with it.
-    public enum FinalState: String, Hashable, Sendable, CaseIterable {
-        /// Listening mode: no cloud until it is reset (a power cycle at the customer).
-        case listening
-        /// DFU mode: no firmware runs.
-        case dfu
-    }
+    /// Where a device is left (the one final-state enum, `ParticleDevices.FinalState`).
+    public typealias FinalState = ParticleDevices.FinalState
 
     /// A normal-mode device must be stopped within this time of its arrival.
     public var bound: Duration

@@ -486,6 +486,7 @@ public struct BenchState: Sendable {
         switch sticker.key {
         case .serialNumber: job.identity.serialNumber.map(normalise)
         case .imei: job.identity.imei.map(normalise)
+        case .none: nil
         }
     }
 

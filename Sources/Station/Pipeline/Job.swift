@@ -1,12 +1,4 @@
-/// How a device is paired with the sticker the technician scans.
-public enum PairingKey: String, Hashable, Sendable, Codable, CaseIterable {
-    /// The serial number on the sticker equals the one the device reports (request 21 / `i`).
-    case serialNumber = "serial"
-    /// Older Electron and E-Series stickers carry the IMEI.
-    case imei
-    /// No pairing: nothing is scanned.
-    case none
-}
+import ParticleDevices
 
 /// Where a job is. Persisted with the job, shown on the screen.
 public enum JobStep: String, Hashable, Sendable, Codable {
