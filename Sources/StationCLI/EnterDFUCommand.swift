@@ -29,20 +29,12 @@ struct EnterDFUCommand: AsyncParsableCommand {
         let deviceID: String
         do {
             bus = try LibUSBBus(logLevel: .none)
-            var candidates = try await bus.devices(vendorID: catalog.vendorID).filter { catalog.platform(usbProductID: $0.productID)?.mode == .normal }
-            if let port { candidates = candidates.filter { $0.portPath == port } }
-            var ids: [String: String] = [:]
-            for candidate in candidates {
-                let opened = try await bus.open(portPath: candidate.portPath)
-                ids[candidate.portPath] = (try? await DevicesCommand.serial(opened))??.lowercased()
+            // The one device selector (`RealDFUDevice.select`), among normal-mode devices.
+            target = try await RealDFUDevice.select(bus: bus, port: port, deviceID: device, mode: .normal)
+            let opened = try await bus.open(portPath: target.portPath)
+            guard let id = (try? await DevicesCommand.serial(opened))??.lowercased() else {
+                throw CommandFailure(.unavailable, "DEVICE-NOT-FOUND", "the device at \(target.portPath) did not give its device ID; replug it and retry")
             }
-            if let device { candidates = candidates.filter { ids[$0.portPath] == device.lowercased() } }
-            guard candidates.count == 1, let id = ids[candidates[0].portPath] else {
-                throw candidates.isEmpty
-                    ? CommandFailure(.unavailable, "DEVICE-NOT-FOUND", "no Particle device in normal mode matches; `station devices` lists what is attached")
-                    : CommandFailure(.unavailable, "DEVICE-AMBIGUOUS", "several devices match (\(candidates.map(\.portPath).joined(separator: ", "))); name one with --port")
-            }
-            target = candidates[0]
             deviceID = id
             if serial {
                 guard let tty = (try? UdevContext().nodes(subsystem: "tty", forPortPath: target.portPath))?.first else {
@@ -61,6 +53,8 @@ struct EnterDFUCommand: AsyncParsableCommand {
         } catch let error as ControlRequestError {
             throw CommandFailure(.failed, error.code, error.description)
         } catch let error as LibUSBError {
+            throw CommandFailure(.unavailable, error.code, error.description)
+        } catch let error as RealDFUDevice.Failure {
             throw CommandFailure(.unavailable, error.code, error.description)
         }
         // Back on the bus in DFU mode, recognised by its device ID.

@@ -140,11 +140,6 @@ public struct NoCloudGuard<C: Clock<Duration>>: Sendable {
     /// connectivity test, the device is left as it is.
     public func leave(_ requests: ControlRequests) async throws(ControlRequestError) {
         guard !policy.connectivityTest else { return }
-        switch policy.finalState {
-        case .dfu:
-            try await requests.enterDFU()
-        case .listening:
-            if try await !requests.isListening() { try await requests.startListening() }
-        }
+        try await policy.finalState.apply(to: requests)
     }
 }

@@ -60,13 +60,9 @@ public struct ConnectivityTest: Sendable {
         }
         // Back to the final state whatever happened: it must not stay connected.
         do {
-            switch finalState {
-            case .listening: try await requests.startListening()
-            case .dfu:
-                try await requests.enterDFU()
-                // Reported only once it is there (the bench may hear of it later).
-                _ = try await link.dfu(deviceID, within: .seconds(20))
-            }
+            try await finalState.apply(to: requests)
+            // DFU mode is reported only once it is there (the bench may hear of it later).
+            if finalState == .dfu { _ = try await link.dfu(deviceID, within: .seconds(20)) }
         } catch {
             return StepFailure("CONNECTIVITY-FINAL-STATE", "the device connected but could not be put back in \(finalState.rawValue) mode: \(error). Unplug it",
                                deviceGone: StepFailure.isGone(error))

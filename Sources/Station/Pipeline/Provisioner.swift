@@ -155,19 +155,71 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     /// Plans against what the device holds and writes what differs: control-request steps
     /// in normal mode first, then DFU mode for the rest. A device held in DFU mode (no
     /// bootable firmware, e.g. a write cut short by an unplug) gets its DFU steps first, then
-    /// boots for the control-request steps. Everything is verified.
+    /// boots for the control-request steps. Everything is verified. Three parts, in order:
+    /// `planFlash` (what it holds, the plan), `controlRequestSteps`, `dfuSteps`.
     public func flash(deviceID: String, platform name: String?, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
         guard let name, let manifest = manifests[name] else {
             throw StepFailure("MANIFEST-NO-PLATFORM", "this line has no firmware manifest for \(name ?? "this platform"); set the device aside or add the platform's manifest")
         }
-        let platform = manifest.platform
-        var written: [FlashOutcome.Written] = []
-        // The manifest pins each file's SHA-256 (checked when it was loaded): no re-hashing per device.
-        let digests = Dictionary(manifest.file.modules.map { ($0.file, $0.sha256) }, uniquingKeysWith: { a, _ in a })
-        func record(_ step: FlashStep, _ action: String) {
-            written.append(.init(file: step.name, sha256: digests[step.name] ?? FileDigest.sha256(step.bytes), bytes: step.bytes.count, action: action))
+        let start = try await planFlash(deviceID: deviceID, manifest: manifest)
+        let plan = start.plan
+        let meter = FlashMeter(total: plan.steps.reduce(0) { $0 + $1.bytes.count }, report: progress)
+        var written = start.alreadyInstalled
+        if let session = start.heldInDFU {
+            if !plan.dfuSteps.isEmpty { written += try await dfuSteps(plan, manifest: manifest, installed: start.installed, session: session, meter: meter) }
+            guard !plan.controlRequestSteps.isEmpty else {
+                meter.finish()
+                return FlashOutcome(written: written, inDFU: true)
+            }
+            do { _ = try await session.leave() } catch {
+                throw StepFailure("FLASH-DFU-LEAVE", "the device did not leave DFU mode after its DFU writes: \(error). Replug it to resume", deviceGone: Self.gone(error))
+            }
+            switch await bootAfterLeavingDFU(deviceID) {
+            case .booted:
+                written += try await controlRequestSteps(plan, deviceID: deviceID, manifest: manifest, meter: meter).written
+            case .stayedInDFU:
+                throw StepFailure("FLASH-NOT-BOOTABLE", "after its DFU writes the device came back in DFU mode instead of booting, so its "
+                                  + plan.controlRequestSteps.map(\.name).joined(separator: ", ") + " could not be sent. Set it aside: its firmware does not start")
+            case .gone:
+                throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back after leaving DFU mode. Replug it to resume", deviceGone: true)
+            }
+            meter.finish()
+            return FlashOutcome(written: written, inDFU: false)
         }
-        // What it holds: module info in normal mode, the DFU inventory when held in DFU mode.
+        guard var current = start.requests else { throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode", deviceGone: true) }
+        if !plan.controlRequestSteps.isEmpty {
+            let sent = try await controlRequestSteps(plan, deviceID: deviceID, manifest: manifest, meter: meter)
+            current = sent.requests
+            written += sent.written
+        }
+        guard !plan.dfuSteps.isEmpty else { return FlashOutcome(written: written, inDFU: false) }
+        let session: DfuSeSession
+        do {
+            try await current.enterDFU()
+            session = try await link.dfu(deviceID, within: switchWithin)
+        } catch {
+            throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(error). Replug it to resume", deviceGone: true)
+        }
+        written += try await dfuSteps(plan, manifest: manifest, installed: start.installed, session: session, meter: meter)
+        meter.finish()
+        return FlashOutcome(written: written, inDFU: true)
+    }
+
+    /// Where a flash starts: what the device holds (module info in normal mode, the DFU
+    /// inventory when it is held in DFU mode), the plan against it, and the channel it was
+    /// read over.
+    struct FlashStart {
+        var plan: FlashPlan
+        var installed: [FlashPlanner.Installed]
+        var requests: ControlRequests?
+        var heldInDFU: DfuSeSession?
+        /// Manifest modules the plan leaves out: the device holds them already.
+        var alreadyInstalled: [FlashOutcome.Written]
+    }
+
+    /// The plan part of `flash`.
+    func planFlash(deviceID: String, manifest: FirmwareManifest) async throws(StepFailure) -> FlashStart {
+        let platform = manifest.platform
         var requests: ControlRequests?
         var heldInDFU: DfuSeSession?
         let installed: [FlashPlanner.Installed]
@@ -196,92 +248,70 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         } catch {
             throw StepFailure(error.code, error.description)
         }
-        // Manifest modules the plan leaves out: the device holds them already (same version).
         let planned = Set(plan.steps.map(\.name))
-        for module in manifest.modules where !planned.contains(module.name) {
-            written.append(.init(file: module.name, sha256: digests[module.name] ?? "", bytes: module.module.size, action: "already-installed"))
+        let already = manifest.modules.filter { !planned.contains($0.name) }.map {
+            FlashOutcome.Written(file: $0.name, sha256: Self.digest(of: $0.name, in: manifest) ?? "", bytes: $0.module.size, action: "already-installed")
         }
-        let total = plan.steps.reduce(0) { $0 + $1.bytes.count }
-        let done = Counter()
-        let dfuNames = Set(plan.dfuSteps.map(\.name))
-        let link = self.link, clock = self.clock, switchWithin = self.switchWithin
+        return FlashStart(plan: plan, installed: installed, requests: requests, heldInDFU: heldInDFU, alreadyInstalled: already)
+    }
 
-        func controlRequestSteps(_ requests: ControlRequests) async throws(StepFailure) -> ControlRequests {
-            let update = ControlRequestUpdate(clock: clock, comeBackWithin: switchWithin)
-            let after: ControlRequests
-            do {
-                after = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
-                    if case .sent(_, let bytes, let stepTotal) = event, bytes == stepTotal { progress(done.add(stepTotal), total) }
-                }
-            } catch {
-                throw StepFailure(error.code, error.description, deviceGone: error.code == "UPDATE-DEVICE-GONE")
-            }
-            for step in plan.controlRequestSteps { record(step, "control-request") }
-            return after
-        }
-        // DFU mode: the executor re-reads what it needs and verifies by read-back.
-        func dfuSteps(_ session: DfuSeSession) async throws(StepFailure) {
-            let extra = installed.filter { $0.identity.function == .ncpFirmware }
-            do {
-                let prepared = try await PreparedFlash.prepare(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: platform,
-                                                               extra: extra, expectedProductID: UInt16(manifest.file.productID))
-                let outcomes = try await prepared.run(on: session) { event in
-                    switch event {
-                    case .phase(_, "write", let bytes, _): progress(min(total, done.value + bytes), total)
-                    case .stepFinished(_, let outcome): progress(min(total, done.add(outcome.step.bytes.count)), total)
-                    default: break
-                    }
-                }
-                for outcome in outcomes {
-                    switch outcome.action {
-                    case .skipped: record(outcome.step, "already-installed")
-                    case .written: record(outcome.step, "written")
-                    case .deferredToControlRequest: break
-                    }
-                }
-            } catch let refusal as PlanRefusal {
-                throw StepFailure(refusal.code, refusal.description)
-            } catch let error as DFUError {
-                throw StepFailure(error.code, error.description, deviceGone: error.cause == .noDevice)
-            } catch {
-                throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
-            }
-        }
-
-        if let session = heldInDFU {
-            if !dfuNames.isEmpty { try await dfuSteps(session) }
-            guard !plan.controlRequestSteps.isEmpty else {
-                progress(total, total)
-                return FlashOutcome(written: written, inDFU: true)
-            }
-            do { _ = try await session.leave() } catch {
-                throw StepFailure("FLASH-DFU-LEAVE", "the device did not leave DFU mode after its DFU writes: \(error). Replug it to resume", deviceGone: Self.gone(error))
-            }
-            switch await bootAfterLeavingDFU(deviceID) {
-            case .booted(let booted):
-                _ = try await controlRequestSteps(booted)
-            case .stayedInDFU:
-                throw StepFailure("FLASH-NOT-BOOTABLE", "after its DFU writes the device came back in DFU mode instead of booting, so its "
-                                  + plan.controlRequestSteps.map(\.name).joined(separator: ", ") + " could not be sent. Set it aside: its firmware does not start")
-            case .gone:
-                throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back after leaving DFU mode. Replug it to resume", deviceGone: true)
-            }
-            progress(total, total)
-            return FlashOutcome(written: written, inDFU: false)
-        }
-        guard var current = requests else { throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode", deviceGone: true) }
-        if !plan.controlRequestSteps.isEmpty { current = try await controlRequestSteps(current) }
-        guard !dfuNames.isEmpty else { return FlashOutcome(written: written, inDFU: false) }
-        let session: DfuSeSession
+    /// The control-request part of `flash`: bootloader, NCP and asset modules in normal mode,
+    /// each verified by module info after the device's reset. Returns the channel to the
+    /// device as it is at the end.
+    func controlRequestSteps(_ plan: FlashPlan, deviceID: String, manifest: FirmwareManifest, meter: FlashMeter)
+        async throws(StepFailure) -> (requests: ControlRequests, written: [FlashOutcome.Written]) {
+        let update = ControlRequestUpdate(clock: clock, comeBackWithin: switchWithin)
+        let link = self.link
+        let after: ControlRequests
         do {
-            try await current.enterDFU()
-            session = try await link.dfu(deviceID, within: switchWithin)
+            after = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
+                if case .sent(_, let bytes, let stepTotal) = event, bytes == stepTotal { meter.add(stepTotal) }
+            }
         } catch {
-            throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(error). Replug it to resume", deviceGone: true)
+            throw StepFailure(error.code, error.description, deviceGone: error.code == "UPDATE-DEVICE-GONE")
         }
-        try await dfuSteps(session)
-        progress(total, total)
-        return FlashOutcome(written: written, inDFU: true)
+        return (after, plan.controlRequestSteps.map { Self.written($0, "control-request", manifest: manifest) })
+    }
+
+    /// The DFU part of `flash`: the executor re-reads what it needs, writes what differs and
+    /// verifies by read-back.
+    func dfuSteps(_ plan: FlashPlan, manifest: FirmwareManifest, installed: [FlashPlanner.Installed], session: DfuSeSession, meter: FlashMeter)
+        async throws(StepFailure) -> [FlashOutcome.Written] {
+        let dfuNames = Set(plan.dfuSteps.map(\.name))
+        let extra = installed.filter { $0.identity.function == .ncpFirmware }
+        do {
+            let prepared = try await PreparedFlash.prepare(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: manifest.platform,
+                                                           extra: extra, expectedProductID: UInt16(manifest.file.productID))
+            let outcomes = try await prepared.run(on: session) { event in
+                switch event {
+                case .phase(_, "write", let bytes, _): meter.peek(bytes)
+                case .stepFinished(_, let outcome): meter.add(outcome.step.bytes.count)
+                default: break
+                }
+            }
+            return outcomes.compactMap { outcome in
+                switch outcome.action {
+                case .skipped: Self.written(outcome.step, "already-installed", manifest: manifest)
+                case .written: Self.written(outcome.step, "written", manifest: manifest)
+                case .deferredToControlRequest: nil
+                }
+            }
+        } catch let refusal as PlanRefusal {
+            throw StepFailure(refusal.code, refusal.description)
+        } catch let error as DFUError {
+            throw StepFailure(error.code, error.description, deviceGone: error.cause == .noDevice)
+        } catch {
+            throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
+        }
+    }
+
+    /// The manifest pins each file's SHA-256 (checked when it was loaded): no re-hashing per device.
+    static func digest(of file: String, in manifest: FirmwareManifest) -> String? {
+        manifest.file.modules.first { $0.file == file }?.sha256
+    }
+
+    static func written(_ step: FlashStep, _ action: String, manifest: FirmwareManifest) -> FlashOutcome.Written {
+        .init(file: step.name, sha256: digest(of: step.name, in: manifest) ?? FileDigest.sha256(step.bytes), bytes: step.bytes.count, action: action)
     }
 
     // MARK: Finish
@@ -297,7 +327,9 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 _ = try await link.dfu(deviceID, within: .seconds(2)).leave()
             }
             let requests = try await link.normal(deviceID, within: switchWithin)
-            if try await !requests.isListening() { try await requests.startListening() }
+            // Listening first (module info is read there), DFU mode at the end if that is
+            // where it is left.
+            try await FinalState.listening.apply(to: requests)
             do {
                 _ = try await ControlRequestUpdate(clock: clock).markSetupDone(requests, platform: platform)
             } catch {
@@ -315,7 +347,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 DeviceIdentity.Module(moduleFunction: Int($0.function?.rawValue ?? 0), moduleIndex: Int($0.index), moduleVersion: Int($0.version), valid: $0.isValid)
             }
             if state == .dfu {
-                try await requests.enterDFU()
+                try await state.apply(to: requests)
                 _ = try await link.dfu(deviceID, within: switchWithin)
             }
             return after
@@ -327,11 +359,30 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     }
 }
 
-/// A running byte count shared with progress callbacks.
-final class Counter: @unchecked Sendable {
-    // Guarded by `lock`.
+/// A flash's progress over all its steps: bytes done of `total`, reported as they grow.
+final class FlashMeter: @unchecked Sendable {
+    let total: Int
+    let report: @Sendable (Int, Int) -> Void
+    // `done` is guarded by `lock`.
     private let lock = NSLock()
-    private var total = 0
-    var value: Int { lock.withLock { total } }
-    func add(_ bytes: Int) -> Int { lock.withLock { total += bytes; return total } }
+    private var done = 0
+
+    init(total: Int, report: @escaping @Sendable (Int, Int) -> Void) {
+        self.total = total
+        self.report = report
+    }
+
+    /// A step's bytes are done.
+    func add(_ bytes: Int) {
+        let now = lock.withLock { done += bytes; return done }
+        report(min(total, now), total)
+    }
+
+    /// Within a step: `bytes` of it written so far.
+    func peek(_ bytes: Int) {
+        let now = lock.withLock { done } + bytes
+        report(min(total, now), total)
+    }
+
+    func finish() { report(total, total) }
 }
