@@ -115,7 +115,7 @@ let package = Package(
                 "EmulatedBench",
                 "StationReports",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
-                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "TextFormats", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort",
+                "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "TextFormats", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort", "Seams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]),

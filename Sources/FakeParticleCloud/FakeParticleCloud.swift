@@ -1,3 +1,4 @@
+import Seams
 import Foundation
 import ParticleDevices
 
@@ -152,7 +153,7 @@ public final class FakeParticleCloud: @unchecked Sendable {
     // MARK: The API
 
     func handle(_ request: LoopbackHTTPServer.Request) -> LoopbackHTTPServer.Reply {
-        if latency > .zero { Thread.sleep(forTimeInterval: Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18) }
+        if latency > .zero { Thread.sleep(forTimeInterval: latency.inSeconds) }
         return lock.withLock { route(request) }
     }
 

@@ -223,7 +223,7 @@ public struct SyncWorker: Sendable {
                 refused.append((item, array, reason))
             case .notMentioned:
                 updates.append(ItemUpdate(deviceID: item.deviceID, state: .pending, reason: "not in the import reply; will retry", outcome: "not-mentioned",
-                                          nextAttempt: at.addingTimeInterval(settings.retry.delay(attempt: item.attempts + 1, jitter: jitter()).seconds)))
+                                          nextAttempt: at.addingTimeInterval(settings.retry.delay(attempt: item.attempts + 1, jitter: jitter()).inSeconds)))
             }
         }
         for (item, array, reason) in refused {
@@ -347,6 +347,3 @@ extension SyncWorker {
     }
 }
 
-extension Duration {
-    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

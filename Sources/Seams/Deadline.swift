@@ -17,3 +17,10 @@ public struct Deadline: Sendable {
     /// True once the clock has reached it.
     public var hasPassed: Bool { passed() }
 }
+
+extension Duration {
+    /// This duration in seconds (for figures, and arithmetic on the bench's clock).
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -1,3 +1,4 @@
+import Seams
 import ArgumentParser
 import DeviceEmulator
 import Foundation
@@ -125,16 +126,13 @@ struct FlashBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
             throw CommandFailure(.software, "INTERNAL", "\(platform.name) does not boot after the benchmark flash")
         }
         let (again, againCounters) = try await pass()
-        let fullSeconds = full.seconds, floor = fullCounters.floor.seconds, reflash = again.seconds
+        let fullSeconds = full.inSeconds, floor = fullCounters.floor.inSeconds, reflash = again.inSeconds
         return FlashBenchResult(
             platform: platform.name, fullSeconds: fullSeconds, floorSeconds: floor, fullRatio: fullSeconds / floor,
-            reflashSeconds: reflash, reflashFloorSeconds: againCounters.floor.seconds, reflashRatio: reflash / fullSeconds,
+            reflashSeconds: reflash, reflashFloorSeconds: againCounters.floor.inSeconds, reflashRatio: reflash / fullSeconds,
             pagesErased: fullCounters.pagesErased, bytesProgrammed: fullCounters.bytesProgrammed,
             bytesTransferred: fullCounters.bytesTransferred, controlTransfers: fullCounters.controlTransfers,
             reflashBytesTransferred: againCounters.bytesTransferred, reflashControlTransfers: againCounters.controlTransfers)
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,3 +1,4 @@
+import Seams
 import ArgumentParser
 import DeviceEmulator
 import EmulatedBench
@@ -104,7 +105,7 @@ struct PipelineBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
         let passed = await driver.jobs.allSatisfy { $0.step == .passed }
         feed.cancel()
         await bench.stop()
-        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, peak, deviceBytes, passed)
+        return (elapsed.inSeconds, peak, deviceBytes, passed)
     }
 }
 

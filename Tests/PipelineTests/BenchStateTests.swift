@@ -154,7 +154,7 @@ import Testing
     }
 
     @Test func aDeviceWithNoScanWaitsAndIsReminded() {
-        var h = Harness(BenchPolicy(scanReminder: 30))
+        var h = Harness(BenchPolicy(scanReminder: .seconds(30)))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
         h.send(.tick, after: 10)
@@ -165,7 +165,7 @@ import Testing
     }
 
     @Test func aScanWithNoDeviceIsDroppedWithAPrompt() {
-        var h = Harness(BenchPolicy(scanHold: 60))
+        var h = Harness(BenchPolicy(scanHold: .seconds(60)))
         h.send(.scan("P0ZZZZZZZZZZZZZ"))
         h.send(.tick, after: 61)
         #expect(h.prompts == [.scanHeld(code: "P0ZZZZZZZZZZZZZ"), .scanDiscarded(code: "P0ZZZZZZZZZZZZZ")])

@@ -1,3 +1,4 @@
+import Seams
 import StationConfig
 import Foundation
 import ParticleDevices
@@ -167,7 +168,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     /// Seconds since this driver started.
     var runningSeconds: Double {
         let elapsed = origin.duration(to: clock.now)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed.inSeconds
     }
 
     /// Resumes from the jobs saved before a restart.
@@ -212,7 +213,7 @@ public actor BenchDriver<C: Clock<Duration>> {
         let latency = report.latency
         try? await log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(latency)")
         if Task.isCancelled { return }  // it left meanwhile
-        let seconds = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+        let seconds = latency.inSeconds
         await handle(.arrived(port: port, deviceID: deviceID, productID: productID, inDFU: false, guardLatency: seconds))
         if case .failed(let code, let message) = report.action {
             await handle(.guardFailed(port: port, JobFailure(code: code, message: "\(message). Unplug it now: it may connect to the cloud")))
@@ -451,7 +452,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     }
 
     /// How long a note about no device in particular stays on the screen.
-    static var noteSeconds: Double { 30 }
+    static var noteLifetime: Duration { .seconds(30) }
 
     func note(_ prompt: Prompt) {
         var deviceID: String?
@@ -484,7 +485,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     }
 
     func isCurrent(_ note: Note, now: Double) -> Bool {
-        guard let deviceID = note.deviceID else { return now - note.at < Self.noteSeconds }
+        guard let deviceID = note.deviceID else { return now - note.at < Self.noteLifetime.inSeconds }
         guard let job = state.jobs[deviceID] else { return false }
         guard job.attempt == note.attempt, job.step == note.step else { return false }
         if let port = note.port, job.step == .passed || job.step == .failed { return job.port == port }

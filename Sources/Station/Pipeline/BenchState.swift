@@ -1,3 +1,4 @@
+import Seams
 import ParticleDevices
 
 /// What the bench needs from the station config to run jobs.
@@ -11,13 +12,14 @@ public struct BenchPolicy: Hashable, Sendable {
     /// An end-to-end connectivity line (test account): after flashing, the device connects
     /// and must be seen online.
     public var connectivityTest: Bool
-    /// Seconds a scan waits for its device before it is dropped (with a prompt).
-    public var scanHold: Double
-    /// Seconds between reminders for a device waiting for its scan.
-    public var scanReminder: Double
+    /// How long a scan waits for its device before it is dropped (with a prompt).
+    public var scanHold: Duration
+    /// How long between reminders for a device waiting for its scan.
+    public var scanReminder: Duration
 
     public init(pairing: PairingKey = .serialNumber, scanRequired: Bool = true, finalStates: [String: NoCloudPolicy.FinalState] = [:],
-                defaultFinalState: NoCloudPolicy.FinalState = .listening, connectivityTest: Bool = false, scanHold: Double = 120, scanReminder: Double = 30) {
+                defaultFinalState: NoCloudPolicy.FinalState = .listening, connectivityTest: Bool = false, scanHold: Duration = .seconds(120),
+                scanReminder: Duration = .seconds(30)) {
         self.pairing = pairing
         self.scanRequired = scanRequired
         self.finalStates = finalStates
@@ -130,7 +132,7 @@ public struct BenchState: Sendable {
     /// Scans not yet paired: code and when.
     public private(set) var pendingScans: [(code: StickerCode, at: Double)] = []
     /// How long after a PASS or FAIL a departure and return still count as the last step's switch.
-    static let settleSeconds = 10.0
+    static let settle = Duration.seconds(10)
 
     public init(policy: BenchPolicy) {
         self.policy = policy
@@ -277,7 +279,7 @@ public struct BenchState: Sendable {
             // in again after leaving: a new attempt.
             // A switch seen after a PASS counts only while it settles: the technician who
             // unplugs a passed device at once and brings it back later starts a new attempt.
-            let settling = job.endedAt.map { now - $0 < 2 * Self.settleSeconds } ?? true
+            let settling = job.endedAt.map { now - $0 < 2 * Self.settle.inSeconds } ?? true
             if previousPort == port || wasSwitching && settling { return [.save(job)] }
             job.beginNextAttempt(at: now)
             jobs[deviceID] = job
@@ -311,7 +313,7 @@ public struct BenchState: Sendable {
             return [.save(job)]
         case .passed, .failed:
             job.port = nil
-            if let at = job.endedAt, now - at < Self.settleSeconds { job.switching = true }
+            if let at = job.endedAt, now - at < Self.settle.inSeconds { job.switching = true }
             jobs[deviceID] = job
             return [.save(job)]
         case .detected, .identifying, .waitingForScan, .interrupted:
@@ -447,11 +449,11 @@ public struct BenchState: Sendable {
 
     mutating func tick(_ now: Double) -> [BenchAction] {
         var actions: [BenchAction] = []
-        let expired = pendingScans.filter { now - $0.at >= policy.scanHold }
-        pendingScans.removeAll { now - $0.at >= policy.scanHold }
+        let expired = pendingScans.filter { now - $0.at >= policy.scanHold.inSeconds }
+        pendingScans.removeAll { now - $0.at >= policy.scanHold.inSeconds }
         actions += expired.map { .prompt(.scanDiscarded(code: $0.code.description)) }
         for job in jobs.values.sorted(by: { ($0.waitingSince ?? 0) < ($1.waitingSince ?? 0) }) {
-            guard let since = job.waitingSince, now - since >= policy.scanReminder, job.step == .waitingForScan, let port = job.port else { continue }
+            guard let since = job.waitingSince, now - since >= policy.scanReminder.inSeconds, job.step == .waitingForScan, let port = job.port else { continue }
             jobs[job.deviceID]?.waitingSince = now
             actions.append(.prompt(.scanSticker(port: port, platform: job.identity.platform)))
         }
