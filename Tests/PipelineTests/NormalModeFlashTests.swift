@@ -13,15 +13,20 @@ import Testing
 /// its module info, runs what needs control requests, and hands back a DFU session with the
 /// rest, which `PreparedFlash` writes; the device then boots what was written.
 @Suite(.serialized) struct NormalModeFlashTests {
-    @Test func aNormalModeBoronIsListeningPlannedAndHandedOverInDFUMode() async throws {
+    /// A Boron on Device OS 5.9.0 plugged into an in-process bench (active SIM), and the 6.2.0
+    /// release with product firmware 4242 v2.
+    static func boronOn590() async throws -> (Platform, EmulatedBench, String, [(name: String, module: FirmwareModule)]) {
         let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
         var profile = TestIdentities.profile()
         profile.simActive = true
         let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
         let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))])
         await bench.plug(0)
-        let id = profile.deviceID.rawValue
-        let release = try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2))
+        return (boron, bench, profile.deviceID.rawValue, try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2)))
+    }
+
+    @Test func aNormalModeBoronIsListeningPlannedAndHandedOverInDFUMode() async throws {
+        let (boron, bench, id, release) = try await Self.boronOn590()
         let modules = release.map { PlannedModule(name: $0.name, module: $0.module) }
         let seen = EventLog()
         let outcome = try await NormalModeFlash(clock: ContinuousClock()).run(
@@ -50,14 +55,7 @@ import Testing
     /// A plan the planner refuses (another product's firmware) stops before anything is
     /// written, with the planner's code, and the device stays in listening mode.
     @Test func aRefusedPlanWritesNothing() async throws {
-        let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
-        var profile = TestIdentities.profile()
-        profile.simActive = true
-        let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
-        let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))])
-        await bench.plug(0)
-        let id = profile.deviceID.rawValue
-        let release = try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2))
+        let (boron, bench, id, release) = try await Self.boronOn590()
         do {
             _ = try await NormalModeFlash(clock: ContinuousClock()).run(
                 release.map { PlannedModule(name: $0.name, module: $0.module) }, platform: boron, expectedProductID: 9999,
