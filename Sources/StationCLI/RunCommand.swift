@@ -150,7 +150,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(.unavailable, "USB-UNAVAILABLE", "\(error)")
         }
-        let products = Self.products(station: station, bench: bench)
+        let configPath = config
+        let imports = BenchImports(store: opened, station: station, products: Self.products(station: station, bench: bench), transport: CurlHTTPTransport(),
+                                   credentials: { ConfigFiles.loadCredentials(for: station, configPath: configPath).mapError { $0 as any Error } })
         // A connectivity line activates each device's SIM under the test account (its queued
         // import, synced now), then watches the test account for it coming online.
         var connectivity: ConnectivityTest?
@@ -160,10 +162,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw CommandFailure(.dataError, "CREDENTIALS-INVALID", "a connectivity line needs test_account_token in the credentials file: the station watches the test account for each device coming online")
             }
             let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: station.cloud.apiBaseURL.absoluteString, token: token)
-            let configPath = config
-            let line = TestAccountLine(store: opened, client: client) {
-                await Self.syncOnce(station: station, configPath: configPath, store: opened, products: products, quiet: true)
-            }
+            let line = TestAccountLine(store: opened, client: client) { await imports.pass(quiet: true) }
             connectivity = ConnectivityTest(link: link, activate: { id in try await line.activate(id) }, isOnline: { id in try await line.isOnline(id) })
         }
         let policy = BenchPolicy(pairing: bench.pairing, scanRequired: bench.scanRequired, finalStates: bench.finalStates, defaultFinalState: bench.finalState,
@@ -197,10 +196,10 @@ struct RunCommand: AsyncParsableCommand {
         let screen = Task { await showBench(driver.updates(), title: title, plain: !live) }
         let paused = PausedImports(importsPaused)
         let sync = noSync || importsPaused != nil ? nil : Task {
-            await Self.syncForever(station: station, configPath: config, store: opened, products: products) { text, blocked in
+            await imports.forever(banner: { text, blocked in
                 if blocked { await paused.set(text) }
                 await driver.setBanner(text)
-            }
+            }, paused: { Self.paused($0, config: configPath) })
         }
 
         // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.
@@ -229,7 +228,7 @@ struct RunCommand: AsyncParsableCommand {
         let pausedNow = await paused.text
         if !noSync && pausedNow == nil {
             // One last pass, so what passed is in the products when the cloud answers.
-            summary += await Self.syncOnce(station: station, configPath: config, store: opened, products: products, quiet: false).lines
+            summary += await imports.pass(quiet: false).lines
         }
         // The final grid keeps the standing banner (plain lines printed it once already).
         if live { await driver.setBanner(pausedNow) }
@@ -255,83 +254,11 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The bench's products: the station's own, and one per extra platform.
-    static func products(station: StationConfig, bench: BenchConfig) -> [(key: ProductKey, platformID: Int?)] {
+    static func products(station: StationConfig, bench: BenchConfig) -> [BenchImports.Product] {
         let catalog = PlatformCatalog.bundled
         let filter = bench.extraProducts.isEmpty ? nil : Int(station.product.platform.id.rawValue)
-        return [(ProductKey(station.product.product.description), filter)]
-            + bench.extraProducts.map { (ProductKey(String($0.productID)), catalog.platform(named: $0.platform).map { Int($0.id.rawValue) }) }
-    }
-
-    /// Syncs the import queue whenever the cloud answers, quietly. A failure retrying cannot
-    /// fix (the token refused) pauses the imports with one banner; a cloud that does not
-    /// answer is a banner until it does.
-    static func syncForever(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)],
-                            banner: @escaping @Sendable (_ text: String?, _ blocked: Bool) async -> Void) async {
-        var shown: String?
-        while !Task.isCancelled {
-            let outcome = await syncOnce(station: station, configPath: configPath, store: store, products: products, quiet: true)
-            var text: String?
-            if let blocked = outcome.blocked {
-                await banner(paused(blocked, config: configPath), true)
-                return
-            }
-            if let waiting = outcome.waiting { text = "imports waiting: \(waiting); retrying. Devices still provision." }
-            if text != shown {
-                shown = text
-                await banner(text, false)
-            }
-            try? await Task.sleep(for: .seconds(3))
-        }
-    }
-
-    /// What one pass of the import sync came to.
-    struct SyncOutcome: Sendable {
-        /// Why the imports cannot go on until someone fixes something (token, product).
-        var blocked: String?
-        /// Why they wait (the cloud did not answer).
-        var waiting: String?
-        var lines: [String] = []
-    }
-
-    /// One import pass at a time in this process: the background sync, a connectivity
-    /// test's activation and the last pass on quit take turns (so no item is sent twice and
-    /// the worker's backoff holds).
-    static let syncGate = SyncGate()
-
-    @discardableResult
-    static func syncOnce(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async -> SyncOutcome {
-        await syncGate.run { await syncPass(station: station, configPath: configPath, store: store, products: products, quiet: quiet) }
-    }
-
-    static func syncPass(station: StationConfig, configPath: String, store: StationStore, products: [(key: ProductKey, platformID: Int?)], quiet: Bool) async -> SyncOutcome {
-        var outcome = SyncOutcome()
-        let credentials: Credentials
-        switch ConfigFiles.loadCredentials(for: station, configPath: configPath) {
-        case .success(let loaded): credentials = loaded
-        case .failure(let problem):
-            outcome.blocked = problem.description
-            outcome.lines.append("imports paused: \(problem) Passed devices stay queued (`station queue sync` later).")
-            return outcome
-        }
-        let transport = CurlHTTPTransport()
-        let base = station.cloud.apiBaseURL.absoluteString
-        for product in products {
-            let worker = SyncWorker(
-                store: store, product: ParticleCloudClient(transport: transport, baseURL: base, token: credentials.productToken),
-                testAccount: credentials.testAccountToken.map { ParticleCloudClient(transport: transport, baseURL: base, token: $0) },
-                settings: .init(product: product.key, batchSize: station.cloud.batchSize, importSIMs: station.cloud.importSIMs,
-                                nameFromSerial: station.cloud.nameFromSerial, shipmentGroup: station.cloud.shipmentGroup, fallback: station.fallback,
-                                giveUpAfter: .seconds(10), freeDeviceLimit: station.product.freePlan ? StationConfig.freePlanDeviceLimit : nil,
-                                platformID: product.platformID))
-            let report = try? await worker.run()
-            switch report?.stop {
-            case .blocked(let error): outcome.blocked = "product \(product.key): \(error)"
-            case .gaveUp(let error): outcome.waiting = "product \(product.key): \(error)"
-            default: break
-            }
-            if !quiet, let report { outcome.lines.append("import into product \(product.key): \(report.imported) imported, \(report.needAttention) need attention") }
-        }
-        return outcome
+        return [BenchImports.Product(key: ProductKey(station.product.product.description), platformID: filter)]
+            + bench.extraProducts.map { BenchImports.Product(key: ProductKey(String($0.productID)), platformID: catalog.platform(named: $0.platform).map { Int($0.id.rawValue) }) }
     }
 }
 
@@ -341,21 +268,6 @@ actor PausedImports {
     var text: String?
     init(_ text: String?) { self.text = text }
     func set(_ text: String?) { self.text = text }
-}
-
-/// Runs bodies one after another, in the order they came; each caller gets its own body's result.
-actor SyncGate {
-    private var last: Task<Void, Never>?
-
-    func run<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
-        let previous = last
-        let task = Task {
-            await previous?.value
-            return await body()
-        }
-        last = Task { _ = await task.value }
-        return await task.value
-    }
 }
 
 /// Set once when the technician quits (or standard input ends).

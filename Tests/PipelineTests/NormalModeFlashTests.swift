@@ -29,9 +29,10 @@ import Testing
         let (boron, bench, id, release) = try await Self.boronOn590()
         let modules = release.map { PlannedModule(name: $0.name, module: $0.module) }
         let seen = EventLog()
-        let outcome = try await NormalModeFlash(clock: ContinuousClock()).run(
+        // Generous bounds: this asserts what happens, not how fast (a loaded machine is slow).
+        let outcome = try await NormalModeFlash(clock: ContinuousClock(), dfuWithin: .seconds(120)).run(
             modules, platform: boron, expectedProductID: 4242,
-            connect: { try await bench.normal(id, within: .seconds(10)) },
+            connect: { try await bench.normal(id, within: .seconds(60)) },
             openDFU: { deviceID in try? await bench.dfu(deviceID, within: .milliseconds(1)) },
             events: { seen.append($0) })
         let events = seen.all
@@ -45,7 +46,7 @@ import Testing
         _ = try await prepared.run(on: session) { _ in }
         _ = try await session.leave()
         // It boots what was written: module info shows Device OS 6.2.0's system part, valid.
-        let requests = try await bench.normal(id, within: .seconds(10))
+        let requests = try await bench.normal(id, within: .seconds(60))
         let after = try await requests.modules()
         #expect(after.contains { $0.function == .systemPart && $0.version == 6200 && $0.isValid }, "\(after)")
         #expect(await bench.anyConnected().isEmpty, "it never connected")
@@ -59,7 +60,7 @@ import Testing
         do {
             _ = try await NormalModeFlash(clock: ContinuousClock()).run(
                 release.map { PlannedModule(name: $0.name, module: $0.module) }, platform: boron, expectedProductID: 9999,
-                connect: { try await bench.normal(id, within: .seconds(10)) },
+                connect: { try await bench.normal(id, within: .seconds(60)) },
                 openDFU: { _ in nil }, events: { _ in })
             Issue.record("a product firmware for 4242 was accepted for product 9999")
         } catch {
