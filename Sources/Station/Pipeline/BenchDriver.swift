@@ -135,6 +135,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     var work: [String: Task<Void, Never>] = [:]
     /// The guard of each arrival still being stopped, by port.
     var guards: [String: Task<Void, Never>] = [:]
+    /// Set by `stop()`: nothing more is handled.
+    var stopped = false
     /// The connectivity line's test (nil on every other line).
     let connectivity: ConnectivityTest?
 
@@ -293,6 +295,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     // MARK: The loop
 
     func handle(_ event: BenchEvent) async {
+        guard !stopped else { return }
         let actions = state.handle(event, now: now)
         await perform(actions)
         publish()
@@ -574,6 +577,15 @@ public actor BenchDriver<C: Clock<Duration>> {
     /// Waits for the work in flight to end (quitting cleanly).
     public func drain() async {
         for task in work.values { await task.value }
+    }
+
+    /// Stops as a killed station stops: the work in flight is cancelled, and nothing it or
+    /// the bus reports afterwards is acted on or written (a restarted station on the same
+    /// store takes over from what was saved).
+    public func stop() {
+        stopped = true
+        for task in work.values { task.cancel() }
+        for task in guards.values { task.cancel() }
     }
 }
 
