@@ -86,7 +86,10 @@ let package = Package(
 
         .target(
             name: "EmulatedBench",
-            dependencies: ["Station", "DeviceEmulator", "DFU", "ControlRequests", "ListeningConsole", "FirmwareModules", "ParticleDevices", "Seams"],
+            dependencies: [
+                "Station", "DeviceEmulator", "DFU", "ControlRequests", "ListeningConsole", "FirmwareModules", "ParticleDevices", "Seams",
+                .product(name: "Clocks", package: "swift-clocks"),
+            ],
             exclude: ["README.md"]),
         .target(
             name: "StationAgent",

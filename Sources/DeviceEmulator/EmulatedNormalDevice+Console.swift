@@ -83,13 +83,13 @@ public struct EmulatedSerialStream: ByteStream {
     }
 
     public func read(timeout: Duration) async throws(ByteStreamError) -> [UInt8] {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let clock = device.clock
+        let deadline = Deadline(after: timeout, on: clock)
         while true {
             guard await device.isAttached else { throw .closed(name) }
             let bytes = await device.takeOutput(maxLength: 4096)
-            if !bytes.isEmpty || clock.now >= deadline { return bytes }
-            try? await Task.sleep(for: .milliseconds(5))
+            if !bytes.isEmpty || deadline.hasPassed { return bytes }
+            try? await clock.sleep(for: .milliseconds(5), tolerance: nil)
         }
     }
 }

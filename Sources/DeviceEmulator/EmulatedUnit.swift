@@ -68,7 +68,8 @@ public actor EmulatedUnit<C: Clock<Duration>> {
             await dfu.replug()
             mode = .dfu
         } else if !pluggedBefore {
-            let next = EmulatedNormalDevice(platform: spec.platform, profile: spec.profile, listening: spec.mode == .listening, deviceOS: spec.deviceOS, modules: made)
+            let next = EmulatedNormalDevice(platform: spec.platform, profile: spec.profile, listening: spec.mode == .listening, deviceOS: spec.deviceOS, modules: made,
+                                            clock: dfu.clock)
             normal = next
             mode = .normal
         } else if await dfu.bootReport().bootable {
@@ -152,7 +153,8 @@ public actor EmulatedUnit<C: Clock<Duration>> {
     private func boot(listening: Bool) async {
         let installed = await dfu.installedModules()
         let next = EmulatedNormalDevice(platform: spec.platform, profile: spec.profile, listening: listening,
-                                        deviceOS: EmulatedModule.runningRelease(installed, fallback: spec.deviceOS), modules: installed)
+                                        deviceOS: EmulatedModule.runningRelease(installed, fallback: spec.deviceOS), modules: installed,
+                                        clock: dfu.clock)
         normal = next
         mode = .normal
     }

@@ -1,3 +1,4 @@
+import Clocks
 import ControlRequests
 import DFU
 import DeviceEmulator
@@ -19,11 +20,11 @@ public actor EmulatedBench: DeviceLink {
     /// A unit and the port it is plugged into (touched only inside the actor).
     struct Slot {
         let port: String
-        let unit: EmulatedUnit<ContinuousClock>
+        let unit: EmulatedUnit<AnyClock<Duration>>
         var mode: Mode { get async { Mode(rawValue: await unit.mode.rawValue) ?? .away } }
         var spec: BenchDevice { unit.spec }
         var normal: EmulatedNormalDevice? { get async { await unit.normal } }
-        var dfu: EmulatedDFUDevice<ContinuousClock> { unit.dfu }
+        var dfu: EmulatedDFUDevice<AnyClock<Duration>> { unit.dfu }
     }
 
     var units: [Slot] = []
@@ -38,8 +39,8 @@ public actor EmulatedBench: DeviceLink {
 
     public func setOnConnected(_ hook: @escaping @Sendable (String) -> Void) { onConnected = hook }
 
-    /// What the station side's waits and timeouts are measured on (the emulated devices keep
-    /// their own timing model on the real clock).
+    /// What every wait is measured on: the station side's waits and timeouts, and the
+    /// emulated devices' own timing model (flash and USB times, resets, cloud timers).
     let clock: any Clock<Duration>
 
     public init(_ devices: [(BenchDevice, [FirmwareModule])], physical: Bool = false, reenumeration: Duration = .milliseconds(100),
@@ -48,7 +49,7 @@ public actor EmulatedBench: DeviceLink {
         self.reenumeration = reenumeration
         self.clock = clock
         for (index, (spec, modules)) in devices.enumerated() {
-            units.append(Slot(port: "1-\(index + 1)", unit: try EmulatedUnit(spec, modules: modules, physical: physical, clock: ContinuousClock())))
+            units.append(Slot(port: "1-\(index + 1)", unit: try EmulatedUnit(spec, modules: modules, physical: physical, clock: AnyClock(clock))))
         }
     }
 

@@ -11,17 +11,26 @@ import Seams
 import Station
 import StationAgent
 import StationStore
+import TestSupport
 import Testing
 
 /// The whole pipeline on an in-process emulated bench: guard, identify, pairing, flash
 /// (control requests and DFU), final state, records and imports, with random identities.
+/// Everything (the station's waits and the emulated devices' timing) runs on one `FastClock`:
+/// time passes 20 times faster than real time, and where a test would wait for a device's
+/// cloud timer it moves the clock on instead. The tests wait on the driver's view updates,
+/// never on a timer of their own.
 @Suite(.serialized) struct BenchDriverTests {
     static func platform(_ name: String) -> Platform { PlatformCatalog.bundled.platform(named: name)! }
+
+    /// A device's cloud timer: with an active SIM it connects this long after power-on
+    /// unless the guard stops it (on the test clock: 1.5 s of real time for the guard).
+    static let cloudConnectDelay = Duration.seconds(30)
 
     static func device(_ name: String, os: String, faults: [Fault] = []) throws -> (BenchDevice, [FirmwareModule]) {
         var profile = TestIdentities.profile()
         profile.simActive = true
-        profile.cloudConnectDelay = .seconds(4)
+        profile.cloudConnectDelay = cloudConnectDelay
         let spec = BenchDevice(platform: platform(name), mode: .normal, profile: profile, deviceOS: os, preload: [.deviceOS], faults: faults)
         return (spec, try spec.modules(files: [:]))
     }
@@ -40,44 +49,78 @@ import Testing
 
     struct Run {
         let bench: EmulatedBench
-        let driver: BenchDriver<ContinuousClock>
+        let driver: BenchDriver<FastClock>
         let store: StationStore
         let specs: [BenchDevice]
+        let clock: FastClock
     }
 
     func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), physical: Bool = false, bench existing: EmulatedBench? = nil,
-               store existingStore: StationStore? = nil, destination: Destination = .product,
-               connectivity: (@Sendable (EmulatedBench, StationStore) -> ConnectivityTest)? = nil,
+               store existingStore: StationStore? = nil, clock existingClock: FastClock? = nil, destination: Destination = .product,
+               connectivity: (@Sendable (EmulatedBench, StationStore, FastClock) -> ConnectivityTest)? = nil,
                eventDelay: Duration? = nil) async throws -> Run {
-        let bench = try existing ?? EmulatedBench(devices, physical: physical)
+        let clock = existingClock ?? FastClock(rate: 20)
+        let bench = try existing ?? EmulatedBench(devices, physical: physical, clock: clock)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
         let store = try existingStore ?? StationStore(path: folder.appendingPathComponent("station.sqlite").path)
-        let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90))
+        let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: clock, switchWithin: .seconds(90))
         let driver = BenchDriver(policy: policy, provisioner: provisioner,
                                  noCloud: NoCloudPolicy(connectivityTest: policy.connectivityTest), link: bench,
-                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana", destination: destination), clock: ContinuousClock(),
-                                 connectivity: connectivity?(bench, store))
+                                 log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana", destination: destination), clock: clock,
+                                 connectivity: connectivity?(bench, store, clock))
         await driver.restore()
         let events = existing == nil ? bench.events : await bench.subscribe()
         Task {
             for await event in events {
                 // A loaded machine: each arrival reaches the bench 1.5 s late (and what
                 // follows it in the one ordered stream waits behind it).
-                if case .arrived = event, let eventDelay { try? await Task.sleep(for: eventDelay) }
+                if case .arrived = event, let eventDelay { try? await clock.sleep(for: eventDelay) }
                 await driver.hardware(event)
             }
         }
-        return Run(bench: bench, driver: driver, store: store, specs: devices.map(\.0))
+        return Run(bench: bench, driver: driver, store: store, specs: devices.map(\.0), clock: clock)
     }
 
-    func waitUntilDone(_ run: Run, count: Int, timeout: Duration = .seconds(300)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let jobs = await run.driver.jobs
-            if jobs.count == count, jobs.allSatisfy({ !$0.step.isActive }) { return }
-            try await Task.sleep(for: .milliseconds(50))
+    /// Waits until `condition` holds, checking it at each change of the bench's view (a
+    /// record is written before the view that follows it); records an issue after `timeout`
+    /// on the run's clock.
+    func waitUntil(_ run: Run, _ what: String, timeout: Duration = .seconds(1200), _ condition: @escaping @Sendable ([Job]) async throws -> Bool) async {
+        let driver = run.driver, clock = run.clock
+        let updates = await driver.updates()
+        let met = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in updates where (try? await condition(await driver.jobs)) == true { return true }
+                return false
+            }
+            group.addTask {
+                try? await clock.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
-        Issue.record("not done: \(await run.driver.jobs.map { "\($0.deviceID) \($0.step) \($0.failure?.code ?? "")" })")
+        if !met { Issue.record("timed out waiting for \(what): \(await driver.jobs.map { "\($0.deviceID) \($0.step) \($0.progress.map { "\($0.done)" } ?? "") \($0.failure?.code ?? "")" })") }
+    }
+
+    /// Waits until `count` jobs are finished and each one's record is in the store (a job is
+    /// finished a moment before its record is written).
+    func waitUntilDone(_ run: Run, count: Int, timeout: Duration = .seconds(1200)) async {
+        let store = run.store
+        await waitUntil(run, "\(count) finished job(s) and their records", timeout: timeout) { jobs in
+            guard jobs.count == count, jobs.allSatisfy({ !$0.step.isActive }) else { return false }
+            let recorded = Set(try store.records().map { "\($0.deviceID) \($0.attempt)" })
+            return jobs.allSatisfy { recorded.contains("\($0.deviceID) \($0.attempt)") }
+        }
+    }
+
+    /// Lets every device's cloud timer run out: a device the guard did not stop connects now.
+    func letCloudTimersRunOut(_ run: Run) async {
+        run.clock.advance(by: Self.cloudConnectDelay * 2)
+        await run.clock.settle()
+        // What a timer that fired does next (the device connects) is one hop on its actor.
+        for unit in run.specs.indices { _ = unit; await Task.yield() }
+        _ = await run.bench.cloudLogs()
     }
 
     @Test func mixedPlatformsPassAFaultAndAMismatchFailWithTheirCodes() async throws {
@@ -92,9 +135,9 @@ import Testing
             let spec = run.specs[index]
             // The technician scans once the row asks for it: a scan sent before the station
             // even knows of the device could go to another waiting one (a loaded CI machine).
-            for _ in 0..<600 {
-                if let job = await run.driver.jobs.first(where: { $0.deviceID == spec.profile.deviceID.rawValue }), job.step != .detected, job.step != .identifying { break }
-                try await Task.sleep(for: .milliseconds(100))
+            let id = spec.profile.deviceID.rawValue
+            await waitUntil(run, "device \(index) identified") { jobs in
+                jobs.contains { $0.deviceID == id && $0.step != .detected && $0.step != .identifying }
             }
             // What a scanner reads off the sticker: a Gen 3 Data Matrix holds the serial
             // number, a space and the mobile secret (the first one with the AIM prefix ]d2 and
@@ -103,7 +146,7 @@ import Testing
             let sticker = index == 3 ? "P0WRONGSTICKER1 WBPYG6CPLRCFK4S" : (spec.profile.serial?.rawValue ?? "") + (spec.platform.name == "electron" ? "" : " " + Self.secret(index))
             await run.driver.scanned((index == 0 ? "]d2" : "") + sticker + "\r\n")
         }
-        try await waitUntilDone(run, count: 4)
+        await waitUntilDone(run, count: 4)
         let jobs = Dictionary(uniqueKeysWithValues: await run.driver.jobs.map { ($0.deviceID, $0) })
         let ids = run.specs.map(\.profile.deviceID.rawValue)
         #expect(jobs[ids[0]]?.step == .passed && jobs[ids[1]]?.step == .passed, "\(jobs.values.map { "\($0.step) \($0.failure?.code ?? "")" })")
@@ -113,15 +156,15 @@ import Testing
         #expect(jobs[ids[1]]?.identity.iccid == run.specs[1].profile.iccid?.rawValue)
         #expect(jobs[ids[0]]?.identity.imei == run.specs[0].profile.imei?.rawValue)
         // The store has one record per attempt and queued exactly the passed devices. A job
-        // is done before its record is written (the write follows the step): give it the moment.
-        for _ in 0..<100 where try run.store.records().count < 4 { try await Task.sleep(for: .milliseconds(100)) }
-        // Each result event follows its record.
-        for _ in 0..<100 where try run.store.events().filter({ $0.kind == "result" }).count < 4 { try await Task.sleep(for: .milliseconds(100)) }
+        // is done before its record is written (the write follows the step), and each result
+        // event follows its record: wait for the view that follows them.
+        let store = run.store
+        await waitUntil(run, "4 records and their results") { _ in
+            try store.records().count >= 4 && store.events().filter { $0.kind == "result" }.count >= 4
+        }
         let records = try run.store.records()
         #expect(records.count == 4 && records.filter(\.passed).map(\.deviceID).sorted() == [ids[0], ids[1]].sorted())
-        // The import is queued right after the record, in a write of its own (one
-        // transaction for both is the reliability issue's): give it the moment it takes.
-        for _ in 0..<100 where Set(try run.store.items().map(\.deviceID)) != Set([ids[0], ids[1]]) { try await Task.sleep(for: .milliseconds(100)) }
+        // The import is queued in the record's transaction.
         #expect(Set(try run.store.items().map(\.deviceID)) == Set([ids[0], ids[1]]))
         let boron = try #require(records.first { $0.deviceID == ids[0] })
         #expect(boron.written.contains { $0.action == "written" && $0.file.contains("system-part1@6.2.0") })
@@ -152,8 +195,9 @@ import Testing
         let waited = events.filter { $0.hasPrefix("step ") && $0.hasSuffix("now waitingForScan") }.count
         let asked = events.filter { $0.hasPrefix("prompt ") && $0.contains("scan the sticker") }.count
         #expect(asked >= waited, "\(waited) waited, \(asked) asked")
-        // Nobody connected to the cloud; the passed Borons are left in listening mode.
-        try await Task.sleep(for: .seconds(4.5))
+        // Nobody connected to the cloud, even once every cloud timer ran out; the passed
+        // Borons are left in listening mode.
+        await letCloudTimersRunOut(run)
         #expect(await run.bench.anyConnected().isEmpty)
         let logs = await run.bench.cloudLogs()
         #expect(logs[ids[0]]?.contains { if case .stopped = $0.kind { true } else { false } } == true)
@@ -163,8 +207,7 @@ import Testing
     @Test func typedLinesAreCommandsOrStickersAndEveryRefusalSaysWhy() async throws {
         let run = try await start([try Self.device("boron", os: "5.9.0")])
         await run.bench.plug(0)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, await run.driver.jobs.first?.step != .waitingForScan { try await Task.sleep(for: .milliseconds(50)) }
+        await waitUntil(run, "waiting for the scan") { $0.first?.step == .waitingForScan }
         #expect(await run.driver.typed("r 9-9", stickers: true) == false)
         #expect(await run.driver.typed("r 1-1", stickers: true) == false)
         #expect(await run.driver.typed("hello there", stickers: true) == false)
@@ -188,7 +231,7 @@ import Testing
         let run = try await start([try Self.device("boron", os: "5.9.0")], eventDelay: .milliseconds(1500))
         await run.bench.plug(0)
         await run.driver.scanned(run.specs[0].profile.serial?.rawValue ?? "")
-        try await waitUntilDone(run, count: 1, timeout: .seconds(60))
+        await waitUntilDone(run, count: 1, timeout: .seconds(600))
         let jobs = await run.driver.jobs
         #expect(jobs.first?.step == .passed && jobs.first?.attempt == 1, "\(jobs.map { "\($0.step) \($0.failure?.code ?? "")" })")
         #expect(await run.bench.anyConnected().isEmpty)
@@ -206,23 +249,24 @@ import Testing
         cloud.addToken(Self.testToken, .init(name: "test-account"))
         let server = try cloud.serve()
         var unit = try Self.device("boron", os: "5.9.0")
-        unit.0.profile.cloudConnectDelay = .milliseconds(800)
+        // It connects soon once let out (in its connectivity test step).
+        unit.0.profile.cloudConnectDelay = .seconds(10)
         let id = unit.0.profile.deviceID.rawValue, iccid = unit.0.profile.iccid!.rawValue
         // Its SIM is not active: without the test account's import it could never connect.
         cloud.manufacture(.init(deviceID: id, platformID: 13, serial: unit.0.profile.serial?.rawValue, iccid: simKnown ? iccid : nil))
         let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: server.baseURL, token: Token(Self.testToken))
-        let run = try await start([unit], policy: BenchPolicy(connectivityTest: true), destination: .testAccount) { bench, store in
+        let run = try await start([unit], policy: BenchPolicy(connectivityTest: true), destination: .testAccount) { bench, store, clock in
             let worker = SyncWorker(store: store, product: nil, testAccount: client,
                                     settings: .init(product: ProductKey("4242"), fallback: .init(policy: .always), giveUpAfter: .seconds(5)))
-            let line = TestAccountLine(store: store, client: client, activationWithin: .seconds(30)) { _ = try? await worker.run() }
-            return ConnectivityTest(link: bench, within: .seconds(30), activate: { try await line.activate($0) }, isOnline: { try await line.isOnline($0) })
+            let line = TestAccountLine(store: store, client: client, activationWithin: .seconds(30), clock: clock) { _ = try? await worker.run() }
+            return ConnectivityTest(link: bench, within: .seconds(60), clock: clock, activate: { try await line.activate($0) }, isOnline: { try await line.isOnline($0) })
         }
         // The emulator's "connected" moment is what the fake cloud sees as coming online
         // (only with an active SIM).
         await run.bench.setOnConnected { id in _ = cloud.bringOnline(id) }
         await run.bench.plug(0)
         await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
-        try await waitUntilDone(run, count: 1)
+        await waitUntilDone(run, count: 1)
         return (run, cloud, server, id, iccid)
     }
 
@@ -254,7 +298,7 @@ import Testing
         #expect(job.step == .failed && job.failure?.code == "CONNECTIVITY-ACTIVATION", "\(job.step) \(job.failure?.code ?? "") \(job.failure?.message ?? "")")
         #expect(job.failure?.message.contains("station queue status --device") == true)
         // It was never let out of listening mode.
-        try await Task.sleep(for: .seconds(1.5))
+        await letCloudTimersRunOut(run)
         #expect(await run.bench.anyConnected().isEmpty)
         #expect(!cloud.ledger.contains { $0.method == "POST" && $0.path == "/v1/devices" })
         // Its queued import is withdrawn: it must not be migrated into the product.
@@ -263,29 +307,20 @@ import Testing
         await run.bench.stop()
     }
 
-    func waitFor(_ run: Run, _ what: String, timeout: Duration = .seconds(120), _ condition: @escaping @Sendable (Job) -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let job = await run.driver.jobs.first, condition(job) { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting for \(what): \(await run.driver.jobs.map { "\($0.step) \($0.progress.map { "\($0.done)" } ?? "")" })")
-    }
-
     @Test func unpluggedMidWriteThenPluggedBackResumesTheSameAttempt() async throws {
         let unit = try Self.device("boron", os: "5.9.0")
         let run = try await start([unit], physical: true)
         await run.bench.plug(0)
         await run.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
-        try await waitFor(run, "writing") { $0.step == .flashing && ($0.progress?.done ?? 0) > 40_000 }
+        await waitUntil(run, "writing") { $0.first.map { $0.step == .flashing && ($0.progress?.done ?? 0) > 40_000 } ?? false }
         await run.bench.unplug(0)
-        try await waitFor(run, "the interruption") { $0.step == .interrupted }
+        await waitUntil(run, "the interruption") { $0.first?.step == .interrupted }
         #expect(await run.driver.jobs.first?.interruptedAt == .flashing)
         await run.bench.plug(0)
         // Its system firmware was cut short: it cannot boot, so it comes back in DFU mode and
         // the resumed flash starts there.
         #expect(await run.bench.presence(unit.0.profile.deviceID.rawValue) == .dfu)
-        try await waitUntilDone(run, count: 1)
+        await waitUntilDone(run, count: 1)
         let job = try #require(await run.driver.jobs.first)
         #expect(job.step == .passed && job.attempt == 1 && job.scan == unit.0.profile.serial?.rawValue, "resumed, pairing kept: \(job.step) \(job.failure?.code ?? "")")
         #expect(try run.store.records().map(\.attempt) == [1])
@@ -297,19 +332,20 @@ import Testing
         let first = try await start([unit], physical: true)
         await first.bench.plug(0)
         await first.driver.scanned(unit.0.profile.serial?.rawValue ?? "")
-        try await waitFor(first, "writing") { $0.step == .flashing && ($0.progress?.done ?? 0) > 40_000 }
+        await waitUntil(first, "writing") { $0.first.map { $0.step == .flashing && ($0.progress?.done ?? 0) > 40_000 } ?? false }
         // The station dies: its driver is gone (its work stops, it writes nothing more); the
         // device is pulled and plugged again later.
         await first.driver.stop()
         await first.bench.unplug(0)
-        let second = try await start([], bench: first.bench, store: first.store)
+        let second = try await start([], bench: first.bench, store: first.store, clock: first.clock)
         #expect(await second.driver.jobs.first?.step == .interrupted, "restored from the store")
         await first.bench.plug(0)
-        try await waitUntilDone(second, count: 1)
+        await waitUntilDone(second, count: 1)
         let job = try #require(await second.driver.jobs.first)
         #expect(job.step == .passed && job.attempt == 1 && job.scan == unit.0.profile.serial?.rawValue)
         // The job is done a moment before its record is written.
-        for _ in 0..<100 where try second.store.records().isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+        let store = second.store
+        await waitUntil(second, "the record") { _ in try !store.records().isEmpty }
         let records = try second.store.records()
         #expect(records.count == 1, "\(records.map { "attempt \($0.attempt) \($0.passed ? "PASS" : "FAIL \($0.failureCode ?? "")")" })")
         await first.bench.stop()

@@ -1,6 +1,7 @@
 import Foundation
 import StationReports
 @testable import StationStore
+import TestSupport
 import Testing
 
 /// The provisioning log (store v2) and the line report built from it.
@@ -81,7 +82,7 @@ import Testing
     /// The three documents agree, read by a parser that is not ours (Python's csv and json):
     /// totals, one CSV row per attempt, Device OS before and after, the import column, the
     /// failure meanings, the breakdowns and the 15-minute buckets.
-    @Test func csvJSONAndHTMLAgree() throws {
+    @Test func csvJSONAndHTMLAgree() async throws {
         var records = [
             record("d1", passed: true, at: 0),
             record("d2", passed: false, code: "PAIR-MISMATCH", at: 1), record("d2", attempt: 2, station: "bench-2", passed: true, at: 20, operatorName: "bo"),
@@ -104,8 +105,11 @@ import Testing
         let out = Pipe()
         python.standardOutput = out
         try python.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        python.waitUntilExit()
+        let data = try await offThePool {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            python.waitUntilExit()
+            return data
+        }
         let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: String]])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
         let jsonRecords = try #require(json["records"] as? [[String: Any]])

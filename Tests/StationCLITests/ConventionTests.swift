@@ -35,10 +35,10 @@ import Testing
         return path("station.toml")
     }
 
-    @Test func versionIsPrintedAndInTheDoctor() throws {
-        let run = try StationBinaryTests.run(["--version"])
+    @Test func versionIsPrintedAndInTheDoctor() async throws {
+        let run = try await StationBinaryTests.run(["--version"])
         #expect(run.status == 0 && run.stdout == StationVersion.current + "\n", "\(run.stdout)\(run.stderr)")
-        let doctor = try StationBinaryTests.run(["doctor", "--json"])
+        let doctor = try await StationBinaryTests.run(["doctor", "--json"])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(doctor.stdout.utf8)) as? [String: Any])
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.first?["id"] as? String == "station" && checks.first?["summary"] as? String == "station \(StationVersion.current)")
@@ -60,8 +60,8 @@ import Testing
         ["inspect", "/no/such/module.bin"],
         ["flash", "--emulate", "boron", "/no/such/module.bin"],
     ])
-    func aMissingFileIs74OnStandardError(_ arguments: [String]) throws {
-        let run = try StationBinaryTests.run(arguments)
+    func aMissingFileIs74OnStandardError(_ arguments: [String]) async throws {
+        let run = try await StationBinaryTests.run(arguments)
         #expect(run.status == 74, "\(arguments): \(run.status) \(run.stdout)\(run.stderr)")
         #expect(["FILE-MISSING", "STORE-MISSING", "MODULE-UNREADABLE"].contains { run.stderr.contains("[\($0)]") }, "\(arguments): \(run.stderr)")
         #expect(run.stdout.isEmpty, "\(arguments): \(run.stdout)")
@@ -69,22 +69,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/no/such"))
     }
 
-    @Test func invalidContentIs65() throws {
+    @Test func invalidContentIs65() async throws {
         try "[station\nid = 1\n".write(toFile: path("broken.toml"), atomically: true, encoding: .utf8)
         for arguments in [["queue", "status", "--config", path("broken.toml")], ["manifest", "verify", path("broken.toml")],
                           ["report", "--config", path("broken.toml"), "--format", "csv"]] {
-            let run = try StationBinaryTests.run(arguments)
+            let run = try await StationBinaryTests.run(arguments)
             #expect(run.status == 65, "\(arguments): \(run.status) \(run.stderr)")
             #expect(run.stderr.hasPrefix("FAIL [") && run.stdout.isEmpty && !run.stderr.contains(".."), "\(arguments): \(run.stderr)")
         }
     }
 
     /// Under `--json` a failure is JSON on standard output, with the same code and exit code.
-    @Test func jsonFailuresAreJSON() throws {
+    @Test func jsonFailuresAreJSON() async throws {
         for (arguments, exit) in [(["report", "--store", path("missing.sqlite"), "--format", "json"], Int32(74)),
                                   (["report", "--config", path("missing.toml")], 74),
                                   (["identify", "--port", "9-9", "--json"], 69)] {
-            let run = try StationBinaryTests.run(arguments)
+            let run = try await StationBinaryTests.run(arguments)
             #expect(run.status == exit, "\(arguments): \(run.status) \(run.stdout)\(run.stderr)")
             let object = try #require(try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(arguments): \(run.stdout)")
             let error = try #require(object["error"] as? [String: Any])
@@ -95,64 +95,64 @@ import Testing
 
     /// `queue status`, `queue export` and `report` read a store: with a config whose store is
     /// not there, they fail and leave no file or folder behind; given one, they name it.
-    @Test func readOnlyCommandsCreateNothingAndNameTheStore() throws {
+    @Test func readOnlyCommandsCreateNothingAndNameTheStore() async throws {
         let store = path("state/station.sqlite")
         let config = try config(store: store)
         for arguments in [["queue", "status", "--config", config], ["queue", "export", "--config", config], ["report", "--config", config, "--format", "csv"]] {
-            let run = try StationBinaryTests.run(arguments)
+            let run = try await StationBinaryTests.run(arguments)
             #expect(run.status == 74 && run.stderr.contains("STORE-MISSING") && run.stderr.contains(store), "\(arguments): \(run.stderr)")
             #expect(!FileManager.default.fileExists(atPath: path("state")), "\(arguments) created the store's folder")
         }
         // A store made by a command that writes (queue add), then read.
-        let added = try StationBinaryTests.run(["queue", "add", "--config", config, "e00fce68ae40e8a1f5b40001"])
+        let added = try await StationBinaryTests.run(["queue", "add", "--config", config, "e00fce68ae40e8a1f5b40001"])
         #expect(added.status == 0, "\(added.stderr)")
-        let status = try StationBinaryTests.run(["queue", "status", "--config", config])
+        let status = try await StationBinaryTests.run(["queue", "status", "--config", config])
         #expect(status.status == 0 && status.stdout.contains("store: \(store)"), "\(status.stdout)")
-        let export = try StationBinaryTests.run(["queue", "export", "--config", config])
+        let export = try await StationBinaryTests.run(["queue", "export", "--config", config])
         #expect(export.stderr.contains("store: \(store)") && export.stdout.hasPrefix("device_id,"))
     }
 
-    @Test func theStoreAndReportsAreOwnerOnlyOrTheNamedGroups() throws {
+    @Test func theStoreAndReportsAreOwnerOnlyOrTheNamedGroups() async throws {
         func mode(_ path: String) throws -> Int { (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1 }
         let store = path("private/station.sqlite")
         let config = try config(store: store)
-        #expect(try StationBinaryTests.run(["queue", "add", "--config", config, "e00fce68ae40e8a1f5b40001"]).status == 0)
+        #expect(try await StationBinaryTests.run(["queue", "add", "--config", config, "e00fce68ae40e8a1f5b40001"]).status == 0)
         #expect(try mode(store) == 0o600)
         #expect(try mode(path("private")) == 0o700)
-        let report = try StationBinaryTests.run(["report", "--config", config, "--format", "html", "--out", path("report.html")])
+        let report = try await StationBinaryTests.run(["report", "--config", config, "--format", "html", "--out", path("report.html")])
         #expect(report.status == 0, "\(report.stderr)")
         #expect(try mode(path("report.html")) == 0o600)
         // With [store] group: 0640 and that group (this user's own primary group).
         let group = try #require(String(cString: getgrgid(getgid()).pointee.gr_name, encoding: .utf8))
         let shared = path("shared/station.sqlite")
         let grouped = try self.config(store: shared, extra: "group = \"\(group)\"")
-        let added = try StationBinaryTests.run(["queue", "add", "--config", grouped, "e00fce68ae40e8a1f5b40002"])
+        let added = try await StationBinaryTests.run(["queue", "add", "--config", grouped, "e00fce68ae40e8a1f5b40002"])
         #expect(added.status == 0, "\(added.stderr)")
         #expect(try mode(shared) == 0o640)
         #expect(try mode(path("shared")) & 0o777 == 0o750 && mode(path("shared")) & 0o2000 != 0, "setgid: SQLite's -wal and -shm get the group")
-        let out = try StationBinaryTests.run(["report", "--config", grouped, "--format", "csv", "--out", path("shared.csv")])
+        let out = try await StationBinaryTests.run(["report", "--config", grouped, "--format", "csv", "--out", path("shared.csv")])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(try mode(path("shared.csv")) == 0o640)
         // A group that does not exist is refused with the fix.
         let unknown = try self.config(store: path("nogroup/station.sqlite"), extra: "group = \"no-such-group-\(UUID().uuidString.prefix(8))\"")
-        let refused = try StationBinaryTests.run(["queue", "add", "--config", unknown, "e00fce68ae40e8a1f5b40003"])
+        let refused = try await StationBinaryTests.run(["queue", "add", "--config", unknown, "e00fce68ae40e8a1f5b40003"])
         #expect(refused.status == 69 && refused.stderr.contains("does not exist on this machine"), "\(refused.status) \(refused.stderr)")
     }
 
-    @Test func aWrongArgumentPrintsTheSubcommandsOwnUsage() throws {
-        let run = try StationBinaryTests.run(["queue", "sync"])
+    @Test func aWrongArgumentPrintsTheSubcommandsOwnUsage() async throws {
+        let run = try await StationBinaryTests.run(["queue", "sync"])
         #expect(run.status == 64)
         #expect(run.stderr.contains("Usage: station queue sync") && !run.stderr.contains("Usage: station <subcommand>"), "\(run.stderr)")
-        let migrate = try StationBinaryTests.run(["queue", "migrate"])
+        let migrate = try await StationBinaryTests.run(["queue", "migrate"])
         #expect(migrate.status == 64 && migrate.stderr.contains("Usage: station queue migrate"), "\(migrate.stderr)")
     }
 
     /// `manifest verify` takes the folder, and lists every problem with its code.
-    @Test func manifestVerifyListsEveryProblem() throws {
+    @Test func manifestVerifyListsEveryProblem() async throws {
         let release = folder.appendingPathComponent("release")
-        let made = try StationBinaryTests.run(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", release.path])
+        let made = try await StationBinaryTests.run(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", release.path])
         try #require(made.status == 0, "\(made.stderr)")
-        let good = try StationBinaryTests.run(["manifest", "verify", release.path])
+        let good = try await StationBinaryTests.run(["manifest", "verify", release.path])
         #expect(good.status == 0 && good.stdout.contains("OK: every file is present"), "\(good.stdout)\(good.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: release.path).filter { $0.hasSuffix(".bin") }.sorted()
         try FileManager.default.removeItem(at: release.appendingPathComponent(files[0]))
@@ -160,7 +160,7 @@ import Testing
         var bytes = try Data(contentsOf: altered)
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: altered)
-        let bad = try StationBinaryTests.run(["manifest", "verify", release.path])
+        let bad = try await StationBinaryTests.run(["manifest", "verify", release.path])
         #expect(bad.status == 65)
         #expect(bad.stderr.contains("FAIL [MANIFEST-FILE-MISSING]: \(files[0])") && bad.stderr.contains("FAIL [MANIFEST-FILE-ALTERED]: \(files[1])"), "\(bad.stderr)")
         #expect(bad.stderr.contains("2 problems in all") && !bad.stderr.contains(".."))
@@ -168,11 +168,11 @@ import Testing
 
     /// The demo firmware in DFU mode only: the plan knows the bootloader cannot be written
     /// there, so nothing is written and the message says what to do.
-    @Test func aDFUOnlyFlashThatCouldNotBootIsRefusedBeforeWriting() throws {
+    @Test func aDFUOnlyFlashThatCouldNotBootIsRefusedBeforeWriting() async throws {
         let release = folder.appendingPathComponent("release")
-        #expect(try StationBinaryTests.run(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", release.path]).status == 0)
+        #expect(try await StationBinaryTests.run(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", release.path]).status == 0)
         let files = try FileManager.default.contentsOfDirectory(atPath: release.path).filter { $0.hasSuffix(".bin") }.sorted()
-        let run = try StationBinaryTests.run(["flash", "--emulate", "boron"] + files, in: release)
+        let run = try await StationBinaryTests.run(["flash", "--emulate", "boron"] + files, in: release)
         #expect(run.status == 65, "\(run.stdout)\(run.stderr)")
         #expect(run.stderr.contains("REFUSED [PLAN-NEEDS-NORMAL-MODE]") && run.stderr.contains("Nothing was written"), "\(run.stderr)")
         #expect(!run.stdout.contains("verification:") && !run.stdout.contains("read back and verified"), "\(run.stdout)")

@@ -20,7 +20,7 @@ import Testing
         let events = try String(contentsOf: folder.appendingPathComponent("events.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(events.contains { $0.contains("\"kind\":\"guard\"") } && events.allSatisfy { $0.hasPrefix("{") })
         // The firmware it made is pinned and verifies like a real line's.
-        let verify = try StationBinaryTests.run(["manifest", "verify", folder.appendingPathComponent("firmware/boron-6.2.0/manifest.toml").path])
+        let verify = try await StationBinaryTests.run(["manifest", "verify", folder.appendingPathComponent("firmware/boron-6.2.0/manifest.toml").path])
         #expect(verify.status == 0, "\(verify.stdout)")
     }
 }

@@ -18,7 +18,7 @@ import Testing
              "STATION_UDEV_RULES_DIRS": folder.appendingPathComponent("rules.d").path]
         }
 
-        init(scanner: String = "", credentialsMode: Int = 0o600) throws {
+        init(scanner: String = "", credentialsMode: Int = 0o600) async throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("floor-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("usb"), withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("udev-control").path, contents: Data())
@@ -26,7 +26,7 @@ import Testing
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("rules.d"), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: SharedFixtures.packageRoot.appendingPathComponent("udev-rules/50-particle-station.rules"),
                                              to: folder.appendingPathComponent("rules.d/50-particle-station.rules"))
-            let made = try FloorTests.station(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", folder.appendingPathComponent("fw").path])
+            let made = try await FloorTests.station(["lab", "firmware", "--platform", "boron", "--device-os", "6.2.0", "--product", "4242", "--out", folder.appendingPathComponent("fw").path])
             try #require(made.status == 0, "\(made.stdout)\(made.stderr)")
             let credentials = folder.appendingPathComponent("credentials.toml").path
             try Data("product_token = \"0123456789abcdef0123456789abcdef01234567\"\n".utf8).write(to: URL(fileURLWithPath: credentials))
@@ -54,8 +54,8 @@ import Testing
         }
     }
 
-    static func station(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> StationBinaryTests.Run {
-        try StationBinaryTests.run(arguments, environment: environment, input: input)
+    static func station(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> StationBinaryTests.Run {
+        try await StationBinaryTests.run(arguments, environment: environment, input: input)
     }
 
     // MARK: A real terminal
@@ -68,48 +68,65 @@ import Testing
     /// server it may start keeps the client's output open, so reading to its end would wait
     /// forever.
     @discardableResult
-    static func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
-        let process = Process()
+    static func tmux(_ arguments: [String], capture: Bool = true) async throws -> String {
         guard let path = ["/usr/bin/tmux", "/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile(atPath:)) else { throw NoTmux() }
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let out = Pipe()
-        process.standardOutput = capture ? out : FileHandle.nullDevice
-        try process.run()
-        let data = capture ? out.fileHandleForReading.readDataToEndOfFile() : Data()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try await offThePool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            let out = Pipe()
+            process.standardOutput = capture ? out : FileHandle.nullDevice
+            try process.run()
+            let data = capture ? out.fileHandleForReading.readDataToEndOfFile() : Data()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
     }
 
     /// A command in a detached 80x24 tmux session of its own; returns the session's name.
     /// Started through Python's subprocess (which closes every other descriptor in the
     /// child): a tmux server started by this client would inherit the descriptors Foundation
     /// watches to see the client end, and `waitUntilExit` would never return.
-    static func terminal(_ command: String) throws -> String {
+    static func terminal(_ command: String) async throws -> String {
         guard let tmux = ["/usr/bin/tmux", "/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile(atPath:)) else { throw NoTmux() }
         let name = "station-test-\(UUID().uuidString.prefix(8))"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))",
-                             tmux, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "tmux new-session failed")
+        let status = try await offThePool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = ["-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))",
+                                 tmux, "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        try #require(status == 0, "tmux new-session failed")
         return name
     }
 
-    static func screen(_ session: String) throws -> String { try tmux(["capture-pane", "-p", "-t", session]) }
+    /// Ends a tmux session without waiting for the client (for a `defer`).
+    static func killSession(_ session: String) {
+        guard let path = ["/usr/bin/tmux", "/bin/tmux", "/usr/local/bin/tmux"].first(where: FileManager.default.isExecutableFile(atPath:)) else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["kill-session", "-t", session]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try? process.run()
+    }
+
+    static func screen(_ session: String) async throws -> String { try await tmux(["capture-pane", "-p", "-t", session]) }
 
     /// Polls the screen until `done` holds (or the time is up), then returns it.
     static func waitForScreen(_ session: String, seconds: Int, until done: (String) -> Bool) async throws -> String {
         var text = ""
         for _ in 0..<(seconds * 5) {
-            text = try screen(session)
+            text = try await screen(session)
             if done(text) { return text }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -122,8 +139,8 @@ import Testing
         let station = try StationBinaryTests.stationPath().path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-tmux-\(UUID().uuidString)").path
         // printf without a newline: like a shell prompt, it takes the last line without scrolling.
-        let session = try Self.terminal("\(Self.shellQuoted(station)) demo --out \(Self.shellQuoted(out)); printf 'EXIT=%s' $?; sleep 120")
-        defer { _ = try? Self.tmux(["kill-session", "-t", session], capture: false) }
+        let session = try await Self.terminal("\(Self.shellQuoted(station)) demo --out \(Self.shellQuoted(out)); printf 'EXIT=%s' $?; sleep 120")
+        defer { Self.killSession(session) }
         let text = try await Self.waitForScreen(session, seconds: 240) { $0.contains("EXIT=") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }  // capture-pane ends with a newline
@@ -145,52 +162,52 @@ import Testing
     }
 
     @Test func theSignInPromptIsOnScreenBeforeAnyKeyAndAWrongNameAsksAgain() async throws {
-        let bench = try Bench()
+        let bench = try await Bench()
         let station = try StationBinaryTests.stationPath().path
         let env = bench.environment.map { "\($0.key)=\(Self.shellQuoted($0.value))" }.joined(separator: " ")
-        let session = try Self.terminal("env \(env) \(Self.shellQuoted(station)) run --config \(Self.shellQuoted(bench.config)) --plain --no-sync; printf 'EXIT=%s' $?; sleep 60")
-        defer { _ = try? Self.tmux(["kill-session", "-t", session], capture: false) }
+        let session = try await Self.terminal("env \(env) \(Self.shellQuoted(station)) run --config \(Self.shellQuoted(bench.config)) --plain --no-sync; printf 'EXIT=%s' $?; sleep 60")
+        defer { Self.killSession(session) }
         let before = try await Self.waitForScreen(session, seconds: 60) { $0.contains("operator sign-in:") }
         #expect(before.contains("operator sign-in: type your name, then Enter:"), "visible before the first keystroke: \(before)")
-        try Self.tmux(["send-keys", "-t", session, "zed", "Enter"], capture: false)
+        try await Self.tmux(["send-keys", "-t", session, "zed", "Enter"], capture: false)
         let again = try await Self.waitForScreen(session, seconds: 30) { $0.components(separatedBy: "operator sign-in:").count >= 3 }
         #expect(again.contains("'zed' may not sign in at this station (operators: ana, ben); try again (2 more)."), "\(again)")
         #expect(again.components(separatedBy: "operator sign-in:").count == 3, "asked again: \(again)")
         #expect(!again.contains("EXIT="), "still running")
-        try Self.tmux(["send-keys", "-t", session, "ana", "Enter"], capture: false)
+        try await Self.tmux(["send-keys", "-t", session, "ana", "Enter"], capture: false)
         let signedIn = try await Self.waitForScreen(session, seconds: 30) { $0.contains("bench ready") || $0.contains("EXIT=") }
         #expect(signedIn.contains("bench ready"), "\(signedIn)")
     }
 
     // MARK: Sign-in without a terminal
 
-    @Test func closedStandardInputIsOneClearError() throws {
-        let bench = try Bench()
-        let run = try Self.station(["run", "--config", bench.config, "--plain"], environment: bench.environment)
+    @Test func closedStandardInputIsOneClearError() async throws {
+        let bench = try await Bench()
+        let run = try await Self.station(["run", "--config", bench.config, "--plain"], environment: bench.environment)
         #expect(run.status == 64)
         #expect(run.stderr.contains("sign-in needs the operator's name, but standard input is closed") && run.stderr.contains("--operator NAME"), "\(run.stderr)")
         #expect(!run.stdout.contains("FAIL"), "\(run.stdout)")
     }
 
-    @Test func threeWrongNamesEndTheRunAndAWrongOperatorOptionIsAUsageError() throws {
-        let bench = try Bench()
-        let run = try Self.station(["run", "--config", bench.config, "--plain"], environment: bench.environment, input: "zed\nyan\nxi\n")
+    @Test func threeWrongNamesEndTheRunAndAWrongOperatorOptionIsAUsageError() async throws {
+        let bench = try await Bench()
+        let run = try await Self.station(["run", "--config", bench.config, "--plain"], environment: bench.environment, input: "zed\nyan\nxi\n")
         #expect(run.status == 1)
         #expect(run.stdout.components(separatedBy: "operator sign-in:").count == 4, "\(run.stdout)")
         #expect(run.stdout.contains("'yan' may not sign in at this station (operators: ana, ben); try again (1 more)."))
         #expect(run.stderr.contains("three names were refused"))
-        let option = try Self.station(["run", "--config", bench.config, "--operator", "zed"], environment: bench.environment)
+        let option = try await Self.station(["run", "--config", bench.config, "--operator", "zed"], environment: bench.environment)
         #expect(option.status == 64 && option.stderr.contains("--operator 'zed' may not sign in"))
     }
 
     // MARK: Refusing to run blind
 
-    @Test func noUSBDeviceDirectoryRefusesRunAndWatch() throws {
-        let bench = try Bench()
+    @Test func noUSBDeviceDirectoryRefusesRunAndWatch() async throws {
+        let bench = try await Bench()
         var environment = bench.environment
         environment["STATION_USB_DIR"] = bench.folder.appendingPathComponent("no-such-dir").path
         for arguments in [["run", "--config", bench.config, "--operator", "ana"], ["watch", "--for", "1"]] {
-            let run = try Self.station(arguments, environment: environment)
+            let run = try await Self.station(arguments, environment: environment)
             #expect(run.status == 69, "\(arguments[0]): \(run.stdout)\(run.stderr)")
             #expect(run.stderr.contains("station \(arguments[0]) does not start: the USB device directory \(environment["STATION_USB_DIR"]!) does not exist"))
             #expect(run.stderr.contains("Fix: "))
@@ -198,28 +215,28 @@ import Testing
         }
     }
 
-    @Test func withoutUdevdRootHearsTheKernelAndAUserIsRefused() throws {
-        let bench = try Bench()
+    @Test func withoutUdevdRootHearsTheKernelAndAUserIsRefused() async throws {
+        let bench = try await Bench()
         var environment = bench.environment
         environment["STATION_UDEV_CONTROL"] = bench.folder.appendingPathComponent("no-control").path
         if geteuid() == 0 {
             // The kernel's uevents stand in for udevd's: the watch starts, says so once, ends.
-            let run = try Self.station(["watch", "--for", "1", "--json"], environment: environment)
+            let run = try await Self.station(["watch", "--for", "1", "--json"], environment: environment)
             #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
             #expect(run.stdout.contains("\"watching\""))
             let notes = run.stderr.split(separator: "\n").filter { $0.contains("arrivals are heard from the kernel's uevents over netlink") }
             #expect(notes.count == 1, "\(run.stderr)")
         } else {
-            let run = try Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: environment)
+            let run = try await Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: environment)
             #expect(run.status == 69)
             #expect(run.stderr.contains("the udev daemon is not running") && run.stderr.contains("run the station as root"), "\(run.stderr)")
             #expect(run.stderr.split(separator: "\n").count == 1, "one message")
         }
     }
 
-    @Test func aMissingScannerRefusesToStart() throws {
-        let bench = try Bench(scanner: "\n[scanner]\nkind = \"serial\"\npath = \"/dev/no-such-scanner\"\n")
-        let run = try Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: bench.environment)
+    @Test func aMissingScannerRefusesToStart() async throws {
+        let bench = try await Bench(scanner: "\n[scanner]\nkind = \"serial\"\npath = \"/dev/no-such-scanner\"\n")
+        let run = try await Self.station(["run", "--config", bench.config, "--operator", "ana"], environment: bench.environment)
         #expect(run.status == 69)
         #expect(run.stderr.contains("station run does not start: the configured scanner is missing") && run.stderr.contains("/dev/no-such-scanner"), "\(run.stderr)")
     }
@@ -257,10 +274,10 @@ import Testing
             portText += String(decoding: data, as: UTF8.self)
         }
         let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)), "the loopback server started: \(portText)")
-        let bench = try Bench()
+        let bench = try await Bench()
         let text = try String(contentsOfFile: bench.config, encoding: .utf8).replacingOccurrences(of: "http://127.0.0.1:9", with: "http://127.0.0.1:\(port)")
         try Data(text.utf8).write(to: URL(fileURLWithPath: bench.config))
-        let added = try Self.station(["queue", "add", "--config", bench.config, "e00fce68ae40e8a1f5b40001"])
+        let added = try await Self.station(["queue", "add", "--config", bench.config, "e00fce68ae40e8a1f5b40001"])
         try #require(added.status == 0, "\(added.stdout)\(added.stderr)")
 
         let process = Process()
@@ -285,13 +302,13 @@ import Testing
         #expect(banners.count == 1, "one banner: \(output)")
         #expect(banners.first?.contains("CLOUD-TOKEN-INVALID") == true, "\(output)")
         #expect(!output.contains("FAIL"), "\(output)")
-        let status2 = try Self.station(["queue", "status", "--config", bench.config])
+        let status2 = try await Self.station(["queue", "status", "--config", bench.config])
         #expect(status2.stdout.contains("pending: 1 "), "the device waits in the queue: \(status2.stdout)")
     }
 
-    @Test func unusableCredentialsAreOneBannerAndTheBenchStillRuns() throws {
-        let bench = try Bench(credentialsMode: 0o644)
-        let run = try Self.station(["run", "--config", bench.config, "--operator", "ana", "--plain"], environment: bench.environment, input: "q\n")
+    @Test func unusableCredentialsAreOneBannerAndTheBenchStillRuns() async throws {
+        let bench = try await Bench(credentialsMode: 0o644)
+        let run = try await Self.station(["run", "--config", bench.config, "--operator", "ana", "--plain"], environment: bench.environment, input: "q\n")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("bench ready"))
         let banners = run.stdout.split(separator: "\n").filter { $0.contains("imports paused") }

@@ -1,5 +1,6 @@
 import Foundation
 import StationStore
+import TestSupport
 import Testing
 
 /// The kill campaign: a station provisioning an emulated bench (`station lab bench-child`, a
@@ -45,17 +46,20 @@ import Testing
                 try await Task.sleep(for: .milliseconds(Int.random(in: 20...1500, using: &random)))
                 if child.process.isRunning {
                     kill(child.process.processIdentifier, SIGKILL)
-                    child.process.waitUntilExit()
+                    try await offThePool { child.process.waitUntilExit() }
                     if child.process.terminationReason == .uncaughtSignal && child.process.terminationStatus == SIGKILL { kills += 1 }
                 } else {
-                    child.process.waitUntilExit()
+                    try await offThePool { child.process.waitUntilExit() }
                     finishedBeforeTheKill += 1
                 }
             }
             // The restart that finishes the bench.
             let last = try Self.start(store: store, seed: seed)
-            let data = last.output.fileHandleForReading.readDataToEndOfFile()
-            last.process.waitUntilExit()
+            let data = try await offThePool {
+                let data = last.output.fileHandleForReading.readDataToEndOfFile()
+                last.process.waitUntilExit()
+                return data
+            }
             #expect(last.process.terminationStatus == 0, "round \(round): \(String(decoding: data, as: UTF8.self))")
             let line = try #require(String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init))
             let outcome = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TextFormats
 
@@ -19,7 +20,7 @@ import TextFormats
     }
 
     @Test(arguments: [1, 7, 2026])
-    func agreesWithTomllib(seed: Int) throws {
+    func agreesWithTomllib(seed: Int) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("toml-diff-\(seed)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -28,7 +29,7 @@ import TextFormats
         python.arguments = [Self.oracle.path, "--seed", String(seed), "--count", "3000", folder.path]
         python.standardError = FileHandle.nullDevice
         try python.run()
-        python.waitUntilExit()
+        try await offThePool { python.waitUntilExit() }
         try #require(python.terminationStatus == 0, "the oracle did not run: python3 with tomllib (3.11 or later) is needed")
         let lines = try String(contentsOf: folder.appendingPathComponent("expected.jsonl"), encoding: .utf8).split(separator: "\n")
         try #require(lines.count == 3000)

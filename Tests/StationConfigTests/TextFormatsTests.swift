@@ -1,5 +1,6 @@
 import Foundation
 import StationConfig
+import TestSupport
 import Testing
 import TextFormats
 
@@ -46,7 +47,7 @@ import TextFormats
 
     /// CSV fields holding CR LF (one Swift `Character`), CR, LF, quotes and commas, read back
     /// by Python's csv module (the oracle).
-    @Test func csvRoundTripsThroughPython() throws {
+    @Test func csvRoundTripsThroughPython() async throws {
         let rows = [["plain", "a,b", "say \"hi\""], ["cr\rlf", "crlf\r\nend", "lf\nend"], ["", "é", "\u{1B}[31m"], ["quote\"\u{301}mark", "x", "y"]]
         let document = CSVWriter.document(header: ["x", "y", "z"], rows: rows)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString).csv")
@@ -58,8 +59,11 @@ import TextFormats
         let out = Pipe()
         python.standardOutput = out
         try python.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        python.waitUntilExit()
+        let data = try await offThePool {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            python.waitUntilExit()
+            return data
+        }
         let parsed = try JSONDecoder().decode([[String]].self, from: data)
         #expect(parsed == [["x", "y", "z"]] + rows)
     }
