@@ -93,7 +93,7 @@ let package = Package(
             exclude: ["README.md"]),
         .target(
             name: "StationAgent",
-            dependencies: ["Station", "StationStore", "StationReports", "ParticleDevices", "ParticleCloud", "Seams"],
+            dependencies: ["Station", "StationStore", "StationReports", "StationConfig", "ImportQueue", "ParticleDevices", "ParticleCloud", "Seams"],
             exclude: ["README.md"]),
         .target(
             name: "USBBench",

@@ -203,47 +203,44 @@ struct FlashCommand: AsyncParsableCommand {
         }
     }
 
-    /// Inventory, plan, flash with verification; prints each stage.
+    /// `DFUFlash` (inventory, plan, write, verify), each stage printed.
     /// - Parameter controlRequestsRan: the plan's control-request steps already ran in normal
-    ///   mode (false: a device flashed in DFU mode only, refused before writing when the
-    ///   modules written would lack what only those steps install).
+    ///   mode (false: a device flashed in DFU mode only).
     func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed], out: Output = Output(prefix: ""),
                controlRequestsRan: Bool = false) async throws {
-        let prepared: PreparedFlash
-        do {
-            prepared = try await PreparedFlash.prepare(modules, session: session, platform: platform, extra: extra, expectedProductID: productID)
-        } catch let refusal as PlanRefusal {
-            out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
-            throw StationExitCode.dataError.exitCode
-        } catch let error as DFUError {
-            out.fail("FAIL [\(error.code)]: \(error.description)")
-            throw StationExitCode.failed.exitCode
-        }
-        out.say("\nplan:")
-        for step in prepared.plan.steps {
-            let action = step.path == .dfu ? "write over DFU" : "control request (normal mode)"
-            out.say("  \(step.name): \(action) at 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)")
-        }
-        out.say("")
-        if !controlRequestsRan, let refusal = FlashPlanner.unmetWithoutControlRequests(modules, plan: prepared.plan, installed: prepared.installed) {
-            out.fail("REFUSED [\(refusal.code)]: \(refusal.description)")
-            throw StationExitCode.dataError.exitCode
-        }
         let progress = ProgressPrinter(out: out)
-        do {
-            let outcomes = try await prepared.run(on: session) { progress.handle($0) }
-            out.say("\nverification:")
-            for outcome in outcomes {
-                let result = switch outcome.action {
-                case .skipped: "already on the device, byte-identical: skipped"
-                case .written(let erased, _): "written (\(erased) pages erased), read back and verified"
-                case .deferredToControlRequest: "not written here: needs the control-request update in normal mode"
+        let outcomes: [StepOutcome]
+        do throws(DFUFlash.Failure) {
+            outcomes = try await DFUFlash.run(modules, session: session, platform: platform, extra: extra, expectedProductID: productID,
+                                              controlRequestsFollow: controlRequestsRan) { event in
+                switch event {
+                case .planned(let plan):
+                    out.say("\nplan:")
+                    for step in plan.steps {
+                        let action = step.path == .dfu ? "write over DFU" : "control request (normal mode)"
+                        out.say("  \(step.name): \(action) at 0x\(String(step.address, radix: 16)), \(step.bytes.count) bytes: \(step.reason)")
+                    }
+                    out.say("")
+                case .flash(let event):
+                    progress.handle(event)
                 }
-                out.say("  \(outcome.step.name): \(result)")
             }
         } catch {
+            if case .refused = error {
+                out.fail("REFUSED [\(error.code)]: \(error.description)")
+                throw StationExitCode.dataError.exitCode
+            }
             out.fail("FAIL [\(error.code)]: \(error.description)")
             throw StationExitCode.failed.exitCode
+        }
+        out.say("\nverification:")
+        for outcome in outcomes {
+            let result = switch outcome.action {
+            case .skipped: "already on the device, byte-identical: skipped"
+            case .written(let erased, _): "written (\(erased) pages erased), read back and verified"
+            case .deferredToControlRequest: "not written here: needs the control-request update in normal mode"
+            }
+            out.say("  \(outcome.step.name): \(result)")
         }
     }
 

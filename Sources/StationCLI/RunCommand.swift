@@ -128,12 +128,6 @@ struct RunCommand: AsyncParsableCommand {
         if bench.scanners.contains(.keyboardWedge) { TerminalEcho.off() }
         let continuation = input.continuation
         Task { while let line = await typed.next() { continuation.yield(line) }; continuation.finish() }
-        // Credentials, once: a problem pauses the imports (one banner); the bench still
-        // provisions and the imports wait in the queue.
-        var importsPaused: String?
-        if !noSync {
-            if case .failure(let problem) = ConfigFiles.loadCredentials(for: station, configPath: config) { importsPaused = Self.paused(problem.description, config: config) }
-        }
 
         let storePath = store ?? station.storeLocation(environment: ProcessInfo.processInfo.environment)
         let opened: StationStore
@@ -151,132 +145,42 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure(.unavailable, "USB-UNAVAILABLE", "\(error)")
         }
         let configPath = config
-        let imports = BenchImports(store: opened, station: station, products: Self.products(station: station, bench: bench), transport: CurlHTTPTransport(),
-                                   credentials: { ConfigFiles.loadCredentials(for: station, configPath: configPath).mapError { $0 as any Error } })
-        // A connectivity line activates each device's SIM under the test account (its queued
-        // import, synced now), then watches the test account for it coming online.
-        var connectivity: ConnectivityTest?
-        if bench.connectivityTest {
-            let credentials = try ConfigFiles.credentials(for: station, configPath: config)
-            guard let token = credentials.testAccountToken else {
-                throw CommandFailure(.dataError, "CREDENTIALS-INVALID", "a connectivity line needs test_account_token in the credentials file: the station watches the test account for each device coming online")
-            }
-            let client = ParticleCloudClient(transport: CurlHTTPTransport(), baseURL: station.cloud.apiBaseURL.absoluteString, token: token)
-            let line = TestAccountLine(store: opened, client: client) { await imports.pass(quiet: true) }
-            connectivity = ConnectivityTest(link: link, activate: { id in try await line.activate(id) }, isOnline: { id in try await line.isOnline(id) })
-        }
-        let policy = BenchPolicy(pairing: bench.pairing, scanRequired: bench.scanRequired, finalStates: bench.finalStates, defaultFinalState: bench.finalState,
-                                 connectivityTest: bench.connectivityTest)
-        // A line that pairs by nothing still reads a scanned sticker as a serial number first.
-        let pairing: PairingKey = bench.pairing == .imei ? .imei : .serialNumber
-        let wedge = bench.affixes(of: .keyboardWedge)
-        let driver = BenchDriver(
-            policy: policy,
-            provisioner: Provisioner(link: link, manifests: manifests, clock: ContinuousClock()),
-            noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: link,
-            log: StoreLog(store: opened, stationID: station.station.id, line: station.station.line, operatorName: operatorName,
-                          destination: station.fallback.policy == .always ? .testAccount : .product),
-            clock: ContinuousClock(), connectivity: connectivity, slots: bench.slots ?? [],
-            scanSettings: ScanSettings(preferred: pairing, prefix: wedge.prefix, suffix: wedge.suffix))
-        await driver.restore()
-        await driver.setBanner(importsPaused)
-        let feed = Task { for await event in events { await driver.hardware(event) } }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                await driver.tick()
-            }
-        }
-        for (lines, affixes) in scannerLines {
-            Task { for await line in lines { await driver.scanned(line, prefix: affixes.prefix, suffix: affixes.suffix) } }
+        let session = BenchSession(BenchSession.Setup(
+            station: station, bench: bench, configPath: config, manifests: manifests, store: opened, link: link, hardware: events,
+            scanners: scannerLines.map { (lines: $0.0, affixes: $0.1) }, typed: input.stream, operatorName: operatorName, sync: !noSync, stopAfter: stopAfter,
+            transport: CurlHTTPTransport(), credentials: { ConfigFiles.loadCredentials(for: station, configPath: configPath).mapError { $0 as any Error } }),
+            clock: ContinuousClock())
+        let updates: AsyncStream<BenchSession<ContinuousClock>.Event>
+        do { updates = try session.run() } catch {
+            throw CommandFailure(.dataError, error.code, error.description)
         }
         let title = "station \(station.station.id)" + (station.station.line.map { ", \($0)" } ?? "") + (operatorName.map { ", operator \($0)" } ?? "")
-        say("bench ready: \(manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first")
         let live = !(plain || isatty(STDOUT_FILENO) == 0)
-        let screen = Task { await showBench(driver.updates(), title: title, plain: !live) }
-        let paused = PausedImports(importsPaused)
-        let sync = noSync || importsPaused != nil ? nil : Task {
-            await imports.forever(banner: { text, blocked in
-                if blocked { await paused.set(text) }
-                await driver.setBanner(text)
-            }, paused: { Self.paused($0, config: configPath) })
-        }
-
-        // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.
-        let quit = QuitFlag()
-        _ = Task {
-            // The end of standard input (a script, a closed terminal) is not a quit: the
-            // bench keeps running until `q`, a signal or --stop-after.
-            for await line in input.stream {
-                if await driver.typed(line, stickers: bench.scanners.contains(.keyboardWedge)) {
-                    quit.set()
-                    return
-                }
+        let (views, screenFeed) = AsyncStream<BenchView>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        var screen: Task<Void, Never>?
+        for await event in updates {
+            switch event {
+            case .ready(let line):
+                say(line)
+                screen = Task { await showBench(views, title: title, plain: !live) }
+            case .view(let view):
+                screenFeed.yield(view)
+            case .finished(var last, let summary, let banner):
+                screenFeed.finish()
+                await screen?.value
+                // The final grid keeps the standing banner (plain lines printed it once already).
+                if live { last.banner = banner }
+                endBench(last, title: title, live: live, summary: summary)
             }
         }
-        while true {
-            if quit.isSet { break }
-            if let stopAfter, await driver.jobs.filter({ !$0.step.isActive }).count >= stopAfter { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        await driver.setBanner("quitting: waiting for the devices being written to finish")
-        await driver.drain()
-        feed.cancel()
-        ticker.cancel()
-        sync?.cancel()
-        var summary: [String] = []
-        let pausedNow = await paused.text
-        if !noSync && pausedNow == nil {
-            // One last pass, so what passed is in the products when the cloud answers.
-            summary += await imports.pass(quiet: false).lines
-        }
-        // The final grid keeps the standing banner (plain lines printed it once already).
-        if live { await driver.setBanner(pausedNow) }
-        let jobs = await driver.jobs
-        summary.append("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(opened.path)")
-        let last = await driver.view
-        screen.cancel()
-        await screen.value
-        endBench(last, title: title, live: live, summary: summary)
         TerminalEcho.restore()
         withExtendedLifetime(bus) {}
-    }
-
-    /// The banner for paused imports.
-    static func paused(_ reason: String, config: String) -> String {
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        return "imports paused: \(reason)\(reason.hasSuffix(".") ? "" : ".") Devices still provision; their imports wait in the queue (`station queue sync --config \(config)` once fixed)."
     }
 
     /// A name as it may be echoed: printable ASCII, at most 40 characters.
     static func printable(_ text: String) -> String {
         String(String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.map(Character.init)).prefix(40))
     }
-
-    /// The bench's products: the station's own, and one per extra platform.
-    static func products(station: StationConfig, bench: BenchConfig) -> [BenchImports.Product] {
-        let catalog = PlatformCatalog.bundled
-        let filter = bench.extraProducts.isEmpty ? nil : Int(station.product.platform.id.rawValue)
-        return [BenchImports.Product(key: ProductKey(station.product.product.description), platformID: filter)]
-            + bench.extraProducts.map { BenchImports.Product(key: ProductKey(String($0.productID)), platformID: catalog.platform(named: $0.platform).map { Int($0.id.rawValue) }) }
-    }
-}
-
-/// Why the imports are paused for the rest of the run (credentials, or a refusal retrying
-/// cannot fix), once known.
-actor PausedImports {
-    var text: String?
-    init(_ text: String?) { self.text = text }
-    func set(_ text: String?) { self.text = text }
-}
-
-/// Set once when the technician quits (or standard input ends).
-final class QuitFlag: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }
 
 /// The end of a run: on a terminal the final grid stays, every slot's result on it, with the

@@ -279,13 +279,12 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         async throws(StepFailure) -> [FlashOutcome.Written] {
         let dfuNames = Set(plan.dfuSteps.map(\.name))
         let extra = installed.filter { $0.identity.function == .ncpFirmware }
-        do {
-            let prepared = try await PreparedFlash.prepare(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: manifest.platform,
-                                                           extra: extra, expectedProductID: UInt16(manifest.file.productID))
-            let outcomes = try await prepared.run(on: session) { event in
+        do throws(DFUFlash.Failure) {
+            let outcomes = try await DFUFlash.run(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: manifest.platform,
+                                                  extra: extra, expectedProductID: UInt16(manifest.file.productID), controlRequestsFollow: true) { event in
                 switch event {
-                case .phase(_, "write", let bytes, _): meter.peek(bytes)
-                case .stepFinished(_, let outcome): meter.add(outcome.step.bytes.count)
+                case .flash(.phase(_, "write", let bytes, _)): meter.peek(bytes)
+                case .flash(.stepFinished(_, let outcome)): meter.add(outcome.step.bytes.count)
                 default: break
                 }
             }
@@ -296,12 +295,12 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 case .deferredToControlRequest: nil
                 }
             }
-        } catch let refusal as PlanRefusal {
-            throw StepFailure(refusal.code, refusal.description)
-        } catch let error as DFUError {
-            throw StepFailure(error.code, error.description, deviceGone: error.cause == .noDevice)
         } catch {
-            throw StepFailure("FLASH-FAILED", "\(error)", deviceGone: Self.gone(error))
+            switch error {
+            case .refused: throw StepFailure(error.code, error.description)
+            case .device(let dfu): throw StepFailure(error.code, error.description, deviceGone: dfu.cause == .noDevice)
+            case .other: throw StepFailure(error.code, error.description)
+            }
         }
     }
 
