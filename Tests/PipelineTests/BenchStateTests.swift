@@ -35,6 +35,47 @@ import Testing
         }
     }
 
+    /// The guard is the first step of every normal-mode arrival: nothing else happens to the
+    /// device until it is stopped, and the arrival counts from then.
+    @Test func aNormalModeArrivalIsGuardedBeforeAnythingElse() {
+        var h = Harness()
+        let plugged = h.send(.plugged(port: "1-1", deviceID: idA, productID: 0xC00D, inDFU: false))
+        #expect(plugged == [.guard(port: "1-1", deviceID: idA)])
+        #expect(h.bench.jobs[idA]?.guarding?.port == "1-1" && h.bench.ports["1-1"] == nil, "not on the bench until stopped")
+        let guarded = h.send(.guarded(port: "1-1", deviceID: idA, latency: 0.4, failure: nil))
+        #expect(guarded.contains(.identify(port: "1-1", deviceID: idA)))
+        #expect(h.bench.jobs[idA]?.guarding == nil && h.bench.jobs[idA]?.guardLatency == 0.4 && h.bench.ports["1-1"] == idA)
+        #expect(guarded.contains(.logStep(deviceID: idA, detail: "attempt 1: identifying")))
+        // In DFU mode no firmware runs: it arrives at once.
+        #expect(h.send(.plugged(port: "1-2", deviceID: idB, productID: 0xD00D, inDFU: true)).contains(.identify(port: "1-2", deviceID: idB)))
+    }
+
+    @Test func aDeviceUnpluggedWhileGuardedIsForgottenAndItsGuardStopped() {
+        var h = Harness()
+        h.send(.plugged(port: "1-1", deviceID: idA, productID: 0xC00D, inDFU: false))
+        #expect(h.send(.departed(port: "1-1")) == [.stopGuard(port: "1-1")])
+        #expect(h.bench.jobs[idA] == nil && h.prompts.isEmpty, "its job never started: no unplug prompt")
+        // A guard that reports after all is over.
+        #expect(h.send(.guarded(port: "1-1", deviceID: idA, latency: 0.4, failure: nil)).isEmpty)
+        // A known device back mid-job (a mode switch) keeps its job while guarded again.
+        h.send(.arrived(port: "1-1", deviceID: idA))
+        h.send(.identified(deviceID: idA, boronA))
+        h.send(.scan("P0AAAAAAAAAAAAA"))
+        #expect(h.step(idA) == .flashing)
+        h.send(.departed(port: "1-1"))
+        h.send(.plugged(port: "1-1", deviceID: idA, productID: 0xC00D, inDFU: false))
+        #expect(h.send(.departed(port: "1-1")) == [.stopGuard(port: "1-1")])
+        #expect(h.step(idA) == .flashing && h.bench.jobs[idA]?.guarding == nil)
+    }
+
+    @Test func aDeviceTheGuardCouldNotStopFailsAndMustBeUnplugged() {
+        var h = Harness()
+        h.send(.plugged(port: "1-1", deviceID: idA, productID: 0xC00D, inDFU: false))
+        h.send(.guarded(port: "1-1", deviceID: idA, latency: 2, failure: JobFailure(code: "GUARD-UNREACHABLE", message: "it did not answer")))
+        #expect(h.step(idA) == .failed && h.records.first?.failure?.code == "GUARD-UNREACHABLE")
+        #expect(h.records.first?.failure?.message.hasSuffix("Unplug it now: it may connect to the cloud") == true)
+    }
+
     @Test func scanAfterPlug() {
         var h = Harness()
         #expect(h.send(.arrived(port: "1-1", deviceID: idA)).contains(.identify(port: "1-1", deviceID: idA)))

@@ -9,83 +9,6 @@ public enum HardwareEvent: Hashable, Sendable {
     case departed(port: String)
 }
 
-/// What the technician's screen shows: one row per slot, totals, prompts.
-public struct BenchView: Hashable, Sendable {
-    public struct Row: Hashable, Sendable {
-        public var slot: String
-        public var port: String?
-        public var deviceID: String
-        public var platform: String?
-        public var serial: String?
-        public var step: JobStep
-        public var attempt: Int
-        public var progress: Job.Progress?
-        /// Seconds left in the flash step, from the rate so far.
-        public var eta: Double?
-        public var failure: JobFailure?
-        /// From arrival to listening mode, for the no-cloud guard.
-        public var guardLatency: Double?
-        /// A configured slot with no device in it.
-        public var empty: Bool
-
-        public init(slot: String, port: String?, deviceID: String, platform: String?, serial: String?, step: JobStep, attempt: Int,
-                    progress: Job.Progress?, eta: Double?, failure: JobFailure?, guardLatency: Double?, empty: Bool = false) {
-            self.empty = empty
-            self.slot = slot
-            self.port = port
-            self.deviceID = deviceID
-            self.platform = platform
-            self.serial = serial
-            self.step = step
-            self.attempt = attempt
-            self.progress = progress
-            self.eta = eta
-            self.failure = failure
-            self.guardLatency = guardLatency
-        }
-    }
-    /// The whole reason of one failure, for the detail area: the latest failure, or the
-    /// slot the technician picked (`d SLOT`).
-    public struct Detail: Hashable, Sendable {
-        public var slot: String
-        public var deviceID: String
-        public var failure: JobFailure
-        public init(slot: String, deviceID: String, failure: JobFailure) {
-            self.slot = slot
-            self.deviceID = deviceID
-            self.failure = failure
-        }
-    }
-    /// One row per configured slot (empty ones too: `deviceID` is empty and `step` is
-    /// `.detected` with `empty` set), then the devices on ports outside them.
-    public var rows: [Row]
-    public var passed: Int
-    public var failed: Int
-    public var perHour: Double
-    /// Prompts still current: a prompt about a slot goes once that slot moves on.
-    public var prompts: [String]
-    public var elapsed: Double
-    public var detail: Detail?
-    /// A standing warning for the whole bench (imports paused, ...), nil when all is well.
-    public var banner: String?
-    /// Each prompt's number (a prompt repeated later is a new one); empty: the texts are
-    /// told apart by themselves.
-    public var promptIDs: [Int]
-
-    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double, detail: Detail? = nil, banner: String? = nil,
-                promptIDs: [Int] = []) {
-        self.promptIDs = promptIDs
-        self.rows = rows
-        self.passed = passed
-        self.failed = failed
-        self.perHour = perHour
-        self.prompts = prompts
-        self.elapsed = elapsed
-        self.detail = detail
-        self.banner = banner
-    }
-}
-
 /// How the bench reads stickers: the key tried first and what the scanner adds around each
 /// code (`[scanner] prefix` and `suffix`).
 public struct ScanSettings: Hashable, Sendable {
@@ -119,17 +42,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     let wallOrigin: Double
     let slots: [BenchConfig.Slot]
     let scanSettings: ScanSettings
-    var notes: [Note] = []
-    var noteCount = 0
-    /// The step (and attempt) of each job the event log last recorded.
-    var loggedSteps: [String: (step: JobStep, attempt: Int)] = [:]
-    /// The device whose failure the detail area shows: the latest to fail, or the one the
-    /// technician picked.
-    var detailDevice: String?
-    var banner: String?
-    /// The order in which jobs last changed (which device a port's row shows).
-    var lastTouched: [String: Int] = [:]
-    var touches = 0
+    /// What the screen shows beyond the jobs: notes and prompts, the detail area, the banner.
+    var board = BenchBoard()
     var watchers: [UUID: AsyncStream<BenchView>.Continuation] = [:]
     /// Work in flight per device (identify, flash, finish).
     var work: [String: Task<Void, Never>] = [:]
@@ -178,6 +92,9 @@ public actor BenchDriver<C: Clock<Duration>> {
         do {
             let saved = try await log.savedJobs()
             await perform(state.restore(saved))
+            for job in saved where job.step.isActive && job.step != .interrupted {
+                try? await log.event("step", deviceID: job.deviceID, detail: "attempt \(job.attempt): \(job.step.rawValue) interrupted (the station restarted), now interrupted")
+            }
             if !saved.isEmpty { note("resumed \(saved.filter { $0.step.isActive }.count) unfinished job(s) from the store") }
         } catch {
             note("FAIL [STORE]: cannot read the saved jobs: \(error)")
@@ -189,36 +106,11 @@ public actor BenchDriver<C: Clock<Duration>> {
     public func hardware(_ event: HardwareEvent) async {
         switch event {
         case .arrived(let port, let deviceID, let productID, let inDFU):
-            let arrived = clock.now
             try? await log.event("arrived", deviceID: deviceID, detail: "\(port) \(inDFU ? "dfu" : "normal") 2b04:\(String(productID, radix: 16))")
-            if inDFU || state.jobs[deviceID]?.step == .connectivityTest {
-                // DFU mode runs no firmware; a device in its connectivity test is meant to connect.
-                await handle(.arrived(port: port, deviceID: deviceID, productID: productID, inDFU: inDFU))
-                return
-            }
-            // The guard runs at once, on its own task: a device that does not answer must not
-            // hold up the next arrival. The job starts when the device is stopped.
-            let link = self.link, noCloud = self.noCloud
-            guards[port] = Task {
-                let report = await noCloud.stop(port: port, arrivedAt: arrived) { (try await link.normal(deviceID, within: .milliseconds(500)), nil) }
-                await self.guarded(port: port, deviceID: deviceID, productID: productID, report)
-            }
+            await handle(.plugged(port: port, deviceID: deviceID, productID: productID, inDFU: inDFU))
         case .departed(let port):
-            guards.removeValue(forKey: port)?.cancel()
             try? await log.event("departed", deviceID: state.ports[port], detail: port)
             await handle(.departed(port: port))
-        }
-    }
-
-    func guarded(port: String, deviceID: String, productID: UInt16, _ report: GuardReport) async {
-        guards[port] = nil
-        let latency = report.latency
-        try? await log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(latency)")
-        if Task.isCancelled { return }  // it left meanwhile
-        let seconds = latency.inSeconds
-        await handle(.arrived(port: port, deviceID: deviceID, productID: productID, inDFU: false, guardLatency: seconds))
-        if case .failed(let code, let message) = report.action {
-            await handle(.guardFailed(port: port, JobFailure(code: code, message: "\(message). Unplug it now: it may connect to the cloud")))
         }
     }
 
@@ -255,7 +147,7 @@ public actor BenchDriver<C: Clock<Duration>> {
         case .details(let slot):
             let port = self.port(ofSlot: slot)
             if let job = state.job(at: port) ?? state.jobs.values.first(where: { $0.port == nil && slotName(state.port(of: $0)) == slot }), job.failure != nil {
-                detailDevice = job.deviceID
+                board.detailDevice = job.deviceID
             } else {
                 note("d \(slot): " + (slots.isEmpty || slots.contains { $0.name == slot } ? "no failed device in slot \(slot)" : "there is no slot \(slot) (\(slotList))"))
             }
@@ -286,7 +178,7 @@ public actor BenchDriver<C: Clock<Duration>> {
 
     /// A standing warning for the whole bench (nil clears it).
     public func setBanner(_ text: String?) {
-        banner = text
+        board.banner = text
         publish()
     }
 
@@ -319,26 +211,12 @@ public actor BenchDriver<C: Clock<Duration>> {
                 let recordFollows = (job.step == .passed || job.step == .failed) && actions.dropFirst(index + 1).contains {
                     if case .record(let done) = $0 { return done.deviceID == job.deviceID } else { return false }
                 }
-                touches += 1
-                lastTouched[job.deviceID] = touches
+                board.touch(job.deviceID)
                 if !recordFollows {
                     do { try await log.save(job) } catch { note("FAIL [STORE]: the job of \(job.deviceID) was not saved: \(error)") }
                 }
-                // The event log: each step's outcome, with the failure's code.
-                let previous = loggedSteps[job.deviceID]
-                if previous?.step != job.step || previous?.attempt != job.attempt {
-                    let detail: String
-                    if let previous, previous.attempt == job.attempt {
-                        let outcome = job.step == .failed ? "FAIL \(job.failure?.code ?? "")" : job.step == .interrupted ? "interrupted" : "ok"
-                        detail = "attempt \(job.attempt): \(previous.step.rawValue) \(outcome), now \(job.step.rawValue)"
-                    } else {
-                        detail = "attempt \(job.attempt): \(job.step.rawValue)"
-                    }
-                    loggedSteps[job.deviceID] = (job.step, job.attempt)
-                    try? await log.event("step", deviceID: job.deviceID, detail: detail)
-                }
             case .record(let job):
-                if job.step == .failed { detailDevice = job.deviceID }
+                if job.step == .failed { board.detailDevice = job.deviceID }
                 // All of it from the job: a restart loses none of it, and the attempt started
                 // when its job says.
                 let detail = AttemptDetail(startedAt: date(job.attemptStartedAt), finishedAt: date(now), modulesBefore: job.modulesBefore,
@@ -374,6 +252,24 @@ public actor BenchDriver<C: Clock<Duration>> {
                 }
             case .prompt(let prompt):
                 note(prompt)
+            case .guard(let port, let deviceID):
+                // At once, on a task of its own: a device that does not answer must not hold
+                // up the next arrival. Measured from its arrival.
+                let link = self.link, noCloud = self.noCloud, arrived = clock.now
+                guards[port]?.cancel()
+                guards[port] = Task {
+                    let report = await noCloud.stop(port: port, arrivedAt: arrived) { (try await link.normal(deviceID, within: .milliseconds(500)), nil) }
+                    try? await self.log.event("guard", deviceID: deviceID, detail: "\(report.action) in \(report.latency)")
+                    guard !Task.isCancelled else { return }  // it left meanwhile
+                    var failure: JobFailure?
+                    if case .failed(let code, let message) = report.action { failure = JobFailure(code: code, message: message) }
+                    await self.handle(.guarded(port: port, deviceID: deviceID, latency: report.latency.inSeconds, failure: failure))
+                }
+            case .stopGuard(let port):
+                guards.removeValue(forKey: port)?.cancel()
+            case .logStep(let deviceID, let detail):
+                // The event log: each step's outcome, with the failure's code.
+                try? await log.event("step", deviceID: deviceID, detail: detail)
             case .identify(let port, let deviceID):
                 // A device in DFU mode is started to be identified: it leaves the bus and
                 // comes back in normal mode as part of this step (the job knows: `identifySwitch`).
@@ -441,116 +337,28 @@ public actor BenchDriver<C: Clock<Duration>> {
         work[deviceID] = Task { await body(self) }
     }
 
-    /// A prompt or note, and what it is about: a prompt about a device is shown only while
-    /// that device's job is where it was when the prompt was made (same attempt and step,
-    /// and for a result, still on its port); any other note for `noteSeconds`.
-    struct Note {
-        var id: Int
-        var text: String
-        var deviceID: String?
-        var attempt: Int
-        var step: JobStep?
-        var port: String?
-        var at: Double
-    }
-
-    /// How long a note about no device in particular stays on the screen.
-    static var noteLifetime: Duration { .seconds(30) }
-
+    /// A prompt from the state machine, on the board and in the event log.
     func note(_ prompt: Prompt) {
-        var deviceID: String?
-        var port: String?
-        switch prompt {
-        case .scanSticker(let at, _):
-            port = at
-            deviceID = state.ports[at] ?? state.jobs.values.first { $0.step == .waitingForScan && state.port(of: $0) == at }?.deviceID
-        case .unplugged(_, let id, _), .resumed(_, let id): deviceID = id
-        case .done(let at, let id, _, _): deviceID = id; port = at
-        case .scanHeld, .scanDiscarded, .duplicateScan: break
-        }
-        // Prompts name the slot, as the rows do.
-        var text = prompt.description
-        if let at = port ?? deviceID.flatMap({ state.jobs[$0] }).map({ state.port(of: $0) }), slotName(at) != at, text.hasPrefix(at + ":") {
-            text = slotName(at) + text.dropFirst(at.count)
-        }
-        note(text, deviceID: deviceID, port: port)
+        let (text, deviceID) = board.note(prompt, state: state, slotName: slotName, at: now)
+        logPrompt(text, deviceID: deviceID)
     }
 
-    func note(_ text: String, deviceID: String? = nil, port: String? = nil) {
-        let job = deviceID.flatMap { state.jobs[$0] }
-        // A reminder replaces the same prompt still shown, rather than piling up.
-        notes.removeAll { $0.text == text && $0.deviceID == deviceID }
-        noteCount += 1
-        notes.append(Note(id: noteCount, text: text, deviceID: deviceID, attempt: job?.attempt ?? 0, step: job?.step, port: port, at: now))
-        if notes.count > 50 { notes.removeFirst(notes.count - 50) }
+    /// A note of the driver's own (a refusal, a store failure, ...), on the board and in the
+    /// event log.
+    func note(_ text: String, deviceID: String? = nil) {
+        board.note(text, deviceID: deviceID, port: nil, job: deviceID.flatMap { state.jobs[$0] }, at: now)
+        logPrompt(text, deviceID: deviceID)
+    }
+
+    func logPrompt(_ text: String, deviceID: String?) {
         let log = self.log
         Task { try? await log.event("prompt", deviceID: deviceID, detail: text) }
-    }
-
-    func isCurrent(_ note: Note, now: Double) -> Bool {
-        guard let deviceID = note.deviceID else { return now - note.at < Self.noteLifetime.inSeconds }
-        guard let job = state.jobs[deviceID] else { return false }
-        guard job.attempt == note.attempt, job.step == note.step else { return false }
-        if let port = note.port, job.step == .passed || job.step == .failed { return job.port == port }
-        return true
     }
 
     // MARK: The view
 
     public var view: BenchView {
-        let now = self.now
-        let elapsed = now - wallOrigin
-        // One row per port: the device on it now, else the last one to be there (a device
-        // unplugged mid-work, or the latest result, until another device arrives there).
-        // Jobs finished in an earlier run (restored from the store, untouched since) are not
-        // this run's: they neither take a slot's row nor count.
-        let shownJobs = state.jobs.values.filter { $0.step.isActive || lastTouched[$0.deviceID] != nil }
-        var latest: [String: Job] = [:]
-        for job in shownJobs {
-            let port = state.port(of: job)
-            if let shown = latest[port] {
-                let shownHere = shown.port != nil, jobHere = job.port != nil
-                if shownHere && !jobHere { continue }
-                if shownHere == jobHere && (lastTouched[shown.deviceID] ?? 0) > (lastTouched[job.deviceID] ?? 0) { continue }
-            }
-            latest[port] = job
-        }
-        var rows: [BenchView.Row] = []
-        for (port, job) in latest {
-            var eta: Double?
-            if job.step == .flashing, let progress = job.progress, progress.done > 0, let started = job.flashStartedAt {
-                let rate = Double(progress.done) / max(0.001, now - started)
-                eta = Double(progress.total - progress.done) / rate
-            }
-            let platform = job.identity.platform
-                ?? job.arrival.flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
-            rows.append(BenchView.Row(slot: slotName(port), port: job.port, deviceID: job.deviceID, platform: platform,
-                                      serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
-                                      failure: job.failure, guardLatency: job.guardLatency))
-        }
-        rows.sort { ($0.slot, $0.deviceID) < ($1.slot, $1.deviceID) }
-        // Configured slots come first, in their order, empty ones too.
-        if !slots.isEmpty {
-            var ordered: [BenchView.Row] = []
-            for slot in slots {
-                if let index = rows.firstIndex(where: { $0.slot == slot.name }) {
-                    ordered.append(rows.remove(at: index))
-                } else {
-                    ordered.append(BenchView.Row(slot: slot.name, port: nil, deviceID: "", platform: nil, serial: nil, step: .detected, attempt: 0,
-                                                 progress: nil, eta: nil, failure: nil, guardLatency: nil, empty: true))
-                }
-            }
-            rows = ordered + rows
-        }
-        var detail: BenchView.Detail?
-        if let id = detailDevice, let job = state.jobs[id], let failure = job.failure, job.step == .failed {
-            detail = .init(slot: slotName(state.port(of: job)), deviceID: id, failure: failure)
-        }
-        let passed = shownJobs.filter { $0.step == .passed }.count
-        let failed = shownJobs.filter { $0.step == .failed }.count
-        let current = Array(notes.filter { isCurrent($0, now: now) }.suffix(5))
-        return BenchView(rows: rows, passed: passed, failed: failed, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
-                         prompts: Array(current.map(\.text)), elapsed: elapsed, detail: detail, banner: banner, promptIDs: current.map(\.id))
+        board.view(state: state, slots: slots, slotName: slotName, now: now, elapsed: now - wallOrigin)
     }
 
     /// Every change of the view, as it happens.
@@ -569,10 +377,10 @@ public actor BenchDriver<C: Clock<Duration>> {
     }
 
     /// The latest prompts and notes (up to 50), oldest first.
-    public var recentPrompts: [String] { notes.map(\.text) }
+    public var recentPrompts: [String] { board.recentPrompts }
 
     /// The jobs now (for tests and the end of a run).
-    public var jobs: [Job] { Array(state.jobs.values) }
+    public var jobs: [Job] { state.jobs.values.filter { !$0.isUnstarted } }
 
     /// Waits for the work in flight to end (quitting cleanly).
     public func drain() async {

@@ -69,12 +69,17 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
 
 /// What happened, as the adapters report it.
 public enum BenchEvent: Hashable, Sendable {
+    /// A device showed up on the bus, as the bus adapter reports it: in normal mode it runs
+    /// firmware that may connect, so it is guarded first (`guard`, then `guarded`); in DFU
+    /// mode (no firmware runs) or in its connectivity test (meant to connect) it arrives at once.
+    case plugged(port: String, deviceID: String, productID: UInt16, inDFU: Bool)
+    /// The guard is done with a normal-mode arrival on `port`: how long it took to stop it,
+    /// and why it could not (`failure`: it may connect).
+    case guarded(port: String, deviceID: String, latency: Double, failure: JobFailure?)
     /// A device is on the bus (any mode), already under the no-cloud guard: its USB product
     /// ID, whether it is in DFU mode, and how long the guard took to stop it (normal mode).
     case arrived(port: String, deviceID: String, productID: UInt16 = 0, inDFU: Bool = false, guardLatency: Double? = nil)
     case departed(port: String)
-    /// The guard could not stop it: it may connect.
-    case guardFailed(port: String, JobFailure)
     /// The identify step is about to switch the device's mode (a device that arrived in DFU
     /// mode is started to read what only normal mode gives): its departure and return are
     /// part of the step, not an unplug.
@@ -104,6 +109,10 @@ public enum BenchEvent: Hashable, Sendable {
 
 /// What the adapters must do next.
 public enum BenchAction: Hashable, Sendable {
+    /// Stop the device that arrived on `port` from connecting (listening mode), at once.
+    case `guard`(port: String, deviceID: String)
+    /// The device left before its guard finished: stop guarding it.
+    case stopGuard(port: String)
     case identify(port: String, deviceID: String)
     /// Plan against what the device holds, flash (DFU and control-request paths) and verify.
     case flash(port: String, deviceID: String)
@@ -118,6 +127,8 @@ public enum BenchAction: Hashable, Sendable {
     /// under the test account): the import must not go on to the product.
     case withdrawImport(deviceID: String, reason: String)
     case prompt(Prompt)
+    /// A job moved to another step: the event log's line for it (what the last step came to).
+    case logStep(deviceID: String, detail: String)
 }
 
 /// The bench as a pure state machine: every device is a job keyed by device ID; scans are
@@ -142,6 +153,8 @@ public struct BenchState: Sendable {
     public mutating func restore(_ saved: [Job]) -> [BenchAction] {
         var actions: [BenchAction] = []
         for var job in saved {
+            // A guard does not outlive the station: a device still there is announced again.
+            job.guarding = nil
             if job.step.isActive && job.step != .interrupted {
                 job.interruptedAt = job.step
                 job.step = .interrupted
@@ -173,12 +186,14 @@ public struct BenchState: Sendable {
 
     mutating func step(_ event: BenchEvent, _ now: Double) -> [BenchAction] {
         switch event {
+        case .plugged(let port, let deviceID, let productID, let inDFU):
+            return plugged(port, deviceID, Job.Arrival(productID: productID, inDFU: inDFU), now)
+        case .guarded(let port, let deviceID, let latency, let failure):
+            return guarded(port, deviceID, latency: latency, failure: failure, now)
         case .arrived(let port, let deviceID, let productID, let inDFU, let guardLatency):
             return arrived(port, deviceID, Job.Arrival(productID: productID, inDFU: inDFU), guardLatency: guardLatency, now)
-        case .departed(let port): return departed(port, now)
-        case .guardFailed(let port, let failure):
-            guard let deviceID = ports[port] else { return [] }
-            return fail(deviceID, failure, now)
+        case .departed(let port):
+            return stopGuarding(port) + departed(port, now)
         case .identifySwitchesMode(let deviceID):
             if jobs[deviceID]?.step == .identifying { jobs[deviceID]?.identifySwitch = true }
             return []
@@ -244,6 +259,42 @@ public struct BenchState: Sendable {
     }
 
     // MARK: Transitions
+
+    /// The guard is the first step of every normal-mode arrival: the job (a new one for a
+    /// device not seen before) holds it until `guarded`.
+    mutating func plugged(_ port: String, _ deviceID: String, _ arrival: Job.Arrival, _ now: Double) -> [BenchAction] {
+        if arrival.inDFU || jobs[deviceID]?.step == .connectivityTest {
+            // DFU mode runs no firmware; a device in its connectivity test is meant to connect.
+            return arrived(port, deviceID, arrival, guardLatency: nil, now)
+        }
+        var job = jobs[deviceID] ?? Job(deviceID: deviceID, port: nil)
+        job.guarding = Job.Guarding(port: port, arrival: arrival, since: now)
+        jobs[deviceID] = job
+        return [.guard(port: port, deviceID: deviceID)]
+    }
+
+    mutating func guarded(_ port: String, _ deviceID: String, latency: Double, failure: JobFailure?, _ now: Double) -> [BenchAction] {
+        // It left meanwhile (or arrived again elsewhere): this guard is over.
+        guard var job = jobs[deviceID], let guarding = job.guarding, guarding.port == port else { return [] }
+        job.guarding = nil
+        jobs[deviceID] = job
+        if job.isUnstarted { jobs[deviceID] = nil }
+        let actions = arrived(port, deviceID, guarding.arrival, guardLatency: latency, now)
+        guard let failure else { return actions }
+        return actions + fail(deviceID, JobFailure(code: failure.code, message: "\(failure.message). Unplug it now: it may connect to the cloud"), now)
+    }
+
+    /// A departure ends the guard of an arrival on that port; a device first seen there is
+    /// forgotten (its job never started).
+    mutating func stopGuarding(_ port: String) -> [BenchAction] {
+        guard let job = jobs.values.first(where: { $0.guarding?.port == port }) else { return [] }
+        if job.isUnstarted {
+            jobs[job.deviceID] = nil
+        } else {
+            jobs[job.deviceID]?.guarding = nil
+        }
+        return [.stopGuard(port: port)]
+    }
 
     mutating func arrived(_ port: String, _ deviceID: String, _ arrival: Job.Arrival, guardLatency: Double?, _ now: Double) -> [BenchAction] {
         if let other = ports[port], other != deviceID { ports[port] = nil }
@@ -329,11 +380,12 @@ public struct BenchState: Sendable {
         job.interruptedAt = was
         job.step = .interrupted
         job.port = nil
+        let from = job.stepLog.last?.step
         job.stepLog.append(.init(step: .interrupted, at: elapsed(deviceID, now)))
         job.waitingSince = nil
         jobs[deviceID] = job
         if ports[port] == deviceID { ports[port] = nil }
-        return [.save(job), .prompt(.unplugged(port: port, deviceID: deviceID, during: was))]
+        return [.save(job)] + logStep(job, from: from) + [.prompt(.unplugged(port: port, deviceID: deviceID, during: was))]
     }
 
     mutating func identified(_ deviceID: String, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
@@ -357,7 +409,7 @@ public struct BenchState: Sendable {
         }
         // A scan that matches nobody goes to this device only when no other device could
         // still claim it (none is being guarded or identified).
-        let othersIdentifying = jobs.values.contains { $0.deviceID != job.deviceID && ($0.step == .identifying || $0.step == .detected) }
+        let othersIdentifying = jobs.values.contains { $0.deviceID != job.deviceID && ($0.step == .identifying || $0.step == .detected || $0.guarding != nil) }
         if !othersIdentifying, !pendingScans.isEmpty {
             let scan = pendingScans.removeFirst()
             return pair(job.deviceID, scan.code, now)
@@ -377,7 +429,7 @@ public struct BenchState: Sendable {
         if pendingScans.contains(where: { $0.code.pairingValue == code }) { return [.prompt(.duplicateScan(code: sticker.description, deviceID: nil))] }
         let waiting = jobs.values.filter { $0.step == .waitingForScan }.sorted { ($0.waitingSince ?? 0) < ($1.waitingSince ?? 0) }
         if let match = waiting.first(where: { pairingValue($0, for: sticker) == code }) { return pair(match.deviceID, sticker, now) }
-        let othersIdentifying = jobs.values.contains { $0.step == .identifying || $0.step == .detected }
+        let othersIdentifying = jobs.values.contains { $0.step == .identifying || $0.step == .detected || $0.guarding != nil }
         if let oldest = waiting.first, !othersIdentifying { return pair(oldest.deviceID, sticker, now) }
         pendingScans.append((sticker, now))
         return [.prompt(.scanHeld(code: sticker.description))]
@@ -464,10 +516,20 @@ public struct BenchState: Sendable {
 
     mutating func move(_ deviceID: String, to step: JobStep, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID] else { return [] }
+        let from = job.stepLog.last?.step
         job.step = step
         job.stepLog.append(.init(step: step, at: elapsed(deviceID, now)))
         jobs[deviceID] = job
-        return [.save(job)]
+        return [.save(job)] + logStep(job, from: from)
+    }
+
+    /// The event log's line for a job that moved from `from` (nil: the first step of its
+    /// attempt) to the step it is at now.
+    func logStep(_ job: Job, from: JobStep?) -> [BenchAction] {
+        guard let from else { return [.logStep(deviceID: job.deviceID, detail: "attempt \(job.attempt): \(job.step.rawValue)")] }
+        guard from != job.step else { return [] }
+        let outcome = job.step == .failed ? "FAIL \(job.failure?.code ?? "")" : job.step == .interrupted ? "interrupted" : "ok"
+        return [.logStep(deviceID: job.deviceID, detail: "attempt \(job.attempt): \(from.rawValue) \(outcome), now \(job.step.rawValue)")]
     }
 
     func elapsed(_ deviceID: String, _ now: Double) -> Double { max(0, now - (jobs[deviceID]?.attemptStartedAt ?? now)) }

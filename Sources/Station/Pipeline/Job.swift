@@ -107,6 +107,9 @@ public struct Job: Hashable, Sendable, Codable {
 
     /// How it last arrived: its USB product ID and mode.
     public var arrival: Arrival?
+    /// Its latest normal-mode arrival, while the no-cloud guard stops it (the first step of
+    /// every such arrival; the arrival counts once it is stopped).
+    public var guarding: Guarding?
     /// How long the no-cloud guard took to stop it, in seconds (normal-mode arrivals).
     public var guardLatency: Double?
     /// When the flash step started (the screen's estimate of the time left).
@@ -125,6 +128,18 @@ public struct Job: Hashable, Sendable, Codable {
         public init(productID: UInt16, inDFU: Bool) {
             self.productID = productID
             self.inDFU = inDFU
+        }
+    }
+
+    public struct Guarding: Hashable, Sendable, Codable {
+        public var port: String
+        public var arrival: Arrival
+        /// When the device arrived (bench time).
+        public var since: Double
+        public init(port: String, arrival: Arrival, since: Double) {
+            self.port = port
+            self.arrival = arrival
+            self.since = since
         }
     }
 
@@ -160,7 +175,7 @@ public struct Job: Hashable, Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case deviceID, port, attempt, step, interruptedAt, identity, scan, mobileSecret, progress, failure, stepLog
         case attemptStartedAt, waitingSince, endedAt, lastPort, switching, identifySwitch
-        case arrival, guardLatency, flashStartedAt, inDFUAfterFlash, modulesBefore, modulesAfter, written
+        case arrival, guarding, guardLatency, flashStartedAt, inDFUAfterFlash, modulesBefore, modulesAfter, written
     }
 
     /// Jobs saved before the bench's bookkeeping moved into the job (station 0.13 and
@@ -186,6 +201,7 @@ public struct Job: Hashable, Sendable, Codable {
         switching = try c.decodeIfPresent(Bool.self, forKey: .switching) ?? false
         identifySwitch = try c.decodeIfPresent(Bool.self, forKey: .identifySwitch) ?? false
         arrival = try c.decodeIfPresent(Arrival.self, forKey: .arrival)
+        guarding = try c.decodeIfPresent(Guarding.self, forKey: .guarding)
         guardLatency = try c.decodeIfPresent(Double.self, forKey: .guardLatency)
         flashStartedAt = try c.decodeIfPresent(Double.self, forKey: .flashStartedAt)
         inDFUAfterFlash = try c.decodeIfPresent(Bool.self, forKey: .inDFUAfterFlash) ?? false
@@ -196,6 +212,10 @@ public struct Job: Hashable, Sendable, Codable {
 }
 
 extension Job {
+    /// A device seen only by its guard so far: nothing has started for it (no port, no
+    /// step, nothing saved).
+    var isUnstarted: Bool { step == .detected && port == nil && lastPort == nil && stepLog.isEmpty }
+
     /// A new attempt on the same device (re-plugged after a result, or `r SLOT`): the
     /// attempt's own results go (failure, progress, step marks), and so does the pairing: a
     /// new attempt is scanned again. What the device reported stays.
