@@ -111,7 +111,7 @@ public actor EmulatedBench: DeviceLink {
         guard mode != .away else { return }
         let usb = unit.spec.platform.usb
         let pid = mode == .dfu ? usb?.dfuProductID : usb?.normalProductID
-        continuation.yield(.arrived(port: unit.port, deviceID: unit.spec.profile.deviceID.rawValue, productID: pid ?? 0, inDFU: mode == .dfu))
+        continuation.yield(.arrived(port: unit.port, deviceID: unit.spec.profile.deviceID, productID: pid ?? 0, inDFU: mode == .dfu))
     }
 
     func startMonitor() {
@@ -142,11 +142,11 @@ public actor EmulatedBench: DeviceLink {
         }
     }
 
-    func unit(_ deviceID: String) -> Slot? { units.first { $0.spec.profile.deviceID.rawValue == deviceID.lowercased() } }
+    func unit(_ deviceID: DeviceID) -> Slot? { units.first { $0.spec.profile.deviceID == deviceID } }
 
     // MARK: DeviceLink
 
-    public func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests {
+    public func normal(_ deviceID: DeviceID, within: Duration) async throws -> ControlRequests {
         let deadline = Deadline(after: within, on: clock)
         while true {
             if let unit = unit(deviceID), await unit.mode == .normal, let normal = await unit.normal, await normal.isAttached {
@@ -157,7 +157,7 @@ public actor EmulatedBench: DeviceLink {
         }
     }
 
-    public func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession {
+    public func dfu(_ deviceID: DeviceID, within: Duration) async throws -> DfuSeSession {
         let deadline = Deadline(after: within, on: clock)
         while true {
             if let unit = unit(deviceID), await unit.mode == .dfu, await unit.dfu.presence == .attached {
@@ -168,7 +168,7 @@ public actor EmulatedBench: DeviceLink {
         }
     }
 
-    public func presence(_ deviceID: String) async -> LinkPresence {
+    public func presence(_ deviceID: DeviceID) async -> LinkPresence {
         guard let unit = unit(deviceID) else { return .absent }
         switch await unit.mode {
         case .normal:
@@ -181,7 +181,7 @@ public actor EmulatedBench: DeviceLink {
         }
     }
 
-    public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
+    public func console(_ deviceID: DeviceID) async -> (@Sendable () async throws -> ListeningConsole)? {
         guard let normal = await unit(deviceID)?.normal else { return nil }
         let clock = self.clock
         return {

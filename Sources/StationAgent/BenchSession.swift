@@ -162,7 +162,12 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
             scanners.append(Task { for await line in lines { await driver.scanned(line, prefix: affixes.prefix, suffix: affixes.suffix) } })
         }
         out.yield(.ready("bench ready: \(setup.manifests.keys.sorted().joined(separator: ", ")); every normal-mode arrival is put in listening mode first"))
-        let views = Task { for await view in await driver.updates() { out.yield(.view(view)) } }
+        // The first view (with any standing banner) goes out before any input is handled.
+        var updates = await driver.updates().makeAsyncIterator()
+        if let first = await updates.next() { out.yield(.view(first)) }
+        let views = Task {
+            while let view = await updates.next() { out.yield(.view(view)) }
+        }
         let paused = PausedImports(importsPaused)
         let configPath = setup.configPath
         let sync = !setup.sync || importsPaused != nil ? nil : Task {

@@ -33,7 +33,7 @@ public struct StoreLog: ProvisioningLog {
     func snapshot(_ job: Job) throws -> StationStore.JobSnapshot {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return StationStore.JobSnapshot(deviceID: job.deviceID, stationID: stationID, step: job.step.rawValue, snapshot: try encoder.encode(job))
+        return StationStore.JobSnapshot(deviceID: job.deviceID.rawValue, stationID: stationID, step: job.step.rawValue, snapshot: try encoder.encode(job))
     }
 
     public func savedJobs() async throws -> [Job] {
@@ -45,7 +45,7 @@ public struct StoreLog: ProvisioningLog {
             modules.map { .init(function: $0.functionName, index: $0.moduleIndex, version: $0.moduleVersion, valid: $0.valid) }
         }
         try store.record(ProvisioningRecord(
-            deviceID: job.deviceID, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,
+            deviceID: job.deviceID.rawValue, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,
             startedAt: detail.startedAt, finishedAt: detail.finishedAt, passed: job.step == .passed, failureCode: job.failure?.code,
             failureMessage: job.failure?.message, platform: job.identity.platform, serialNumber: job.identity.serialNumber, iccid: job.identity.iccid,
             imei: job.identity.imei, deviceOSVersion: job.identity.deviceOSVersion, deviceOSAfter: Self.deviceOSAfter(job, detail), scan: job.scan,
@@ -67,13 +67,13 @@ public struct StoreLog: ProvisioningLog {
     }
 
     func deviceRecord(_ job: Job, platformID: Int?) -> DeviceRecord {
-        DeviceRecord(deviceID: job.deviceID, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
+        DeviceRecord(deviceID: job.deviceID.rawValue, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
                      platformID: platformID, stationID: stationID)
     }
 
     func withdrawal(_ job: Job, reason: String) -> (Attempt, ItemUpdate) {
         (Attempt(at: wallClock(), kind: "withdraw", httpStatus: nil, outcome: "withdrawn", detail: reason),
-         ItemUpdate(deviceID: job.deviceID, state: .attention,
+         ItemUpdate(deviceID: job.deviceID.rawValue, state: .attention,
                     reason: "\(Self.withdrawnPrefix) \(reason); not for the product (`station queue retry \(job.deviceID)` puts it back)",
                     outcome: "withdrawn", countsAsAttempt: false))
     }
@@ -100,7 +100,7 @@ public struct StoreLog: ProvisioningLog {
     /// How a withdrawn item's reason starts.
     public static let withdrawnPrefix = "withdrawn:"
 
-    public func event(_ kind: String, deviceID: String?, detail: String) async throws {
-        try store.appendEvent(stationID: stationID, deviceID: deviceID, kind: kind, detail: detail)
+    public func event(_ kind: String, deviceID: DeviceID?, detail: String) async throws {
+        try store.appendEvent(stationID: stationID, deviceID: deviceID?.rawValue, kind: kind, detail: detail)
     }
 }

@@ -1,3 +1,4 @@
+import ParticleDevices
 import Foundation
 import ParticleCloud
 import Seams
@@ -32,7 +33,8 @@ public struct TestAccountLine: Sendable {
 
     /// Returns when the device's import is through the test-account path; throws what the
     /// technician must do otherwise.
-    public func activate(_ deviceID: String) async throws(StepFailure) {
+    public func activate(_ id: DeviceID) async throws(StepFailure) {
+        let deviceID = id.rawValue
         let deadline = Deadline(after: activationWithin, on: clock)
         var last = "not synced yet"
         while true {
@@ -70,7 +72,8 @@ public struct TestAccountLine: Sendable {
     /// True once the test account has claimed the device (only a connected device can be
     /// claimed); the queue item records it. A refusal because it is not connected is "not
     /// yet"; any other error is thrown (the test keeps polling and reports the last one).
-    public func isOnline(_ deviceID: String) async throws -> Bool {
+    public func isOnline(_ id: DeviceID) async throws -> Bool {
+        let deviceID = id.rawValue
         do {
             try await client.claim(deviceID)
         } catch {

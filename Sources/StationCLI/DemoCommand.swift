@@ -139,7 +139,7 @@ struct DemoCommand: AsyncParsableCommand {
         // Past every cloud timer: a guarded device never connects.
         try await Task.sleep(for: .seconds(1))
         ticker.cancel()
-        let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID, $0) })
+        let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID.rawValue, $0) })
 
         // Imports: one sync worker per product (platform).
         var summary: [String] = []
@@ -168,7 +168,7 @@ struct DemoCommand: AsyncParsableCommand {
                 problems.append("device \(index + 1) (\(devices[index].0.platform.name)) should PASS, got \(job.map { "\($0.step) \($0.failure.map { "[\($0.code)] \($0.message)" } ?? "")" } ?? "nothing")")
             }
         }
-        let passed = Set(jobs.values.filter { $0.step == .passed }.map(\.deviceID))
+        let passed = Set(jobs.values.filter { $0.step == .passed }.map(\.deviceID.rawValue))
         let imported = Set(Self.lines.flatMap { cloud.members(of: $0.productID) })
         if imported != passed { problems.append("the cloud imported \(imported.sorted()), the passed devices are \(passed.sorted())") }
         let connected = await bench.anyConnected()

@@ -108,7 +108,7 @@ struct KillBench {
         var finished = false
         var lastRescan = ContinuousClock.now
         while ContinuousClock.now < deadline {
-            let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID, $0) })
+            let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID.rawValue, $0) })
             if ids.allSatisfy({ jobs[$0]?.step == .passed || jobs[$0]?.step == .failed }) { finished = true; break }
             // A device still waiting for its sticker (its scan came before it was ready to
             // take one) is scanned again, as a technician would.
@@ -120,7 +120,7 @@ struct KillBench {
         }
         ticker.cancel()
         feed.cancel()
-        let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID, $0) })
+        let jobs = Dictionary(uniqueKeysWithValues: await driver.jobs.map { ($0.deviceID.rawValue, $0) })
         let connected = await emulated.anyConnected()
         await emulated.stop()
         return [

@@ -156,7 +156,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let title = "station \(station.station.id)" + (station.station.line.map { ", \($0)" } ?? "") + (operatorName.map { ", operator \($0)" } ?? "")
         let live = !(plain || isatty(STDOUT_FILENO) == 0)
-        let (views, screenFeed) = AsyncStream<BenchView>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        // Plain lines print every change; the live screen draws the latest.
+        let (views, screenFeed) = AsyncStream<BenchView>.makeStream(bufferingPolicy: live ? .bufferingNewest(1) : .unbounded)
         var screen: Task<Void, Never>?
         for await event in updates {
             switch event {

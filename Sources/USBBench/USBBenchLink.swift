@@ -36,7 +36,7 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
     let catalog: PlatformCatalog
     // `present` and `transports` are guarded by `lock`.
     private let lock = NSLock()
-    private var present: [String: (deviceID: String, inDFU: Bool)] = [:]
+    private var present: [String: (deviceID: DeviceID, inDFU: Bool)] = [:]
     private var transports: [String: LibUSBTransport] = [:]
 
     /// What its waits and the protocols' timeouts are measured on.
@@ -71,7 +71,7 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
                             deviceID = (try? await USBSerial.read(transport))??.lowercased()
                         }
                     }
-                    guard let deviceID, (try? DeviceID(deviceID)) != nil else {
+                    guard let text = deviceID, let deviceID = try? DeviceID(text) else {
                         FileHandle.standardError.write(Data("station: a Particle device on port \(summary.portPath) gave no device ID; it is not guarded. Unplug it and plug it in again\n".utf8))
                         continue
                     }
@@ -98,11 +98,11 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
         return opened
     }
 
-    func port(of deviceID: String, inDFU: Bool) -> String? {
-        lock.withLock { present.first { $0.value.deviceID == deviceID.lowercased() && $0.value.inDFU == inDFU }?.key }
+    func port(of deviceID: DeviceID, inDFU: Bool) -> String? {
+        lock.withLock { present.first { $0.value.deviceID == deviceID && $0.value.inDFU == inDFU }?.key }
     }
 
-    public func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests {
+    public func normal(_ deviceID: DeviceID, within: Duration) async throws -> ControlRequests {
         let deadline = Deadline(after: within, on: clock)
         var last: any Error = LinkUnavailable(deviceID: deviceID, mode: "normal")
         while true {
@@ -114,7 +114,7 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
         }
     }
 
-    public func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession {
+    public func dfu(_ deviceID: DeviceID, within: Duration) async throws -> DfuSeSession {
         let deadline = Deadline(after: within, on: clock)
         var last: any Error = LinkUnavailable(deviceID: deviceID, mode: "DFU")
         while true {
@@ -130,12 +130,12 @@ public final class USBBenchLink: DeviceLink, @unchecked Sendable {
         }
     }
 
-    public func presence(_ deviceID: String) async -> LinkPresence {
+    public func presence(_ deviceID: DeviceID) async -> LinkPresence {
         if port(of: deviceID, inDFU: false) != nil { return .normal }
         return port(of: deviceID, inDFU: true) != nil ? .dfu : .absent
     }
 
-    public func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)? {
+    public func console(_ deviceID: DeviceID) async -> (@Sendable () async throws -> ListeningConsole)? {
         guard let port = port(of: deviceID, inDFU: false) else { return nil }
         let clock = self.clock
         return {

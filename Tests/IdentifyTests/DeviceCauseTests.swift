@@ -1,6 +1,7 @@
 import Clocks
 @testable import ControlRequests
 import DFU
+import ParticleDevices
 @testable import ListeningConsole
 import Seams
 @testable import Station
@@ -14,7 +15,7 @@ import Testing
     static func control(_ kind: ControlRequestError.Kind) -> ControlRequestError { ControlRequestError(request: "start listening (70)", device: "1-1", kind: kind) }
 
     @Test func onlyANoDeviceCauseIsGone() {
-        let gone: [any Error] = [Self.dfu(.noDevice), Self.control(.transfer(.noDevice)), LinkUnavailable(deviceID: "e00f", mode: "dfu"),
+        let gone: [any Error] = [Self.dfu(.noDevice), Self.control(.transfer(.noDevice)), LinkUnavailable(deviceID: try! DeviceID("e00fce68ae40e8a1f5b40001"), mode: "dfu"),
                                  ConsoleError(port: "/dev/ttyACM0", kind: .stream(.closed("/dev/ttyACM0")))]
         let faults: [any Error] = [Self.dfu(.stall), Self.dfu(.timeout), Self.control(.transfer(.stall)), Self.control(.transfer(.timeout)),
                                    // Text that used to match: "no device" in a message is not a cause.

@@ -135,7 +135,7 @@ import Testing
             let spec = run.specs[index]
             // The technician scans once the row asks for it: a scan sent before the station
             // even knows of the device could go to another waiting one (a loaded CI machine).
-            let id = spec.profile.deviceID.rawValue
+            let id = spec.profile.deviceID
             await waitUntil(run, "device \(index) identified") { jobs in
                 jobs.contains { $0.deviceID == id && $0.step != .detected && $0.step != .identifying }
             }
@@ -147,7 +147,7 @@ import Testing
             await run.driver.scanned((index == 0 ? "]d2" : "") + sticker + "\r\n")
         }
         await waitUntilDone(run, count: 4)
-        let jobs = Dictionary(uniqueKeysWithValues: await run.driver.jobs.map { ($0.deviceID, $0) })
+        let jobs = Dictionary(uniqueKeysWithValues: await run.driver.jobs.map { ($0.deviceID.rawValue, $0) })
         let ids = run.specs.map(\.profile.deviceID.rawValue)
         #expect(jobs[ids[0]]?.step == .passed && jobs[ids[1]]?.step == .passed, "\(jobs.values.map { "\($0.step) \($0.failure?.code ?? "")" })")
         #expect(jobs[ids[2]]?.failure?.code == "DFU-WRITE-STALL")
@@ -319,7 +319,7 @@ import Testing
         await run.bench.plug(0)
         // Its system firmware was cut short: it cannot boot, so it comes back in DFU mode and
         // the resumed flash starts there.
-        #expect(await run.bench.presence(unit.0.profile.deviceID.rawValue) == .dfu)
+        #expect(await run.bench.presence(unit.0.profile.deviceID) == .dfu)
         await waitUntilDone(run, count: 1)
         let job = try #require(await run.driver.jobs.first)
         #expect(job.step == .passed && job.attempt == 1 && job.scan == unit.0.profile.serial?.rawValue, "resumed, pairing kept: \(job.step) \(job.failure?.code ?? "")")

@@ -7,7 +7,7 @@ import Testing
 @Suite struct BenchStateTests {
     let boronA = JobIdentity(platform: "boron", serialNumber: "P0AAAAAAAAAAAAA", iccid: "89014103211118510720", imei: "352753090123454")
     let boronB = JobIdentity(platform: "boron", serialNumber: "P0BBBBBBBBBBBBB", iccid: "89014103211118510738", imei: "352753090123462")
-    let idA = "e00fce68ae40e8a1f5b40001", idB = "e00fce68ae40e8a1f5b40002"
+    let idA = try! DeviceID("e00fce68ae40e8a1f5b40001"), idB = try! DeviceID("e00fce68ae40e8a1f5b40002")
 
     /// Drives the bench and keeps every action, like the station's driver would.
     struct Harness {
@@ -24,10 +24,10 @@ import Testing
         }
         var prompts: [Prompt] { actions.compactMap { if case .prompt(let p) = $0 { p } else { nil } } }
         var records: [Job] { actions.compactMap { if case .record(let j) = $0 { j } else { nil } } }
-        var imports: [String] { actions.compactMap { if case .enqueueImport(let id, _) = $0 { id } else { nil } } }
-        func step(_ id: String) -> JobStep? { bench.jobs[id]?.step }
+        var imports: [DeviceID] { actions.compactMap { if case .enqueueImport(let id, _) = $0 { id } else { nil } } }
+        func step(_ id: DeviceID) -> JobStep? { bench.jobs[id]?.step }
         /// Flash, finish: what the adapters report for a device that goes through cleanly.
-        mutating func complete(_ id: String) {
+        mutating func complete(_ id: DeviceID) {
             send(.progress(deviceID: id, done: 4096, total: 8192))
             send(.progress(deviceID: id, done: 8192, total: 8192))
             send(.flashed(deviceID: id))
@@ -399,7 +399,7 @@ import Testing
         h.send(.scan(boronB.serialNumber!))
         h.complete(idB)
         // The station is killed: what survives is the last saved copy of each job.
-        var saved: [String: Job] = [:]
+        var saved: [DeviceID: Job] = [:]
         for case .save(let job) in h.actions { saved[job.deviceID] = job }
         var restarted = Harness()
         // The bench's time is the wall clock's: a restarted station's goes on from where it was.
@@ -433,7 +433,7 @@ import Testing
         h.send(.scan(boronA.serialNumber!))
         h.complete(idA)
         h.send(.departed(port: "1-1"))  // the final state's re-enumeration
-        var saved: [String: Job] = [:]
+        var saved: [DeviceID: Job] = [:]
         for case .save(let job) in h.actions { saved[job.deviceID] = job }
         #expect(saved[idA]?.step == .passed && saved[idA]?.port == nil && saved[idA]?.switching == true)
         var restarted = Harness()
@@ -458,7 +458,7 @@ import Testing
         let before = [DeviceIdentity.Module(moduleFunction: 4, moduleIndex: 1, moduleVersion: 5900, valid: true)]
         h.send(.identified(deviceID: idA, boronA, modules: before))
         h.send(.scan(boronA.serialNumber!))
-        var saved: [String: Job] = [:]
+        var saved: [DeviceID: Job] = [:]
         for case .save(let job) in h.actions { saved[job.deviceID] = job }
         let flashing = try #require(saved[idA])
         #expect(flashing.attemptStartedAt == startedAt && flashing.modulesBefore == before && flashing.guardLatency == 0.42)

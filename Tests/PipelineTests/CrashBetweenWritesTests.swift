@@ -36,7 +36,7 @@ import Testing
         }
         func enqueueImport(_ job: Job, platformID: Int?) async throws { try alive(); try await inner.enqueueImport(job, platformID: platformID) }
         func withdrawImport(_ job: Job, reason: String) async throws { try alive(); try await inner.withdrawImport(job, reason: reason) }
-        func event(_ kind: String, deviceID: String?, detail: String) async throws { try alive(); try await inner.event(kind, deviceID: deviceID, detail: detail) }
+        func event(_ kind: String, deviceID: DeviceID?, detail: String) async throws { try alive(); try await inner.event(kind, deviceID: deviceID, detail: detail) }
         func savedJobs() async throws -> [Job] { try await inner.savedJobs() }
     }
 
@@ -56,7 +56,7 @@ import Testing
         await driver.scanned((spec.profile.serial?.rawValue ?? "") + " " + BenchDriverTests.secret(0) + "\r\n")
         let id = spec.profile.deviceID.rawValue
         for _ in 0..<1200 {
-            if let job = await driver.jobs.first(where: { $0.deviceID == id }), !job.step.isActive { break }
+            if let job = await driver.jobs.first(where: { $0.deviceID.rawValue == id }), !job.step.isActive { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(await driver.jobs.first?.step == .passed)

@@ -15,14 +15,14 @@ import Testing
 @Suite(.serialized) struct NormalModeFlashTests {
     /// A Boron on Device OS 5.9.0 plugged into an in-process bench (active SIM), and the 6.2.0
     /// release with product firmware 4242 v2.
-    static func boronOn590() async throws -> (Platform, EmulatedBench, String, [(name: String, module: FirmwareModule)]) {
+    static func boronOn590() async throws -> (Platform, EmulatedBench, DeviceID, [(name: String, module: FirmwareModule)]) {
         let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
         var profile = TestIdentities.profile()
         profile.simActive = true
         let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
         let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))])
         await bench.plug(0)
-        return (boron, bench, profile.deviceID.rawValue, try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2)))
+        return (boron, bench, profile.deviceID, try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2)))
     }
 
     @Test func aNormalModeBoronIsListeningPlannedAndHandedOverInDFUMode() async throws {
@@ -33,15 +33,18 @@ import Testing
         let outcome = try await NormalModeFlash(clock: ContinuousClock(), dfuWithin: .seconds(120)).run(
             modules, platform: boron, expectedProductID: 4242,
             connect: { try await bench.normal(id, within: .seconds(60)) },
-            openDFU: { deviceID in try? await bench.dfu(deviceID, within: .milliseconds(1)) },
+            openDFU: { deviceID in
+                guard let id = try? DeviceID(deviceID) else { return nil }
+                return try? await bench.dfu(id, within: .milliseconds(1))
+            },
             events: { seen.append($0) })
         let events = seen.all
         guard case .listening(let reported) = events.first else { Issue.record("first event: \(events)"); return }
-        #expect(reported == id)
+        #expect(reported == id.rawValue)
         #expect(events.contains { if case .planned = $0 { true } else { false } })
         #expect(events.contains { if case .switchingToDFU = $0 { true } else { false } })
         guard case .dfu(let deviceID, let session, let left) = outcome else { Issue.record("stayed in normal mode: \(events)"); return }
-        #expect(deviceID == id && !left.isEmpty && left.allSatisfy { item in modules.contains { $0.name == item.name } })
+        #expect(deviceID == id.rawValue && !left.isEmpty && left.allSatisfy { item in modules.contains { $0.name == item.name } })
         let prepared = try await PreparedFlash.prepare(left, session: session, platform: boron, extra: [], expectedProductID: 4242)
         _ = try await prepared.run(on: session) { _ in }
         _ = try await session.leave()

@@ -88,16 +88,16 @@ public struct BenchBoard: Sendable {
     var noteCount = 0
     /// The device whose failure the detail area shows: the latest to fail, or the one the
     /// technician picked.
-    public var detailDevice: String?
+    public var detailDevice: DeviceID?
     public var banner: String?
     /// The order in which jobs last changed.
-    var lastTouched: [String: Int] = [:]
+    var lastTouched: [DeviceID: Int] = [:]
     var touches = 0
 
     public init() {}
 
     /// A job changed (saved): its device is the latest on its port.
-    public mutating func touch(_ deviceID: String) {
+    public mutating func touch(_ deviceID: DeviceID) {
         touches += 1
         lastTouched[deviceID] = touches
     }
@@ -111,7 +111,7 @@ public struct BenchBoard: Sendable {
     struct Note {
         var id: Int
         var text: String
-        var deviceID: String?
+        var deviceID: DeviceID?
         var attempt: Int
         var step: JobStep?
         var port: String?
@@ -122,8 +122,8 @@ public struct BenchBoard: Sendable {
     static var noteLifetime: Duration { .seconds(30) }
 
     /// A prompt, named by slot as the rows are; returns its text and the device it is about.
-    public mutating func note(_ prompt: Prompt, state: BenchState, slotName: (String) -> String, at now: Double) -> (text: String, deviceID: String?) {
-        var deviceID: String?
+    public mutating func note(_ prompt: Prompt, state: BenchState, slotName: (String) -> String, at now: Double) -> (text: String, deviceID: DeviceID?) {
+        var deviceID: DeviceID?
         var port: String?
         switch prompt {
         case .scanSticker(let at, _):
@@ -143,7 +143,7 @@ public struct BenchBoard: Sendable {
     }
 
     /// A note; `job`: the job of the device it is about, as it is now.
-    public mutating func note(_ text: String, deviceID: String?, port: String?, job: Job?, at now: Double) {
+    public mutating func note(_ text: String, deviceID: DeviceID?, port: String?, job: Job?, at now: Double) {
         // A reminder replaces the same prompt still shown, rather than piling up.
         notes.removeAll { $0.text == text && $0.deviceID == deviceID }
         noteCount += 1
@@ -188,7 +188,7 @@ public struct BenchBoard: Sendable {
             }
             let platform = job.identity.platform
                 ?? job.arrival.flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
-            rows.append(BenchView.Row(slot: slotName(port), port: job.port, deviceID: job.deviceID, platform: platform,
+            rows.append(BenchView.Row(slot: slotName(port), port: job.port, deviceID: job.deviceID.rawValue, platform: platform,
                                       serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
                                       failure: job.failure, guardLatency: job.guardLatency))
         }
@@ -208,7 +208,7 @@ public struct BenchBoard: Sendable {
         }
         var detail: BenchView.Detail?
         if let id = detailDevice, let job = state.jobs[id], let failure = job.failure, job.step == .failed {
-            detail = .init(slot: slotName(state.port(of: job)), deviceID: id, failure: failure)
+            detail = .init(slot: slotName(state.port(of: job)), deviceID: id.rawValue, failure: failure)
         }
         let passed = shownJobs.filter { $0.step == .passed }.count
         let failed = shownJobs.filter { $0.step == .failed }.count

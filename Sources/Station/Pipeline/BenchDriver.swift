@@ -5,7 +5,7 @@ import ParticleDevices
 
 /// A device arriving or leaving, as the bus adapter sees it.
 public enum HardwareEvent: Hashable, Sendable {
-    case arrived(port: String, deviceID: String, productID: UInt16, inDFU: Bool)
+    case arrived(port: String, deviceID: DeviceID, productID: UInt16, inDFU: Bool)
     case departed(port: String)
 }
 
@@ -46,7 +46,7 @@ public actor BenchDriver<C: Clock<Duration>> {
     var board = BenchBoard()
     var watchers: [UUID: AsyncStream<BenchView>.Continuation] = [:]
     /// Work in flight per device (identify, flash, finish).
-    var work: [String: Task<Void, Never>] = [:]
+    var work: [DeviceID: Task<Void, Never>] = [:]
     /// The guard of each arrival still being stopped, by port.
     var guards: [String: Task<Void, Never>] = [:]
     /// Set by `stop()`: nothing more is handled.
@@ -327,13 +327,13 @@ public actor BenchDriver<C: Clock<Duration>> {
     /// A step's failure: a device that is gone interrupts the job (and the reason is kept
     /// in the notes and the event log: "gone" may also be a re-enumeration that never came
     /// back); any other failure is `otherwise`.
-    func stepFailed(_ deviceID: String, _ failure: StepFailure, otherwise: BenchEvent) async {
+    func stepFailed(_ deviceID: DeviceID, _ failure: StepFailure, otherwise: BenchEvent) async {
         guard failure.deviceGone else { return await handle(otherwise) }
         note("\(deviceID): [\(failure.failure.code)] \(failure.failure.message)")
         await handle(.flashFailed(deviceID: deviceID, failure.failure, deviceGone: true))
     }
 
-    func run(_ deviceID: String, _ body: @escaping @Sendable (BenchDriver) async -> Void) {
+    func run(_ deviceID: DeviceID, _ body: @escaping @Sendable (BenchDriver) async -> Void) {
         work[deviceID] = Task { await body(self) }
     }
 
@@ -345,12 +345,12 @@ public actor BenchDriver<C: Clock<Duration>> {
 
     /// A note of the driver's own (a refusal, a store failure, ...), on the board and in the
     /// event log.
-    func note(_ text: String, deviceID: String? = nil) {
+    func note(_ text: String, deviceID: DeviceID? = nil) {
         board.note(text, deviceID: deviceID, port: nil, job: deviceID.flatMap { state.jobs[$0] }, at: now)
         logPrompt(text, deviceID: deviceID)
     }
 
-    func logPrompt(_ text: String, deviceID: String?) {
+    func logPrompt(_ text: String, deviceID: DeviceID?) {
         let log = self.log
         Task { try? await log.event("prompt", deviceID: deviceID, detail: text) }
     }
@@ -399,7 +399,7 @@ public actor BenchDriver<C: Clock<Duration>> {
 
 extension BenchAction {
     /// The device this action queues or withdraws the import of, if it is one of those.
-    func importChange(of deviceID: String) -> String? {
+    func importChange(of deviceID: DeviceID) -> DeviceID? {
         switch self {
         case .enqueueImport(let id, _) where id == deviceID: id
         case .withdrawImport(let id, _) where id == deviceID: id

@@ -39,10 +39,10 @@ public enum Prompt: Hashable, Sendable, CustomStringConvertible {
     case scanSticker(port: String, platform: String?)
     case scanHeld(code: String)
     case scanDiscarded(code: String)
-    case duplicateScan(code: String, deviceID: String?)
-    case unplugged(port: String, deviceID: String, during: JobStep)
-    case resumed(port: String, deviceID: String)
-    case done(port: String, deviceID: String, passed: Bool, code: String?)
+    case duplicateScan(code: String, deviceID: DeviceID?)
+    case unplugged(port: String, deviceID: DeviceID, during: JobStep)
+    case resumed(port: String, deviceID: DeviceID)
+    case done(port: String, deviceID: DeviceID, passed: Bool, code: String?)
 
     public var description: String {
         switch self {
@@ -72,35 +72,35 @@ public enum BenchEvent: Hashable, Sendable {
     /// A device showed up on the bus, as the bus adapter reports it: in normal mode it runs
     /// firmware that may connect, so it is guarded first (`guard`, then `guarded`); in DFU
     /// mode (no firmware runs) or in its connectivity test (meant to connect) it arrives at once.
-    case plugged(port: String, deviceID: String, productID: UInt16, inDFU: Bool)
+    case plugged(port: String, deviceID: DeviceID, productID: UInt16, inDFU: Bool)
     /// The guard is done with a normal-mode arrival on `port`: how long it took to stop it,
     /// and why it could not (`failure`: it may connect).
-    case guarded(port: String, deviceID: String, latency: Double, failure: JobFailure?)
+    case guarded(port: String, deviceID: DeviceID, latency: Double, failure: JobFailure?)
     /// A device is on the bus (any mode), already under the no-cloud guard: its USB product
     /// ID, whether it is in DFU mode, and how long the guard took to stop it (normal mode).
-    case arrived(port: String, deviceID: String, productID: UInt16 = 0, inDFU: Bool = false, guardLatency: Double? = nil)
+    case arrived(port: String, deviceID: DeviceID, productID: UInt16 = 0, inDFU: Bool = false, guardLatency: Double? = nil)
     case departed(port: String)
     /// The identify step is about to switch the device's mode (a device that arrived in DFU
     /// mode is started to read what only normal mode gives): its departure and return are
     /// part of the step, not an unplug.
-    case identifySwitchesMode(deviceID: String)
+    case identifySwitchesMode(deviceID: DeviceID)
     /// What it reports, and the modules it held before anything was written.
-    case identified(deviceID: String, JobIdentity, modules: [DeviceIdentity.Module] = [])
-    case identifyFailed(deviceID: String, JobFailure)
+    case identified(deviceID: DeviceID, JobIdentity, modules: [DeviceIdentity.Module] = [])
+    case identifyFailed(deviceID: DeviceID, JobFailure)
     /// A sticker the scanner read (parsed: see `BenchInput`).
     case scanned(StickerCode)
-    case progress(deviceID: String, done: Int, total: Int)
+    case progress(deviceID: DeviceID, done: Int, total: Int)
     /// Every module written and verified: what was done with each file, and whether the
     /// device was left in DFU mode.
-    case flashed(deviceID: String, written: [FlashOutcome.Written] = [], inDFU: Bool = false)
+    case flashed(deviceID: DeviceID, written: [FlashOutcome.Written] = [], inDFU: Bool = false)
     /// `deviceGone`: it left and did not come back (unplugged): the job is interrupted
     /// (whatever step reported it).
-    case flashFailed(deviceID: String, JobFailure, deviceGone: Bool)
+    case flashFailed(deviceID: DeviceID, JobFailure, deviceGone: Bool)
     /// The final state is applied; the modules it holds at the end.
-    case finished(deviceID: String, modules: [DeviceIdentity.Module] = [])
-    case finishFailed(deviceID: String, JobFailure)
+    case finished(deviceID: DeviceID, modules: [DeviceIdentity.Module] = [])
+    case finishFailed(deviceID: DeviceID, JobFailure)
     /// The connectivity test: nil when the device came online under the test account.
-    case connectivity(deviceID: String, JobFailure?)
+    case connectivity(deviceID: DeviceID, JobFailure?)
     /// The technician re-runs the failed device on this port.
     case retry(port: String)
     /// Time passes (scan timeouts, reminders).
@@ -110,25 +110,25 @@ public enum BenchEvent: Hashable, Sendable {
 /// What the adapters must do next.
 public enum BenchAction: Hashable, Sendable {
     /// Stop the device that arrived on `port` from connecting (listening mode), at once.
-    case `guard`(port: String, deviceID: String)
+    case `guard`(port: String, deviceID: DeviceID)
     /// The device left before its guard finished: stop guarding it.
     case stopGuard(port: String)
-    case identify(port: String, deviceID: String)
+    case identify(port: String, deviceID: DeviceID)
     /// Plan against what the device holds, flash (DFU and control-request paths) and verify.
-    case flash(port: String, deviceID: String)
-    case finish(port: String, deviceID: String, state: NoCloudPolicy.FinalState)
-    case connectivityTest(port: String, deviceID: String)
+    case flash(port: String, deviceID: DeviceID)
+    case finish(port: String, deviceID: DeviceID, state: NoCloudPolicy.FinalState)
+    case connectivityTest(port: String, deviceID: DeviceID)
     /// Persist the job as it is now (before anything else happens).
     case save(Job)
     /// The attempt is over (passed or failed): its durable record.
     case record(Job)
-    case enqueueImport(deviceID: String, iccid: String?)
+    case enqueueImport(deviceID: DeviceID, iccid: String?)
     /// A connectivity line's device failed after its import was queued (its SIM is active
     /// under the test account): the import must not go on to the product.
-    case withdrawImport(deviceID: String, reason: String)
+    case withdrawImport(deviceID: DeviceID, reason: String)
     case prompt(Prompt)
     /// A job moved to another step: the event log's line for it (what the last step came to).
-    case logStep(deviceID: String, detail: String)
+    case logStep(deviceID: DeviceID, detail: String)
 }
 
 /// The bench as a pure state machine: every device is a job keyed by device ID; scans are
@@ -137,9 +137,9 @@ public enum BenchAction: Hashable, Sendable {
 /// actions out, time as seconds given by the caller.
 public struct BenchState: Sendable {
     public let policy: BenchPolicy
-    public private(set) var jobs: [String: Job] = [:]
+    public private(set) var jobs: [DeviceID: Job] = [:]
     /// Port → device ID of the job there.
-    public private(set) var ports: [String: String] = [:]
+    public private(set) var ports: [String: DeviceID] = [:]
     /// Scans not yet paired: code and when.
     public private(set) var pendingScans: [(code: StickerCode, at: Double)] = []
     /// How long after a PASS or FAIL a departure and return still count as the last step's switch.
@@ -262,7 +262,7 @@ public struct BenchState: Sendable {
 
     /// The guard is the first step of every normal-mode arrival: the job (a new one for a
     /// device not seen before) holds it until `guarded`.
-    mutating func plugged(_ port: String, _ deviceID: String, _ arrival: Job.Arrival, _ now: Double) -> [BenchAction] {
+    mutating func plugged(_ port: String, _ deviceID: DeviceID, _ arrival: Job.Arrival, _ now: Double) -> [BenchAction] {
         if arrival.inDFU || jobs[deviceID]?.step == .connectivityTest {
             // DFU mode runs no firmware; a device in its connectivity test is meant to connect.
             return arrived(port, deviceID, arrival, guardLatency: nil, now)
@@ -273,7 +273,7 @@ public struct BenchState: Sendable {
         return [.guard(port: port, deviceID: deviceID)]
     }
 
-    mutating func guarded(_ port: String, _ deviceID: String, latency: Double, failure: JobFailure?, _ now: Double) -> [BenchAction] {
+    mutating func guarded(_ port: String, _ deviceID: DeviceID, latency: Double, failure: JobFailure?, _ now: Double) -> [BenchAction] {
         // It left meanwhile (or arrived again elsewhere): this guard is over.
         guard var job = jobs[deviceID], let guarding = job.guarding, guarding.port == port else { return [] }
         job.guarding = nil
@@ -296,7 +296,7 @@ public struct BenchState: Sendable {
         return [.stopGuard(port: port)]
     }
 
-    mutating func arrived(_ port: String, _ deviceID: String, _ arrival: Job.Arrival, guardLatency: Double?, _ now: Double) -> [BenchAction] {
+    mutating func arrived(_ port: String, _ deviceID: DeviceID, _ arrival: Job.Arrival, guardLatency: Double?, _ now: Double) -> [BenchAction] {
         if let other = ports[port], other != deviceID { ports[port] = nil }
         ports[port] = deviceID
         guard var job = jobs[deviceID] else {
@@ -372,7 +372,7 @@ public struct BenchState: Sendable {
         }
     }
 
-    mutating func interrupt(_ deviceID: String, port: String, _ now: Double) -> [BenchAction] {
+    mutating func interrupt(_ deviceID: DeviceID, port: String, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
         job.switching = false
         job.identifySwitch = false
@@ -388,7 +388,7 @@ public struct BenchState: Sendable {
         return [.save(job)] + logStep(job, from: from) + [.prompt(.unplugged(port: port, deviceID: deviceID, during: was))]
     }
 
-    mutating func identified(_ deviceID: String, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
+    mutating func identified(_ deviceID: DeviceID, _ identity: JobIdentity, _ now: Double) -> [BenchAction] {
         jobs[deviceID]?.identifySwitch = false
         guard var job = jobs[deviceID], job.step == .identifying else { return [] }
         let port = self.port(of: job)
@@ -436,7 +436,7 @@ public struct BenchState: Sendable {
     }
 
     /// Binds a scan to a job and checks it against what the device reports.
-    mutating func pair(_ deviceID: String, _ sticker: StickerCode, _ now: Double) -> [BenchAction] {
+    mutating func pair(_ deviceID: DeviceID, _ sticker: StickerCode, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID] else { return [] }
         job.scan = sticker.pairingValue
         // The secret belongs to the sticker's device: kept only once the sticker matches.
@@ -466,7 +466,7 @@ public struct BenchState: Sendable {
     /// device between ports (a mode switch not seen yet) is named by where it was.
     func port(of job: Job) -> String { job.port ?? job.lastPort ?? "?" }
 
-    mutating func startFlash(_ deviceID: String, _ now: Double) -> [BenchAction] {
+    mutating func startFlash(_ deviceID: DeviceID, _ now: Double) -> [BenchAction] {
         // The flash step finds the device by ID: it may be between ports (back from the
         // identify step's own mode switch, its arrival not seen yet).
         guard jobs[deviceID] != nil else { return [] }
@@ -476,7 +476,7 @@ public struct BenchState: Sendable {
         return move(deviceID, to: .flashing, now) + [.flash(port: port, deviceID: deviceID)]
     }
 
-    mutating func pass(_ deviceID: String, _ now: Double) -> [BenchAction] {
+    mutating func pass(_ deviceID: DeviceID, _ now: Double) -> [BenchAction] {
         guard let job = jobs[deviceID] else { return [] }
         jobs[deviceID]?.endedAt = now
         let moved = move(deviceID, to: .passed, now)
@@ -486,7 +486,7 @@ public struct BenchState: Sendable {
         return moved + [.record(done)] + enqueue + [.prompt(.done(port: port(of: done), deviceID: deviceID, passed: true, code: nil))]
     }
 
-    mutating func fail(_ deviceID: String, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
+    mutating func fail(_ deviceID: DeviceID, _ failure: JobFailure, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID], job.step.isActive else { return [] }
         job.identifySwitch = false
         let port = self.port(of: job)
@@ -514,7 +514,7 @@ public struct BenchState: Sendable {
 
     // MARK: Helpers
 
-    mutating func move(_ deviceID: String, to step: JobStep, _ now: Double) -> [BenchAction] {
+    mutating func move(_ deviceID: DeviceID, to step: JobStep, _ now: Double) -> [BenchAction] {
         guard var job = jobs[deviceID] else { return [] }
         let from = job.stepLog.last?.step
         job.step = step
@@ -532,7 +532,7 @@ public struct BenchState: Sendable {
         return [.logStep(deviceID: job.deviceID, detail: "attempt \(job.attempt): \(from.rawValue) \(outcome), now \(job.step.rawValue)")]
     }
 
-    func elapsed(_ deviceID: String, _ now: Double) -> Double { max(0, now - (jobs[deviceID]?.attemptStartedAt ?? now)) }
+    func elapsed(_ deviceID: DeviceID, _ now: Double) -> Double { max(0, now - (jobs[deviceID]?.attemptStartedAt ?? now)) }
 
     /// What the device reports for the line's pairing key.
     func pairingValue(_ job: Job) -> String? {

@@ -1,4 +1,5 @@
 import ControlRequests
+import ParticleDevices
 import Seams
 
 /// The end-to-end connectivity test of a line configured for it, under the test account:
@@ -9,16 +10,16 @@ import Seams
 public struct ConnectivityTest: Sendable {
     public let link: any DeviceLink
     /// Whether the cloud sees the device online now (the test account's view).
-    public let isOnline: @Sendable (String) async throws -> Bool
+    public let isOnline: @Sendable (DeviceID) async throws -> Bool
     public let within: Duration
     /// What its waits are measured on (the real clock at the top, a test clock in tests).
     public let clock: any Clock<Duration>
     /// Returns when the device may connect (its SIM activated under the test account);
     /// throws a `StepFailure` saying what to do otherwise.
-    public let activate: @Sendable (String) async throws -> Void
+    public let activate: @Sendable (DeviceID) async throws -> Void
 
     public init(link: any DeviceLink, within: Duration = .seconds(120), clock: any Clock<Duration> = ContinuousClock(),
-                activate: @escaping @Sendable (String) async throws -> Void, isOnline: @escaping @Sendable (String) async throws -> Bool) {
+                activate: @escaping @Sendable (DeviceID) async throws -> Void, isOnline: @escaping @Sendable (DeviceID) async throws -> Bool) {
         self.link = link
         self.clock = clock
         self.isOnline = isOnline
@@ -27,7 +28,7 @@ public struct ConnectivityTest: Sendable {
     }
 
     /// Nil when the device came online; otherwise why not.
-    public func run(deviceID: String, finalState: NoCloudPolicy.FinalState) async -> StepFailure? {
+    public func run(deviceID: DeviceID, finalState: NoCloudPolicy.FinalState) async -> StepFailure? {
         do { try await activate(deviceID) } catch let failure as StepFailure { return failure } catch {
             return StepFailure("CONNECTIVITY-ACTIVATION", "the device's SIM could not be activated under the test account: \(error)")
         }

@@ -10,13 +10,13 @@ import Seams
 /// device, so every call finds it again by device ID; nothing keeps a stale handle.
 public protocol DeviceLink: Sendable {
     /// Control requests to the device in normal mode, waiting up to `within` for it to be there.
-    func normal(_ deviceID: String, within: Duration) async throws -> ControlRequests
+    func normal(_ deviceID: DeviceID, within: Duration) async throws -> ControlRequests
     /// The device in DFU mode, waiting up to `within` for it to be there.
-    func dfu(_ deviceID: String, within: Duration) async throws -> DfuSeSession
+    func dfu(_ deviceID: DeviceID, within: Duration) async throws -> DfuSeSession
     /// Opens its listening-mode console (normal mode); nil when it has no serial port.
-    func console(_ deviceID: String) async -> (@Sendable () async throws -> ListeningConsole)?
+    func console(_ deviceID: DeviceID) async -> (@Sendable () async throws -> ListeningConsole)?
     /// Where the device is now, without waiting.
-    func presence(_ deviceID: String) async -> LinkPresence
+    func presence(_ deviceID: DeviceID) async -> LinkPresence
 }
 
 /// Where a device is on the bus.
@@ -27,9 +27,9 @@ public enum LinkPresence: String, Hashable, Sendable {
 /// The link could not reach the device in the requested mode in time.
 public struct LinkUnavailable: DeviceFacingError, Hashable, Sendable, CustomStringConvertible {
     public var cause: DeviceCause { .noDevice }
-    public let deviceID: String
+    public let deviceID: DeviceID
     public let mode: String
-    public init(deviceID: String, mode: String) {
+    public init(deviceID: DeviceID, mode: String) {
         self.deviceID = deviceID
         self.mode = mode
     }

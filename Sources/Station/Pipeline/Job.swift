@@ -64,7 +64,7 @@ public struct JobIdentity: Hashable, Sendable, Codable {
 /// One device's provisioning job: a plain value with a durable record from the moment the
 /// device is seen. `BenchState` moves it; the adapters never do.
 public struct Job: Hashable, Sendable, Codable {
-    public let deviceID: String
+    public let deviceID: DeviceID
     /// The USB port path it is on now (nil while it is away).
     public var port: String?
     public var attempt: Int
@@ -157,7 +157,7 @@ public struct Job: Hashable, Sendable, Codable {
         public var at: Double
     }
 
-    public init(deviceID: String, port: String?, attempt: Int = 1) {
+    public init(deviceID: DeviceID, port: String?, attempt: Int = 1) {
         self.deviceID = deviceID
         self.port = port
         self.attempt = attempt
@@ -183,7 +183,7 @@ public struct Job: Hashable, Sendable, Codable {
     /// its port.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        deviceID = try c.decode(String.self, forKey: .deviceID)
+        deviceID = try c.decode(DeviceID.self, forKey: .deviceID)
         port = try c.decodeIfPresent(String.self, forKey: .port)
         attempt = try c.decode(Int.self, forKey: .attempt)
         step = try c.decode(JobStep.self, forKey: .step)

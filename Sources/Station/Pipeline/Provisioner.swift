@@ -80,8 +80,8 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     /// mode is first started (it leaves DFU and boots), because its serial number, ICCID and
     /// IMEI are only readable in normal mode; one that does not come back is identified as
     /// far as DFU allows.
-    public func identify(deviceID: String, port: String, productID: UInt16, inDFU: Bool) async throws(StepFailure) -> IdentifyOutcome {
-        var start = identifier.start(port: port, productID: productID, usbSerial: deviceID)
+    public func identify(deviceID: DeviceID, port: String, productID: UInt16, inDFU: Bool) async throws(StepFailure) -> IdentifyOutcome {
+        var start = identifier.start(port: port, productID: productID, usbSerial: deviceID.rawValue)
         if inDFU {
             do {
                 let session = try await link.dfu(deviceID, within: .seconds(2))
@@ -133,7 +133,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
 
     /// Waits (up to `switchWithin`) for a device that was told to leave DFU mode to boot into
     /// normal mode, and sees at once when it comes back in DFU mode instead.
-    func bootAfterLeavingDFU(_ deviceID: String) async -> Boot {
+    func bootAfterLeavingDFU(_ deviceID: DeviceID) async -> Boot {
         let deadline = Deadline(after: switchWithin, on: clock)
         var left = false
         while !deadline.hasPassed {
@@ -157,7 +157,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     /// bootable firmware, e.g. a write cut short by an unplug) gets its DFU steps first, then
     /// boots for the control-request steps. Everything is verified. Three parts, in order:
     /// `planFlash` (what it holds, the plan), `controlRequestSteps`, `dfuSteps`.
-    public func flash(deviceID: String, platform name: String?, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
+    public func flash(deviceID: DeviceID, platform name: String?, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
         guard let name, let manifest = manifests[name] else {
             throw StepFailure("MANIFEST-NO-PLATFORM", "this line has no firmware manifest for \(name ?? "this platform"); set the device aside or add the platform's manifest")
         }
@@ -218,7 +218,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     }
 
     /// The plan part of `flash`.
-    func planFlash(deviceID: String, manifest: FirmwareManifest) async throws(StepFailure) -> FlashStart {
+    func planFlash(deviceID: DeviceID, manifest: FirmwareManifest) async throws(StepFailure) -> FlashStart {
         let platform = manifest.platform
         var requests: ControlRequests?
         var heldInDFU: DfuSeSession?
@@ -258,7 +258,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     /// The control-request part of `flash`: bootloader, NCP and asset modules in normal mode,
     /// each verified by module info after the device's reset. Returns the channel to the
     /// device as it is at the end.
-    func controlRequestSteps(_ plan: FlashPlan, deviceID: String, manifest: FirmwareManifest, meter: FlashMeter)
+    func controlRequestSteps(_ plan: FlashPlan, deviceID: DeviceID, manifest: FirmwareManifest, meter: FlashMeter)
         async throws(StepFailure) -> (requests: ControlRequests, written: [FlashOutcome.Written]) {
         let update = ControlRequestUpdate(clock: clock, comeBackWithin: switchWithin)
         let link = self.link
@@ -317,7 +317,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
 
     /// Sets setup-done where the Device OS needs it, leaves the device in `state`, and
     /// returns the modules it holds at the end (module info, or DFU when it ends in DFU).
-    public func finish(deviceID: String, platform name: String?, state: NoCloudPolicy.FinalState, inDFU: Bool) async throws(StepFailure) -> [DeviceIdentity.Module] {
+    public func finish(deviceID: DeviceID, platform name: String?, state: NoCloudPolicy.FinalState, inDFU: Bool) async throws(StepFailure) -> [DeviceIdentity.Module] {
         guard let name, let manifest = manifests[name] else { throw StepFailure("MANIFEST-NO-PLATFORM", "no manifest for \(name ?? "this platform")") }
         let platform = manifest.platform
         do {

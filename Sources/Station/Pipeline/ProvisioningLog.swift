@@ -22,7 +22,7 @@ public protocol ProvisioningLog: Sendable {
     func enqueueImport(_ job: Job, platformID: Int?) async throws
     /// Takes back a queued import (the device failed after it was queued).
     func withdrawImport(_ job: Job, reason: String) async throws
-    func event(_ kind: String, deviceID: String?, detail: String) async throws
+    func event(_ kind: String, deviceID: DeviceID?, detail: String) async throws
     /// The jobs saved before a restart.
     func savedJobs() async throws -> [Job]
 }
