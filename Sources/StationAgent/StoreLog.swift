@@ -47,8 +47,8 @@ public struct StoreLog: ProvisioningLog {
         try store.record(ProvisioningRecord(
             deviceID: job.deviceID.rawValue, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,
             startedAt: detail.startedAt, finishedAt: detail.finishedAt, passed: job.step == .passed, failureCode: job.failure?.code,
-            failureMessage: job.failure?.message, platform: job.identity.platform, serialNumber: job.identity.serialNumber, iccid: job.identity.iccid,
-            imei: job.identity.imei, deviceOSVersion: job.identity.deviceOSVersion, deviceOSAfter: Self.deviceOSAfter(job, detail), scan: job.scan,
+            failureMessage: job.failure?.message, platform: job.identity.platform, serialNumber: job.identity.serialNumber?.rawValue, iccid: job.identity.iccid?.rawValue,
+            imei: job.identity.imei?.rawValue, deviceOSVersion: job.identity.deviceOSVersion, deviceOSAfter: Self.deviceOSAfter(job, detail), scan: job.scan,
             steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
             modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
             written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) },
@@ -67,7 +67,7 @@ public struct StoreLog: ProvisioningLog {
     }
 
     func deviceRecord(_ job: Job, platformID: Int?) -> DeviceRecord {
-        DeviceRecord(deviceID: job.deviceID.rawValue, serial: job.identity.serialNumber, iccid: job.identity.iccid, imei: job.identity.imei,
+        DeviceRecord(deviceID: job.deviceID.rawValue, serial: job.identity.serialNumber?.rawValue, iccid: job.identity.iccid?.rawValue, imei: job.identity.imei?.rawValue,
                      platformID: platformID, stationID: stationID)
     }
 

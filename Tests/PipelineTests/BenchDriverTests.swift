@@ -153,8 +153,8 @@ import Testing
         #expect(jobs[ids[2]]?.failure?.code == "DFU-WRITE-STALL")
         #expect(jobs[ids[3]]?.failure?.code == "PAIR-MISMATCH")
         // Identities came from the devices.
-        #expect(jobs[ids[1]]?.identity.iccid == run.specs[1].profile.iccid?.rawValue)
-        #expect(jobs[ids[0]]?.identity.imei == run.specs[0].profile.imei?.rawValue)
+        #expect(jobs[ids[1]]?.identity.iccid == run.specs[1].profile.iccid)
+        #expect(jobs[ids[0]]?.identity.imei == run.specs[0].profile.imei)
         // The store has one record per attempt and queued exactly the passed devices. A job
         // is done before its record is written (the write follows the step), and each result
         // event follows its record: wait for the view that follows them.

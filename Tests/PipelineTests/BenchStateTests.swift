@@ -5,8 +5,8 @@ import Testing
 
 /// The bench state machine without I/O: every pairing and interruption path.
 @Suite struct BenchStateTests {
-    let boronA = JobIdentity(platform: "boron", serialNumber: "P0AAAAAAAAAAAAA", iccid: "89014103211118510720", imei: "352753090123454")
-    let boronB = JobIdentity(platform: "boron", serialNumber: "P0BBBBBBBBBBBBB", iccid: "89014103211118510738", imei: "352753090123462")
+    let boronA = JobIdentity(platform: "boron", serialNumber: try! SerialNumber("P0AAAAAAAAAAAAA"), iccid: try! ICCID("89014103211118510720"), imei: try! IMEI("352753090123454"))
+    let boronB = JobIdentity(platform: "boron", serialNumber: try! SerialNumber("P0BBBBBBBBBBBBB"), iccid: try! ICCID("89014103211118510738"), imei: try! IMEI("352753090123462"))
     let idA = try! DeviceID("e00fce68ae40e8a1f5b40001"), idB = try! DeviceID("e00fce68ae40e8a1f5b40002")
 
     /// Drives the bench and keeps every action, like the station's driver would.
@@ -127,7 +127,7 @@ import Testing
     @Test func aDeviceReportingOnlyItsIMEIPairsWithItsIMEIStickerOnASerialLine() {
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
-        h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", iccid: boronA.iccid, imei: "352753090123454")))
+        h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", iccid: boronA.iccid, imei: try! IMEI("352753090123454"))))
         #expect(h.step(idA) == .waitingForScan)
         #expect(h.send(.scan("352753090123454")).contains(.flash(port: "1-1", deviceID: idA)))
     }
@@ -143,13 +143,13 @@ import Testing
 
     @Test func twoScansBeforeTwoDevicesPairByValueNotOrder() {
         var h = Harness()
-        h.send(.scan(boronA.serialNumber!))
-        h.send(.scan(boronB.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
+        h.send(.scan(boronB.serialNumber!.rawValue))
         h.send(.arrived(port: "1-1", deviceID: idB))
         h.send(.arrived(port: "1-2", deviceID: idA))
         h.send(.identified(deviceID: idB, boronB))
         h.send(.identified(deviceID: idA, boronA))
-        #expect(h.bench.jobs[idA]?.scan == boronA.serialNumber && h.bench.jobs[idB]?.scan == boronB.serialNumber)
+        #expect(h.bench.jobs[idA]?.scan == boronA.serialNumber?.rawValue && h.bench.jobs[idB]?.scan == boronB.serialNumber?.rawValue)
         #expect(h.step(idA) == .flashing && h.step(idB) == .flashing)
     }
 
@@ -157,22 +157,22 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!.rawValue))
         #expect(h.step(idA) == .failed)
         #expect(h.bench.jobs[idA]?.failure?.code == "PAIR-MISMATCH")
-        #expect(h.bench.jobs[idA]?.failure?.message.contains(boronB.serialNumber!) == true)
+        #expect(h.bench.jobs[idA]?.failure?.message.contains(boronB.serialNumber!.rawValue) == true)
         #expect(!h.actions.contains(.flash(port: "1-1", deviceID: idA)), "nothing is written to a mismatched device")
         #expect(h.imports.isEmpty)
         // The sticker was B's: B arrives and takes it.
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scan(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!.rawValue))
         #expect(h.step(idB) == .flashing)
         // A is re-run with its own sticker.
         h.send(.retry(port: "1-1"))
         #expect(h.bench.jobs[idA]?.attempt == 2)
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.complete(idA)
         #expect(h.step(idA) == .passed)
         #expect(h.records.filter { $0.deviceID == idA }.map(\.attempt) == [1, 2])
@@ -182,10 +182,10 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         let before = h.bench.jobs
-        h.send(.scan(boronA.serialNumber!))
-        #expect(h.prompts.last == .duplicateScan(code: boronA.serialNumber!, deviceID: idA))
+        h.send(.scan(boronA.serialNumber!.rawValue))
+        #expect(h.prompts.last == .duplicateScan(code: boronA.serialNumber!.rawValue, deviceID: idA))
         #expect(h.bench.jobs == before && h.bench.pendingScans.isEmpty)
         // Twice before any device: the second is a duplicate too.
         var g = Harness()
@@ -222,7 +222,7 @@ import Testing
     @Test func imeiPairingForOlderElectronStickers() {
         var h = Harness(BenchPolicy(pairing: .imei))
         h.send(.arrived(port: "1-1", deviceID: idA))
-        h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", imei: "352753090123454")))
+        h.send(.identified(deviceID: idA, JobIdentity(platform: "electron", imei: try! IMEI("352753090123454"))))
         #expect(h.send(.scan("352753090123454")).contains(.flash(port: "1-1", deviceID: idA)))
         var missing = Harness(BenchPolicy(pairing: .imei))
         missing.send(.arrived(port: "1-1", deviceID: idA))
@@ -234,7 +234,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.progress(deviceID: idA, done: 4096, total: 65536))
         // The device leaves: maybe a mode switch; the flash adapter reports it gone.
         h.send(.departed(port: "1-1"))
@@ -260,8 +260,8 @@ import Testing
         h.send(.identified(deviceID: idA, boronA))
         h.send(.departed(port: "1-1"))
         #expect(h.step(idA) == .interrupted)
-        h.send(.scan(boronA.serialNumber!))
-        #expect(h.prompts.last == .scanHeld(code: boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
+        #expect(h.prompts.last == .scanHeld(code: boronA.serialNumber!.rawValue))
         h.send(.arrived(port: "1-1", deviceID: idA))
         #expect(h.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
     }
@@ -270,7 +270,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.departed(port: "1-1"))
         #expect(h.send(.arrived(port: "1-1", deviceID: idA)).allSatisfy { if case .save = $0 { true } else { false } })
         h.complete(idA)
@@ -283,7 +283,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.departed(port: "1-1"))
         let out = h.send(.flashed(deviceID: idA))
         #expect(h.step(idA) == .finishing)
@@ -303,7 +303,7 @@ import Testing
         let back = h.send(.arrived(port: "1-1", deviceID: idA))
         #expect(!back.contains { if case .identify = $0 { true } else { false } })
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         #expect(h.step(idA) == .flashing)
         #expect(!h.prompts.contains { if case .unplugged = $0 { true } else { false } })
         // A real unplug while identifying (no switch announced) still interrupts.
@@ -318,7 +318,7 @@ import Testing
         var h = Harness(BenchPolicy(finalStates: ["boron": .dfu]))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.complete(idA)
         #expect(h.step(idA) == .passed)
         h.send(.departed(port: "1-1"), after: 0.5)
@@ -332,7 +332,7 @@ import Testing
 
     @Test func identifyMayEndBeforeTheReturnFromItsModeSwitchIsSeen() {
         var h = Harness()
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identifySwitchesMode(deviceID: idA))
         h.send(.departed(port: "1-1"))
@@ -348,7 +348,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.complete(idA)
         // The technician unplugs it right after PASS (within the settle window)...
         h.send(.departed(port: "1-1"), after: 2)
@@ -361,7 +361,7 @@ import Testing
         var h = Harness(BenchPolicy(connectivityTest: true))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.flashed(deviceID: idA))
         h.send(.finished(deviceID: idA))
         let cut = h.send(.flashFailed(deviceID: idA, JobFailure(code: "CONNECTIVITY-UNREACHABLE", message: "gone"), deviceGone: true))
@@ -373,7 +373,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.flashed(deviceID: idA))
         // Finishing leaves DFU: the device leaves, the step completes, then its arrival (held
         // up by the guard) comes in.
@@ -393,10 +393,10 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scan(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!.rawValue))
         h.complete(idB)
         // The station is killed: what survives is the last saved copy of each job.
         var saved: [DeviceID: Job] = [:]
@@ -411,7 +411,7 @@ import Testing
         // The devices are enumerated again after the restart.
         restarted.send(.arrived(port: "1-1", deviceID: idA))
         restarted.send(.arrived(port: "1-2", deviceID: idB))
-        #expect(restarted.bench.jobs[idA]?.scan == boronA.serialNumber, "the pairing survived")
+        #expect(restarted.bench.jobs[idA]?.scan == boronA.serialNumber?.rawValue, "the pairing survived")
         #expect(restarted.send(.identified(deviceID: idA, boronA)).contains(.flash(port: "1-1", deviceID: idA)))
         restarted.complete(idA)
         #expect(restarted.step(idA) == .passed && restarted.records.map(\.attempt) == [1])
@@ -430,7 +430,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.complete(idA)
         h.send(.departed(port: "1-1"))  // the final state's re-enumeration
         var saved: [DeviceID: Job] = [:]
@@ -457,7 +457,7 @@ import Testing
         let startedAt = h.now
         let before = [DeviceIdentity.Module(moduleFunction: 4, moduleIndex: 1, moduleVersion: 5900, valid: true)]
         h.send(.identified(deviceID: idA, boronA, modules: before))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         var saved: [DeviceID: Job] = [:]
         for case .save(let job) in h.actions { saved[job.deviceID] = job }
         let flashing = try #require(saved[idA])
@@ -507,8 +507,8 @@ import Testing
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idA, boronA))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scan(boronA.serialNumber!))
-        h.send(.scan(boronB.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
+        h.send(.scan(boronB.serialNumber!.rawValue))
         h.send(.flashFailed(deviceID: idA, JobFailure(code: "DFU-WRITE-STALL", message: "stall"), deviceGone: false))
         h.complete(idB)
         #expect(h.step(idA) == .failed && h.bench.jobs[idA]?.failure?.code == "DFU-WRITE-STALL")
@@ -523,7 +523,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-3", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         #expect(h.step(idA) == .flashing)
         h.send(.flashFailed(deviceID: idA, JobFailure(code: "DFU-WRITE-STALL", message: "stall"), deviceGone: false))
         h.send(.departed(port: "1-3"), after: 0.5)
@@ -541,7 +541,7 @@ import Testing
         var h = Harness(BenchPolicy(connectivityTest: true))
         h.send(.arrived(port: "1-1", deviceID: idA))
         h.send(.identified(deviceID: idA, boronA))
-        h.send(.scan(boronA.serialNumber!))
+        h.send(.scan(boronA.serialNumber!.rawValue))
         h.send(.flashed(deviceID: idA))
         let finishing = h.send(.finished(deviceID: idA))
         // The import (SIM activation under the test account) is queued before the test: a
@@ -555,7 +555,7 @@ import Testing
         // A device that fails its test has its queued import withdrawn.
         h.send(.arrived(port: "1-2", deviceID: idB))
         h.send(.identified(deviceID: idB, boronB))
-        h.send(.scan(boronB.serialNumber!))
+        h.send(.scan(boronB.serialNumber!.rawValue))
         h.send(.flashed(deviceID: idB))
         h.send(.finished(deviceID: idB))
         let failed = h.send(.connectivity(deviceID: idB, JobFailure(code: "CONNECTIVITY-TIMEOUT", message: "not seen online")))
@@ -566,7 +566,7 @@ import Testing
     @Test func finalStatesPerPlatform() {
         var h = Harness(BenchPolicy(finalStates: ["tracker": .dfu]))
         h.send(.arrived(port: "1-1", deviceID: idA))
-        h.send(.identified(deviceID: idA, JobIdentity(platform: "tracker", serialNumber: "P0TTTTTTTTTTTTT")))
+        h.send(.identified(deviceID: idA, JobIdentity(platform: "tracker", serialNumber: try! SerialNumber("P0TTTTTTTTTTTTT"))))
         h.send(.scan("P0TTTTTTTTTTTTT"))
         #expect(h.send(.flashed(deviceID: idA)).contains(.finish(port: "1-1", deviceID: idA, state: .dfu)))
     }

@@ -306,6 +306,7 @@ public enum FailureTable {
         e("FLASH-UNREACHABLE", "The device did not answer when the flash step started.", .replugAndRetry),
         e("GUARD-UNREACHABLE", "The no-cloud guard could not reach the device over USB; it may connect to the cloud.", .replugAndRetry),
         e("IDENTIFY-DFU", "Reading the device in DFU mode failed while identifying it.", .replugAndRetry),
+        e("IDENTIFY-INVALID", "The device reported a serial number, ICCID or IMEI that is not valid (length or check digit).", .setAsideForRework),
         e("IDENTIFY-INCOMPLETE", "The device could not be identified (no device ID, or no Device OS version or modules).", .replugAndRetry),
         e("IDENTIFY-PLATFORM", "The device's USB product ID is not a platform the station knows.", .callTheLineLead),
         e("IDENTIFY-UNREACHABLE", "The device did not answer, or did not come back from DFU mode, while being identified.", .replugAndRetry),

@@ -98,7 +98,7 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
 
     /// Printable ASCII as it is; every other scalar (controls, C1 such as U+009B, bidi
     /// overrides such as U+202E) as `\u{XX}`.
-    static func escaped(_ text: String) -> String {
+    public static func escaped(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             if scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\" && scalar != "\"" { out.unicodeScalars.append(scalar) } else { out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" }

@@ -189,7 +189,7 @@ public struct BenchBoard: Sendable {
             let platform = job.identity.platform
                 ?? job.arrival.flatMap { PlatformCatalog.bundled.platform(usbProductID: $0.productID)?.platform.name }
             rows.append(BenchView.Row(slot: slotName(port), port: job.port, deviceID: job.deviceID.rawValue, platform: platform,
-                                      serial: job.identity.serialNumber, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
+                                      serial: job.identity.serialNumber?.rawValue, step: job.step, attempt: job.attempt, progress: job.progress, eta: eta,
                                       failure: job.failure, guardLatency: job.guardLatency))
         }
         rows.sort { ($0.slot, $0.deviceID) < ($1.slot, $1.deviceID) }

@@ -122,7 +122,7 @@ public enum BenchAction: Hashable, Sendable {
     case save(Job)
     /// The attempt is over (passed or failed): its durable record.
     case record(Job)
-    case enqueueImport(deviceID: DeviceID, iccid: String?)
+    case enqueueImport(deviceID: DeviceID, iccid: ICCID?)
     /// A connectivity line's device failed after its import was queued (its SIM is active
     /// under the test account): the import must not go on to the product.
     case withdrawImport(deviceID: DeviceID, reason: String)
@@ -537,8 +537,8 @@ public struct BenchState: Sendable {
     /// What the device reports for the line's pairing key.
     func pairingValue(_ job: Job) -> String? {
         switch policy.pairing {
-        case .serialNumber: job.identity.serialNumber.map(normalise)
-        case .imei: job.identity.imei.map(normalise)
+        case .serialNumber: job.identity.serialNumber.map { normalise($0.rawValue) }
+        case .imei: job.identity.imei.map { normalise($0.rawValue) }
         case .none: nil
         }
     }
@@ -548,8 +548,8 @@ public struct BenchState: Sendable {
     /// line's default).
     func pairingValue(_ job: Job, for sticker: StickerCode) -> String? {
         switch sticker.key {
-        case .serialNumber: job.identity.serialNumber.map(normalise)
-        case .imei: job.identity.imei.map(normalise)
+        case .serialNumber: job.identity.serialNumber.map { normalise($0.rawValue) }
+        case .imei: job.identity.imei.map { normalise($0.rawValue) }
         case .none: nil
         }
     }

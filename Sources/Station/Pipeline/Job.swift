@@ -33,14 +33,15 @@ public struct JobFailure: Hashable, Sendable, Codable {
     }
 }
 
-/// What the station knows about a device, as far as the job needs it.
+/// What the station knows about a device, as far as the job needs it: its identifiers as
+/// validated values (what the device reported, checked once, at identify).
 public struct JobIdentity: Hashable, Sendable, Codable {
     public var platform: String?
-    public var serialNumber: String?
-    public var iccid: String?
-    public var imei: String?
+    public var serialNumber: SerialNumber?
+    public var iccid: ICCID?
+    public var imei: IMEI?
     public var deviceOSVersion: String?
-    public init(platform: String? = nil, serialNumber: String? = nil, iccid: String? = nil, imei: String? = nil, deviceOSVersion: String? = nil) {
+    public init(platform: String? = nil, serialNumber: SerialNumber? = nil, iccid: ICCID? = nil, imei: IMEI? = nil, deviceOSVersion: String? = nil) {
         self.platform = platform
         self.serialNumber = serialNumber
         self.iccid = iccid
@@ -48,9 +49,45 @@ public struct JobIdentity: Hashable, Sendable, Codable {
         self.deviceOSVersion = deviceOSVersion
     }
 
-    public init(_ identity: DeviceIdentity) {
-        self.init(platform: identity.platform, serialNumber: identity.serialNumber, iccid: identity.iccid, imei: identity.imei,
+    /// What identify read, checked: an identifier the device reported that is not a valid
+    /// one (a serial number of the wrong length, an ICCID or IMEI whose check digit is
+    /// wrong) stops the job with `IDENTIFY-INVALID`, naming it: the station neither pairs by
+    /// it nor imports it. An ICCID's F pad (an odd-length ICCID as some modems report it) is
+    /// dropped first.
+    public init(checking identity: DeviceIdentity) throws(StepFailure) {
+        func check<T: StringIdentifier>(_ text: String?, _ what: String, _ make: (String) throws(IdentifierError) -> T) throws(StepFailure) -> T? {
+            guard let text else { return nil }
+            do { return try make(text) } catch {
+                throw StepFailure("IDENTIFY-INVALID", "the device reported \(what) '\(DeviceIdentity.escaped(text))', which is not a valid one (\(error)). Set it aside for rework")
+            }
+        }
+        self.init(platform: identity.platform,
+                  serialNumber: try check(identity.serialNumber, "serial number") { text throws(IdentifierError) in try SerialNumber(text) },
+                  iccid: try check(identity.iccid, "ICCID") { text throws(IdentifierError) in try ICCID(Self.unpadded(text)) },
+                  imei: try check(identity.imei, "IMEI") { text throws(IdentifierError) in try IMEI(text) },
                   deviceOSVersion: identity.deviceOSVersion)
+    }
+
+    /// An ICCID without its trailing F pad.
+    static func unpadded(_ iccid: String) -> String {
+        iccid.hasSuffix("F") || iccid.hasSuffix("f") ? String(iccid.dropLast()) : iccid
+    }
+
+    enum CodingKeys: String, CodingKey { case platform, serialNumber, iccid, imei, deviceOSVersion }
+
+    /// Jobs saved before the identifiers were checked hold them as text: one that is not
+    /// valid reads as unknown (it was never paired by, nor imported).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: StringIdentifier>(_ key: CodingKeys, _ make: (String) throws(IdentifierError) -> T) throws -> T? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            return try? make(text)
+        }
+        platform = try c.decodeIfPresent(String.self, forKey: .platform)
+        serialNumber = try read(.serialNumber) { text throws(IdentifierError) in try SerialNumber(text) }
+        iccid = try read(.iccid) { text throws(IdentifierError) in try ICCID(Self.unpadded(text)) }
+        imei = try read(.imei) { text throws(IdentifierError) in try IMEI(text) }
+        deviceOSVersion = try c.decodeIfPresent(String.self, forKey: .deviceOSVersion)
     }
     /// This identity, with what it lacks taken from `earlier` (a device resumed in DFU mode
     /// reports no serial, ICCID or IMEI; what it reported before still holds: a device's

@@ -26,7 +26,8 @@ public struct StepFailure: Error, Hashable, Sendable {
 /// What identify found.
 public struct IdentifyOutcome: Hashable, Sendable {
     public let identity: DeviceIdentity
-    public var job: JobIdentity { JobIdentity(identity) }
+    /// Its identifiers, checked (`JobIdentity(checking:)`).
+    public let job: JobIdentity
 }
 
 /// What the flash step did.
@@ -107,7 +108,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 // No bootable firmware (e.g. a write cut short): it is back in DFU mode. What
                 // DFU gave is all there is; the flash step writes it in DFU mode.
                 start.notes.append("it did not boot into normal mode (no bootable firmware)")
-                return IdentifyOutcome(identity: start)
+                return IdentifyOutcome(identity: start, job: try JobIdentity(checking: start))
             case .stayedInDFU, .gone:
                 throw StepFailure("IDENTIFY-UNREACHABLE", "the device did not come back after leaving DFU mode. Replug it", deviceGone: true)
             }
@@ -120,7 +121,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         if identity.deviceID == nil || identity.deviceOSVersion == nil && identity.modules == nil {
             throw StepFailure("IDENTIFY-INCOMPLETE", "the device could not be identified (\(identity.notes.joined(separator: "; "))). Replug it and retry")
         }
-        return IdentifyOutcome(identity: identity)
+        return IdentifyOutcome(identity: identity, job: try JobIdentity(checking: identity))
     }
 
     /// What a device did after it was told to leave DFU mode.
