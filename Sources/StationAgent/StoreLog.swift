@@ -42,7 +42,7 @@ public struct StoreLog: ProvisioningLog {
 
     public func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws {
         func versions(_ modules: [DeviceIdentity.Module]) -> [ProvisioningRecord.ModuleVersion] {
-            modules.map { .init(function: $0.functionName, index: $0.moduleIndex, version: $0.moduleVersion, valid: $0.valid) }
+            modules.map { .init(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.valid) }
         }
         try store.record(ProvisioningRecord(
             deviceID: job.deviceID.rawValue, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,
@@ -81,7 +81,8 @@ public struct StoreLog: ProvisioningLog {
     /// The Device OS the device holds after the attempt: its verified system part's release,
     /// or, when nothing was written, the release it was identified with.
     static func deviceOSAfter(_ job: Job, _ detail: AttemptDetail, versions: DeviceOSVersionTable = .bundled) -> String? {
-        if let system = detail.modulesAfter.first(where: { $0.functionName == "systemPart" && $0.valid }), let version = UInt16(exactly: system.moduleVersion) {
+        if let system = detail.modulesAfter.first(where: { $0.function == .systemPart && $0.valid }) {
+            let version = system.version
             return versions.release(for: version, kind: .systemPart)
         }
         return detail.written.isEmpty ? job.identity.deviceOSVersion : nil

@@ -73,7 +73,7 @@ struct FlashCommand: AsyncParsableCommand {
                 throw CommandFailure(.dataError, "FLASH-FAILED", "\(error)")
             }
             print("emulated \(platform.displayName) (platform \(platform.id)) in DFU mode, device ID e00fce68ae40e8a1f5b4c2d3")
-            let extra: [FlashPlanner.Installed] = bench.device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? []
+            let extra: [InstalledModule] = bench.device.ncpModule.map { [InstalledModule(identity: $0.header.identity)] } ?? []
             try await flash(modules, session: bench.session, platform: platform, extra: extra)
             let report = await bench.device.bootReport()
             print("\nboot validation:\n" + report.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))

@@ -143,7 +143,7 @@ struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
         lines.append("  Device OS \(value("deviceOSVersion", identity.deviceOSVersion))")
         if identity.mode == .listening { lines.append("  listening mode: kept off the cloud") }
         for module in identity.modules ?? [] {
-            lines.append("  module \(module.functionName) #\(module.moduleIndex) v\(module.moduleVersion) \(module.valid ? "valid" : "INVALID")")
+            lines.append("  module \(module.function.name) #\(module.index) v\(module.version) \(module.valid ? "valid" : "INVALID")")
         }
         lines += identity.notes.map { "  note: \($0)" }
         return lines.joined(separator: "\n")

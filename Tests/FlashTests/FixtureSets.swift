@@ -79,6 +79,6 @@ struct Bench {
     }
 
     func ncpInstalled(_ set: FixtureSet) -> [FlashPlanner.Installed] {
-        set.ncp.map { [FlashPlanner.Installed(identity: $0.header.identity, address: 0)] } ?? []
+        set.ncp.map { [InstalledModule(identity: $0.header.identity)] } ?? []
     }
 }

@@ -42,9 +42,9 @@ import Testing
         #expect(identity.iccid == profile.iccid?.rawValue && identity.imei == profile.imei?.rawValue)
         #expect(identity.deviceOSVersion == "6.1.0")
         #expect(identity.platform == "boron" && identity.platformID == 13 && identity.mode == .listening)
-        #expect(identity.modules == [.init(moduleFunction: 2, moduleIndex: 0, moduleVersion: 3100, valid: true),
-                                     .init(moduleFunction: 4, moduleIndex: 1, moduleVersion: 6101, valid: true),
-                                     .init(moduleFunction: 5, moduleIndex: 2, moduleVersion: 6, valid: false)])
+        #expect(identity.modules == [.init(identity: ModuleIdentity(function: ModuleFunction(rawValue: 2), index: 0, version: 3100), valid: true),
+                                     .init(identity: ModuleIdentity(function: ModuleFunction(rawValue: 4), index: 1, version: 6101), valid: true),
+                                     .init(identity: ModuleIdentity(function: ModuleFunction(rawValue: 5), index: 2, version: 6), valid: false)])
         for field in ["deviceID", "serialNumber", "iccid", "imei", "deviceOSVersion", "modules"] {
             #expect(identity.sources[field] == .controlRequest, "\(field)")
         }

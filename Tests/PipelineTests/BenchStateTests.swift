@@ -1,3 +1,4 @@
+import FirmwareModules
 import Foundation
 import ParticleDevices
 import Station
@@ -455,7 +456,7 @@ import Testing
         var h = Harness()
         h.send(.arrived(port: "1-1", deviceID: idA, productID: 0xC00D, inDFU: false, guardLatency: 0.42))
         let startedAt = h.now
-        let before = [DeviceIdentity.Module(moduleFunction: 4, moduleIndex: 1, moduleVersion: 5900, valid: true)]
+        let before = [DeviceIdentity.Module(identity: ModuleIdentity(function: ModuleFunction(rawValue: 4), index: 1, version: 5900), valid: true)]
         h.send(.identified(deviceID: idA, boronA, modules: before))
         h.send(.scan(boronA.serialNumber!.rawValue))
         var saved: [DeviceID: Job] = [:]
@@ -473,7 +474,7 @@ import Testing
         let written = [FlashOutcome.Written(file: "system-part1@6.2.0.bin", sha256: String(repeating: "a", count: 64), bytes: 1000, action: "written")]
         restarted.send(.flashed(deviceID: idA, written: written, inDFU: true))
         #expect(restarted.actions.contains(.finish(port: "1-1", deviceID: idA, state: .listening)) && restarted.bench.jobs[idA]?.inDFUAfterFlash == true)
-        let after = [DeviceIdentity.Module(moduleFunction: 4, moduleIndex: 1, moduleVersion: 6200, valid: true)]
+        let after = [DeviceIdentity.Module(identity: ModuleIdentity(function: ModuleFunction(rawValue: 4), index: 1, version: 6200), valid: true)]
         restarted.send(.finished(deviceID: idA, modules: after))
         let record = try #require(restarted.records.first)
         #expect(record.attemptStartedAt == startedAt, "the attempt started before the restart")

@@ -7,10 +7,12 @@ import ParticleDevices
 /// by the SoftDevice's info record. The input to the planner's final-image check.
 public enum DeviceInventory {
     public struct Found: Hashable, Sendable {
-        public let installed: FlashPlanner.Installed
-        /// False when the module's CRC or platform is wrong. A module read by its header only
-        /// (`checked` false) counts as valid until `check` reads it whole.
-        public let valid: Bool
+        /// The module; not valid when its CRC or platform is wrong. A module read by its
+        /// header only (`checked` false) counts as valid until `check` reads it whole.
+        public let installed: InstalledModule
+        public var valid: Bool { installed.valid }
+        /// Where it starts in flash.
+        public let address: UInt32
         public let problem: String?
         /// The bytes read: the whole module, or its header span only (nil for the radio
         /// stack, known by its record).
@@ -19,6 +21,15 @@ public enum DeviceInventory {
         public let checked: Bool
         /// Bytes from the slot start to the end of the CRC (0 for the radio stack).
         public let length: Int
+
+        init(installed identity: ModuleIdentity, address: UInt32, valid: Bool, problem: String?, readBack: ReadBack?, checked: Bool, length: Int) {
+            installed = InstalledModule(identity: identity, valid: valid, address: address)
+            self.address = address
+            self.problem = problem
+            self.readBack = readBack
+            self.checked = checked
+            self.length = length
+        }
     }
 
     /// How much of each module to read.
@@ -61,7 +72,7 @@ public enum DeviceInventory {
         if radioRecord, let record = reads.last, let radio = slots.radioStack, let start = radio.start,
             let id = SoftDeviceInfo.firmwareID(in: record, base: SoftDeviceInfo.address)
         {
-            found.append(Found(installed: .init(identity: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start),
+            found.append(Found(installed: ModuleIdentity(function: .radioStack, index: 0, version: id), address: start,
                                valid: true, problem: nil, readBack: nil, checked: true, length: 0))
         }
         return found
@@ -70,7 +81,7 @@ public enum DeviceInventory {
     /// Reads a module found by its header whole and checks its CRC.
     public static func check(_ item: Found, _ session: DfuSeSession, platform: Platform) async throws(DFUError) -> Found {
         guard !item.checked, item.length > 0 else { return item }
-        let address = item.installed.address
+        let address = item.address
         let bytes = try await session.read(at: address, count: item.length)
         return judge(bytes, at: address, identity: item.installed.identity, platform: platform)
     }
@@ -87,7 +98,7 @@ public enum DeviceInventory {
         switch depth {
         case .headers:
             let wrongPlatform = header.platformID != platform.id.rawValue
-            return Found(installed: .init(identity: header.identity, address: address), valid: !wrongPlatform,
+            return Found(installed: header.identity, address: address, valid: !wrongPlatform,
                          problem: wrongPlatform ? "wrong platform" : nil, readBack: ReadBack(address: address, bytes: head),
                          checked: false, length: length)
         case .whole:
@@ -99,11 +110,11 @@ public enum DeviceInventory {
 
     static func judge(_ bytes: [UInt8], at address: UInt32, identity: ModuleIdentity, platform: Platform) -> Found {
         guard let module = try? FirmwareModule(bytes: bytes) else {
-            return Found(installed: .init(identity: identity, address: address), valid: false, problem: "not a module",
+            return Found(installed: identity, address: address, valid: false, problem: "not a module",
                          readBack: ReadBack(address: address, bytes: bytes), checked: true, length: bytes.count)
         }
         let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
-        return Found(installed: .init(identity: module.header.identity, address: address), valid: problem == nil, problem: problem,
+        return Found(installed: module.header.identity, address: address, valid: problem == nil, problem: problem,
                      readBack: ReadBack(address: address, bytes: bytes), checked: true, length: bytes.count)
     }
 

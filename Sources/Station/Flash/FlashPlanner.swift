@@ -5,15 +5,9 @@ import ParticleDevices
 
 /// Plans a flash. Pure: the same inputs give the same plan or the same refusal.
 public enum FlashPlanner {
-    /// A module the device already holds (read back in DFU mode or reported by the device).
-    public struct Installed: Hashable, Sendable {
-        public let identity: ModuleIdentity
-        public let address: UInt32
-        public init(identity: ModuleIdentity, address: UInt32) {
-            self.identity = identity
-            self.address = address
-        }
-    }
+    /// A module the device already holds (read back in DFU mode or reported by the device):
+    /// the one installed-module value.
+    public typealias Installed = InstalledModule
 
     /// - Parameters:
     ///   - modules: the files to flash, in any order.

@@ -88,7 +88,7 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
             events(.listening(deviceID: deviceID))
             let installed = try await requests.modules().filter(\.isValid).compactMap { module -> FlashPlanner.Installed? in
                 guard let function = module.function else { return nil }
-                return FlashPlanner.Installed(identity: ModuleIdentity(function: function, index: module.index, version: module.version), address: 0)
+                return InstalledModule(identity: ModuleIdentity(function: function, index: module.index, version: module.version))
             }
             do throws(PlanRefusal) {
                 plan = try FlashPlanner.plan(modules, platform: platform, layout: layout, installed: installed, expectedProductID: expectedProductID)

@@ -76,7 +76,7 @@ public struct DeviceIdentifier: Sendable {
         if release.map({ capabilities.supports(.moduleInfoRequest, $0) }) ?? true,
            let modules = await attempt("module info", { () async throws(ControlRequestError) in try await requests.modules() }) {
             identity.modules = modules.map {
-                DeviceIdentity.Module(moduleFunction: Int($0.function?.rawValue ?? 0), moduleIndex: Int($0.index), moduleVersion: Int($0.version), valid: $0.isValid)
+                DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function ?? .none, index: $0.index, version: $0.version), valid: $0.isValid)
             }
             identity.sources["modules"] = .controlRequest
         }
@@ -118,7 +118,7 @@ public struct DeviceIdentifier: Sendable {
         if identity.modules == nil {
             do {
                 identity.modules = try await console.modules().modules.map {
-                    DeviceIdentity.Module(moduleFunction: Int($0.function.rawValue), moduleIndex: Int($0.index), moduleVersion: Int($0.version), valid: $0.isValid)
+                    DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function, index: $0.index, version: $0.version), valid: $0.isValid)
                 }
                 identity.sources["modules"] = .console
             } catch {
@@ -135,7 +135,7 @@ public struct DeviceIdentifier: Sendable {
         var identity = identity
         identity.modules = inventory.map {
             let id = $0.installed.identity
-            return DeviceIdentity.Module(moduleFunction: Int(id.function.rawValue), moduleIndex: Int(id.index), moduleVersion: Int(id.version), valid: $0.valid)
+            return DeviceIdentity.Module(identity: id, valid: $0.valid)
         }
         identity.sources["modules"] = .dfu
         if let system = inventory.first(where: { $0.installed.identity.function == .systemPart && $0.valid }) {

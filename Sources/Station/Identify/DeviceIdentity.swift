@@ -18,21 +18,8 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
 
     /// A module as the device reports it: function and index as in the module header,
     /// version, and whether the device considers it valid.
-    public struct Module: Hashable, Sendable, Codable {
-        public var moduleFunction: Int
-        public var moduleIndex: Int
-        public var moduleVersion: Int
-        public var valid: Bool
-
-        public init(moduleFunction: Int, moduleIndex: Int, moduleVersion: Int, valid: Bool) {
-            self.moduleFunction = moduleFunction
-            self.moduleIndex = moduleIndex
-            self.moduleVersion = moduleVersion
-            self.valid = valid
-        }
-
-        public var functionName: String { ModuleFunction(rawValue: UInt8(truncatingIfNeeded: moduleFunction)).name }
-    }
+    /// A module it holds (the one installed-module value).
+    public typealias Module = InstalledModule
 
     public var port: String
     public var deviceID: String?

@@ -233,7 +233,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 let normal = try await link.normal(deviceID, within: .seconds(5))
                 requests = normal
                 installed = try await normal.modules().filter(\.isValid).compactMap { module in
-                    module.function.map { FlashPlanner.Installed(identity: ModuleIdentity(function: $0, index: module.index, version: module.version), address: 0) }
+                    module.function.map { InstalledModule(identity: ModuleIdentity(function: $0, index: module.index, version: module.version)) }
                 }
             }
         } catch {
@@ -344,7 +344,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 }
             }
             let after = modules.map {
-                DeviceIdentity.Module(moduleFunction: Int($0.function?.rawValue ?? 0), moduleIndex: Int($0.index), moduleVersion: Int($0.version), valid: $0.isValid)
+                DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function ?? .none, index: $0.index, version: $0.version), valid: $0.isValid)
             }
             if state == .dfu {
                 try await state.apply(to: requests)
