@@ -5,6 +5,7 @@ import ParticleDevices
 import Station
 import StationAgent
 import StationStore
+import TestSupport
 import Testing
 
 /// A station killed right after the first write that marks a job finished: what the store
@@ -42,22 +43,29 @@ import Testing
 
     @Test func aJobSavedAsPassedAlreadyHasItsRecordAndItsImport() async throws {
         let (spec, modules) = try BenchDriverTests.device("boron", os: "5.9.0")
-        let bench = try EmulatedBench([(spec, modules)])
+        let clock = FastClock()
+        let bench = try EmulatedBench([(spec, modules)], clock: clock)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
         let storeLog = StoreLog(store: store, stationID: "test-bench", operatorName: "ana")
         let driver = BenchDriver(
-            policy: BenchPolicy(), provisioner: Provisioner(link: bench, manifests: try BenchDriverTests.manifests(), clock: ContinuousClock(), switchWithin: .seconds(90)),
-            link: bench, log: DiesAfterAFinish(storeLog), clock: ContinuousClock())
+            policy: BenchPolicy(), provisioner: Provisioner(link: bench, manifests: try BenchDriverTests.manifests(), clock: clock, switchWithin: .seconds(90)),
+            link: bench, log: DiesAfterAFinish(storeLog), clock: clock)
         let feed = Task { for await event in bench.events { await driver.hardware(event) } }
         defer { feed.cancel() }
         await bench.plug(0)
         await driver.scanned((spec.profile.serial?.rawValue ?? "") + " " + BenchDriverTests.secret(0) + "\r\n")
         let id = spec.profile.deviceID.rawValue
-        for _ in 0..<1200 {
-            if let job = await driver.jobs.first(where: { $0.deviceID.rawValue == id }), !job.step.isActive { break }
-            try await Task.sleep(for: .milliseconds(100))
+        // Until its job is over (checked at each change of the view), at most 20 minutes of
+        // the test clock.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in await driver.updates() where await driver.jobs.contains(where: { $0.deviceID.rawValue == id && !$0.step.isActive }) { return }
+            }
+            group.addTask { try? await clock.sleep(for: .seconds(1200)) }
+            await group.next()
+            group.cancelAll()
         }
         #expect(await driver.jobs.first?.step == .passed)
         // What a restart would find.

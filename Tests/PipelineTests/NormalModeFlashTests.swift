@@ -6,31 +6,36 @@ import EmulatedBench
 import FirmwareModules
 import ParticleDevices
 import Station
+import TestSupport
 import Testing
 
 /// `station flash` on a normal-mode device is one library call: an emulated Boron on Device OS
 /// 5.9.0 gets 6.2.0 and a product firmware; the call puts it in listening mode, plans against
 /// its module info, runs what needs control requests, and hands back a DFU session with the
-/// rest, which `PreparedFlash` writes; the device then boots what was written.
+/// rest, which `PreparedFlash` writes; the device then boots what was written. On a
+/// `FastClock` (the device's timing too).
 @Suite(.serialized) struct NormalModeFlashTests {
     /// A Boron on Device OS 5.9.0 plugged into an in-process bench (active SIM), and the 6.2.0
     /// release with product firmware 4242 v2.
-    static func boronOn590() async throws -> (Platform, EmulatedBench, DeviceID, [(name: String, module: FirmwareModule)]) {
+    static func boronOn590(clock: FastClock) async throws -> (Platform, EmulatedBench, DeviceID, [(name: String, module: FirmwareModule)]) {
         let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
         var profile = TestIdentities.profile()
         profile.simActive = true
+        // 1.5 s of real time on the test clock for the listening mode to stop it.
+        profile.cloudConnectDelay = .seconds(30)
         let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
-        let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))])
+        let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))], clock: clock)
         await bench.plug(0)
         return (boron, bench, profile.deviceID, try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2)))
     }
 
     @Test func aNormalModeBoronIsListeningPlannedAndHandedOverInDFUMode() async throws {
-        let (boron, bench, id, release) = try await Self.boronOn590()
+        let clock = FastClock()
+        let (boron, bench, id, release) = try await Self.boronOn590(clock: clock)
         let modules = release.map { PlannedModule(name: $0.name, module: $0.module) }
         let seen = EventLog()
         // Generous bounds: this asserts what happens, not how fast (a loaded machine is slow).
-        let outcome = try await NormalModeFlash(clock: ContinuousClock(), dfuWithin: .seconds(120)).run(
+        let outcome = try await NormalModeFlash(clock: clock, dfuWithin: .seconds(120)).run(
             modules, platform: boron, expectedProductID: 4242,
             connect: { try await bench.normal(id, within: .seconds(60)) },
             openDFU: { deviceID in
@@ -59,9 +64,10 @@ import Testing
     /// A plan the planner refuses (another product's firmware) stops before anything is
     /// written, with the planner's code, and the device stays in listening mode.
     @Test func aRefusedPlanWritesNothing() async throws {
-        let (boron, bench, id, release) = try await Self.boronOn590()
+        let clock = FastClock()
+        let (boron, bench, id, release) = try await Self.boronOn590(clock: clock)
         do {
-            _ = try await NormalModeFlash(clock: ContinuousClock()).run(
+            _ = try await NormalModeFlash(clock: clock).run(
                 release.map { PlannedModule(name: $0.name, module: $0.module) }, platform: boron, expectedProductID: 9999,
                 connect: { try await bench.normal(id, within: .seconds(60)) },
                 openDFU: { _ in nil }, events: { _ in })
@@ -78,7 +84,7 @@ import Testing
 /// Events collected from a `@Sendable` callback.
 final class EventLog: @unchecked Sendable {
     private let lock = NSLock()
-    private var events: [NormalModeFlash<ContinuousClock>.Event] = []
-    func append(_ event: NormalModeFlash<ContinuousClock>.Event) { lock.withLock { events.append(event) } }
-    var all: [NormalModeFlash<ContinuousClock>.Event] { lock.withLock { events } }
+    private var events: [NormalModeFlash<FastClock>.Event] = []
+    func append(_ event: NormalModeFlash<FastClock>.Event) { lock.withLock { events.append(event) } }
+    var all: [NormalModeFlash<FastClock>.Event] { lock.withLock { events } }
 }
