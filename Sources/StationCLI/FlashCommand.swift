@@ -184,7 +184,7 @@ struct FlashCommand: AsyncParsableCommand {
         switch event {
         case .listening:
             out.say("put in listening mode (kept off the cloud)")
-        case .planned(let plan):
+        case .planned(let plan, _):
             out.say("\nplan:")
             for step in plan.steps {
                 let action = step.path == .dfu ? "write over DFU (after switching to DFU mode)" : "control request (normal mode)"

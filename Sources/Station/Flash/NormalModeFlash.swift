@@ -15,7 +15,8 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
     public enum Event: Sendable {
         /// In listening mode, with its device ID.
         case listening(deviceID: String)
-        case planned(FlashPlan)
+        /// The plan, and the valid modules module info reported it was made against.
+        case planned(FlashPlan, installed: [InstalledModule])
         case update(ControlUpdateEvent)
         /// Request 73 set: Device OS `release` on `platform` would otherwise boot into
         /// listening mode.
@@ -63,10 +64,13 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
     public let clock: C
     /// How long the device may take to come back in DFU mode after request 50.
     public let dfuWithin: Duration
+    /// How long it may take to come back after each control-request update's reset.
+    public let updateWithin: Duration
 
-    public init(clock: C, dfuWithin: Duration = .seconds(15)) {
+    public init(clock: C, dfuWithin: Duration = .seconds(15), updateWithin: Duration = .seconds(30)) {
         self.clock = clock
         self.dfuWithin = dfuWithin
+        self.updateWithin = updateWithin
     }
 
     /// - Parameters:
@@ -81,12 +85,13 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
         }
         let plan: FlashPlan
         let deviceID: String
+        let installed: [InstalledModule]
         do {
             let requests = try await connect()
             try await requests.startListening()
             deviceID = try await requests.deviceID()
             events(.listening(deviceID: deviceID))
-            let installed = try await requests.modules().filter(\.isValid).compactMap { module -> FlashPlanner.Installed? in
+            installed = try await requests.modules().filter(\.isValid).compactMap { module -> InstalledModule? in
                 guard let function = module.function else { return nil }
                 return InstalledModule(identity: ModuleIdentity(function: function, index: module.index, version: module.version))
             }
@@ -100,8 +105,8 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
         } catch {
             throw .unreachable(error)
         }
-        events(.planned(plan))
-        let update = ControlRequestUpdate(clock: clock)
+        events(.planned(plan, installed: installed))
+        let update = ControlRequestUpdate(clock: clock, comeBackWithin: updateWithin)
         let requests: ControlRequests
         do throws(ControlUpdateError) {
             requests = try await update.run(plan.controlRequestSteps, connect: connect) { events(.update($0)) }

@@ -153,93 +153,105 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
 
     // MARK: Flash
 
-    /// Plans against what the device holds and writes what differs: control-request steps
-    /// in normal mode first, then DFU mode for the rest. A device held in DFU mode (no
-    /// bootable firmware, e.g. a write cut short by an unplug) gets its DFU steps first, then
-    /// boots for the control-request steps. Everything is verified. Three parts, in order:
-    /// `planFlash` (what it holds, the plan), `controlRequestSteps`, `dfuSteps`.
+    /// Plans against what the device holds and writes what differs: in normal mode,
+    /// `NormalModeFlash` (module info, the plan, the control-request steps, DFU mode: the
+    /// path `station flash` takes too), then `dfuSteps` for the rest. A device held in DFU
+    /// mode (no bootable firmware, e.g. a write cut short by an unplug) gets its DFU steps
+    /// first (`planFlash` reads its DFU inventory), then boots for the control-request steps.
+    /// Everything is verified.
     public func flash(deviceID: DeviceID, platform name: String?, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
         guard let name, let manifest = manifests[name] else {
             throw StepFailure("MANIFEST-NO-PLATFORM", "this line has no firmware manifest for \(name ?? "this platform"); set the device aside or add the platform's manifest")
+        }
+        guard Self.layout(of: manifest.platform) != nil else {
+            throw StepFailure("MANIFEST-PLATFORM", "the catalog has no DFU layout for \(manifest.platform.name)")
+        }
+        guard await link.presence(deviceID) == .dfu else {
+            return try await flashFromNormalMode(deviceID: deviceID, manifest: manifest, progress: progress)
         }
         let start = try await planFlash(deviceID: deviceID, manifest: manifest)
         let plan = start.plan
         let meter = FlashMeter(total: plan.steps.reduce(0) { $0 + $1.bytes.count }, report: progress)
         var written = start.alreadyInstalled
-        if let session = start.heldInDFU {
-            if !plan.dfuSteps.isEmpty { written += try await dfuSteps(plan, manifest: manifest, installed: start.installed, session: session, meter: meter) }
-            guard !plan.controlRequestSteps.isEmpty else {
-                meter.finish()
-                return FlashOutcome(written: written, inDFU: true)
-            }
-            do { _ = try await session.leave() } catch {
-                throw StepFailure("FLASH-DFU-LEAVE", "the device did not leave DFU mode after its DFU writes: \(error). Replug it to resume", deviceGone: Self.gone(error))
-            }
-            switch await bootAfterLeavingDFU(deviceID) {
-            case .booted:
-                written += try await controlRequestSteps(plan, deviceID: deviceID, manifest: manifest, meter: meter).written
-            case .stayedInDFU:
-                throw StepFailure("FLASH-NOT-BOOTABLE", "after its DFU writes the device came back in DFU mode instead of booting, so its "
-                                  + plan.controlRequestSteps.map(\.name).joined(separator: ", ") + " could not be sent. Set it aside: its firmware does not start")
-            case .gone:
-                throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back after leaving DFU mode. Replug it to resume", deviceGone: true)
-            }
+        if !plan.dfuSteps.isEmpty { written += try await dfuSteps(plan, manifest: manifest, installed: start.installed, session: start.session, meter: meter) }
+        guard !plan.controlRequestSteps.isEmpty else {
             meter.finish()
-            return FlashOutcome(written: written, inDFU: false)
+            return FlashOutcome(written: written, inDFU: true)
         }
-        guard var current = start.requests else { throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode", deviceGone: true) }
-        if !plan.controlRequestSteps.isEmpty {
-            let sent = try await controlRequestSteps(plan, deviceID: deviceID, manifest: manifest, meter: meter)
-            current = sent.requests
-            written += sent.written
+        do { _ = try await start.session.leave() } catch {
+            throw StepFailure("FLASH-DFU-LEAVE", "the device did not leave DFU mode after its DFU writes: \(error). Replug it to resume", deviceGone: Self.gone(error))
         }
-        guard !plan.dfuSteps.isEmpty else { return FlashOutcome(written: written, inDFU: false) }
-        let session: DfuSeSession
-        do {
-            try await current.enterDFU()
-            session = try await link.dfu(deviceID, within: switchWithin)
+        switch await bootAfterLeavingDFU(deviceID) {
+        case .booted:
+            written += try await controlRequestSteps(plan, deviceID: deviceID, manifest: manifest, meter: meter)
+        case .stayedInDFU:
+            throw StepFailure("FLASH-NOT-BOOTABLE", "after its DFU writes the device came back in DFU mode instead of booting, so its "
+                              + plan.controlRequestSteps.map(\.name).joined(separator: ", ") + " could not be sent. Set it aside: its firmware does not start")
+        case .gone:
+            throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back after leaving DFU mode. Replug it to resume", deviceGone: true)
+        }
+        meter.finish()
+        return FlashOutcome(written: written, inDFU: false)
+    }
+
+    /// A device in normal mode: `NormalModeFlash` up to DFU mode, then `dfuSteps`.
+    func flashFromNormalMode(deviceID: DeviceID, manifest: FirmwareManifest, progress: @escaping @Sendable (Int, Int) -> Void) async throws(StepFailure) -> FlashOutcome {
+        let link = self.link
+        let seen = PlanSeen(progress)
+        let outcome: NormalModeFlash<C>.Outcome
+        do throws(NormalModeFlash<C>.Failure) {
+            outcome = try await NormalModeFlash(clock: clock, dfuWithin: switchWithin, updateWithin: switchWithin).run(
+                manifest.modules, platform: manifest.platform, expectedProductID: UInt16(manifest.file.productID),
+                connect: { try await link.normal(deviceID, within: .seconds(2)) },
+                openDFU: { _ in try? await link.dfu(deviceID, within: .milliseconds(1)) },
+                events: { event in
+                    switch event {
+                    case .planned(let plan, let installed): seen.planned(plan, installed: installed)
+                    case .update(.sent(_, let bytes, let total)) where bytes == total: seen.meter?.add(total)
+                    default: break
+                    }
+                })
         } catch {
-            throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(error). Replug it to resume", deviceGone: true)
+            switch error {
+            case .refused(let refusal): throw StepFailure(refusal.code, refusal.description)
+            case .unreachable(let cause): throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(cause)", deviceGone: Self.gone(cause))
+            case .update(let update): throw StepFailure(update.code, update.description, deviceGone: update.code == "UPDATE-DEVICE-GONE")
+            case .enterDFU(let cause):
+                throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(cause). Replug it to resume", deviceGone: true)
+            case .notBackInDFU:
+                throw StepFailure("FLASH-DFU-SWITCH", "the device did not come back in DFU mode: \(error.description) Replug it to resume", deviceGone: true)
+            }
         }
-        written += try await dfuSteps(plan, manifest: manifest, installed: start.installed, session: session, meter: meter)
+        guard let (plan, installed, meter) = seen.current else { throw StepFailure("FLASH-UNREACHABLE", "the device did not answer in normal mode", deviceGone: true) }
+        var written = Self.alreadyInstalled(plan, manifest: manifest) + plan.controlRequestSteps.map { Self.written($0, "control-request", manifest: manifest) }
+        guard case .dfu(_, let session, _) = outcome else { return FlashOutcome(written: written, inDFU: false) }
+        written += try await dfuSteps(plan, manifest: manifest, installed: installed, session: session, meter: meter)
         meter.finish()
         return FlashOutcome(written: written, inDFU: true)
     }
 
-    /// Where a flash starts: what the device holds (module info in normal mode, the DFU
-    /// inventory when it is held in DFU mode), the plan against it, and the channel it was
-    /// read over.
+    /// Where a flash of a device held in DFU mode starts: its DFU inventory, the plan
+    /// against it, and the session it was read over.
     struct FlashStart {
         var plan: FlashPlan
-        var installed: [FlashPlanner.Installed]
-        var requests: ControlRequests?
-        var heldInDFU: DfuSeSession?
+        var installed: [InstalledModule]
+        var session: DfuSeSession
         /// Manifest modules the plan leaves out: the device holds them already.
         var alreadyInstalled: [FlashOutcome.Written]
     }
 
-    /// The plan part of `flash`.
+    /// The plan part of `flash` for a device held in DFU mode.
     func planFlash(deviceID: DeviceID, manifest: FirmwareManifest) async throws(StepFailure) -> FlashStart {
         let platform = manifest.platform
-        var requests: ControlRequests?
-        var heldInDFU: DfuSeSession?
-        let installed: [FlashPlanner.Installed]
+        let session: DfuSeSession
+        let installed: [InstalledModule]
         do {
-            if await link.presence(deviceID) == .dfu {
-                let session = try await link.dfu(deviceID, within: .seconds(2))
-                heldInDFU = session
-                installed = try await DeviceInventory.read(session, platform: platform, depth: .headers).filter(\.valid).map(\.installed)
-            } else {
-                let normal = try await link.normal(deviceID, within: .seconds(5))
-                requests = normal
-                installed = try await normal.modules().filter(\.isValid).compactMap { module in
-                    module.function.map { InstalledModule(identity: ModuleIdentity(function: $0, index: module.index, version: module.version)) }
-                }
-            }
+            session = try await link.dfu(deviceID, within: .seconds(2))
+            installed = try await DeviceInventory.read(session, platform: platform, depth: .headers).filter(\.valid).map(\.installed)
         } catch {
             throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
         }
-        guard let layoutText = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(layoutText) else {
+        guard let layout = Self.layout(of: platform) else {
             throw StepFailure("MANIFEST-PLATFORM", "the catalog has no DFU layout for \(platform.name)")
         }
         let plan: FlashPlan
@@ -249,34 +261,42 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         } catch {
             throw StepFailure(error.code, error.description)
         }
-        let planned = Set(plan.steps.map(\.name))
-        let already = manifest.modules.filter { !planned.contains($0.name) }.map {
-            FlashOutcome.Written(file: $0.name, sha256: Self.digest(of: $0.name, in: manifest) ?? "", bytes: $0.module.size, action: "already-installed")
-        }
-        return FlashStart(plan: plan, installed: installed, requests: requests, heldInDFU: heldInDFU, alreadyInstalled: already)
+        return FlashStart(plan: plan, installed: installed, session: session, alreadyInstalled: Self.alreadyInstalled(plan, manifest: manifest))
     }
 
-    /// The control-request part of `flash`: bootloader, NCP and asset modules in normal mode,
-    /// each verified by module info after the device's reset. Returns the channel to the
-    /// device as it is at the end.
+    /// The platform's alt 0 memory layout, from the catalog.
+    static func layout(of platform: Platform) -> DfuSeLayout? {
+        guard let text = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout else { return nil }
+        return try? DfuSeLayout(text)
+    }
+
+    /// Manifest modules a plan leaves out: the device holds them already.
+    static func alreadyInstalled(_ plan: FlashPlan, manifest: FirmwareManifest) -> [FlashOutcome.Written] {
+        let planned = Set(plan.steps.map(\.name))
+        return manifest.modules.filter { !planned.contains($0.name) }.map {
+            FlashOutcome.Written(file: $0.name, sha256: Self.digest(of: $0.name, in: manifest) ?? "", bytes: $0.module.size, action: "already-installed")
+        }
+    }
+
+    /// The control-request part of a flash that started in DFU mode: bootloader, NCP and
+    /// asset modules once the device booted, each verified by module info after its reset.
     func controlRequestSteps(_ plan: FlashPlan, deviceID: DeviceID, manifest: FirmwareManifest, meter: FlashMeter)
-        async throws(StepFailure) -> (requests: ControlRequests, written: [FlashOutcome.Written]) {
+        async throws(StepFailure) -> [FlashOutcome.Written] {
         let update = ControlRequestUpdate(clock: clock, comeBackWithin: switchWithin)
         let link = self.link
-        let after: ControlRequests
         do {
-            after = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
+            _ = try await update.run(plan.controlRequestSteps, connect: { try await link.normal(deviceID, within: .seconds(1)) }) { event in
                 if case .sent(_, let bytes, let stepTotal) = event, bytes == stepTotal { meter.add(stepTotal) }
             }
         } catch {
             throw StepFailure(error.code, error.description, deviceGone: error.code == "UPDATE-DEVICE-GONE")
         }
-        return (after, plan.controlRequestSteps.map { Self.written($0, "control-request", manifest: manifest) })
+        return plan.controlRequestSteps.map { Self.written($0, "control-request", manifest: manifest) }
     }
 
     /// The DFU part of `flash`: the executor re-reads what it needs, writes what differs and
     /// verifies by read-back.
-    func dfuSteps(_ plan: FlashPlan, manifest: FirmwareManifest, installed: [FlashPlanner.Installed], session: DfuSeSession, meter: FlashMeter)
+    func dfuSteps(_ plan: FlashPlan, manifest: FirmwareManifest, installed: [InstalledModule], session: DfuSeSession, meter: FlashMeter)
         async throws(StepFailure) -> [FlashOutcome.Written] {
         let dfuNames = Set(plan.dfuSteps.map(\.name))
         let extra = installed.filter { $0.identity.function == .ncpFirmware }
@@ -360,6 +380,25 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
 }
 
 /// A flash's progress over all its steps: bytes done of `total`, reported as they grow.
+/// What a normal-mode flash planned (told by `NormalModeFlash`'s events), and the meter
+/// made for it.
+final class PlanSeen: @unchecked Sendable {
+    let progress: @Sendable (Int, Int) -> Void
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var seen: (plan: FlashPlan, installed: [InstalledModule], meter: FlashMeter)?
+
+    init(_ progress: @escaping @Sendable (Int, Int) -> Void) { self.progress = progress }
+
+    func planned(_ plan: FlashPlan, installed: [InstalledModule]) {
+        let meter = FlashMeter(total: plan.steps.reduce(0) { $0 + $1.bytes.count }, report: progress)
+        lock.withLock { seen = (plan, installed, meter) }
+    }
+
+    var meter: FlashMeter? { lock.withLock { seen?.meter } }
+    var current: (FlashPlan, [InstalledModule], FlashMeter)? { lock.withLock { seen.map { ($0.plan, $0.installed, $0.meter) } } }
+}
+
 final class FlashMeter: @unchecked Sendable {
     let total: Int
     let report: @Sendable (Int, Int) -> Void
