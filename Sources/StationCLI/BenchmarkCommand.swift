@@ -1,6 +1,7 @@
 import Seams
 import ArgumentParser
 import DeviceEmulator
+import EmulatedBench
 import Foundation
 import ParticleDevices
 import Station
@@ -116,7 +117,7 @@ struct FlashBenchmarkCommand: AsyncParsableCommand, JSONOutputCommand {
         func pass() async throws -> (Duration, FlashCounters) {
             await bench.device.resetCounters()
             let start = clock.now
-            let outcomes = try await bench.run(try await bench.plan(set.flash))
+            let outcomes = try await bench.flash(set.flash)
             let elapsed = start.duration(to: clock.now)
             guard !outcomes.isEmpty else { throw StationExitCode.software.exitCode }
             return (elapsed, await bench.device.counters)

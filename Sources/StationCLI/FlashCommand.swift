@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlRequests
 import DFU
 import DeviceEmulator
+import EmulatedBench
 import FirmwareModules
 import Foundation
 import LibUSB
@@ -73,8 +74,7 @@ struct FlashCommand: AsyncParsableCommand {
                 throw CommandFailure(.dataError, "FLASH-FAILED", "\(error)")
             }
             print("emulated \(platform.displayName) (platform \(platform.id)) in DFU mode, device ID e00fce68ae40e8a1f5b4c2d3")
-            let extra: [InstalledModule] = bench.device.ncpModule.map { [InstalledModule(identity: $0.header.identity)] } ?? []
-            try await flash(modules, session: bench.session, platform: platform, extra: extra)
+            try await flash(modules, session: bench.session, platform: platform, extra: bench.extra)
             let report = await bench.device.bootReport()
             print("\nboot validation:\n" + report.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             if !report.bootable { throw StationExitCode.failed.exitCode }

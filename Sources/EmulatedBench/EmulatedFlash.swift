@@ -4,14 +4,14 @@ import FirmwareModules
 import ParticleDevices
 import Station
 
-/// An in-process emulated device wired to the DFU engine: what `station flash --emulate`,
-/// `station benchmark flash` and `station demo` share.
-struct EmulatedFlash {
-    let platform: Platform
-    let device: EmulatedDFUDevice<ContinuousClock>
-    let session: DfuSeSession
+/// One in-process emulated device in DFU mode with its DfuSe session: what
+/// `station flash --emulate` and `station benchmark flash` flash.
+public struct EmulatedFlash: Sendable {
+    public let platform: Platform
+    public let device: EmulatedDFUDevice<ContinuousClock>
+    public let session: DfuSeSession
 
-    init(platform: Platform, timing: FlashTiming, preload: [FirmwareModule]) async throws {
+    public init(platform: Platform, timing: FlashTiming, preload: [FirmwareModule]) async throws {
         let ncp = preload.first { $0.header.function == .ncpFirmware }
         device = try EmulatedDFUDevice(
             .init(platform: platform, deviceID: "e00fce68ae40e8a1f5b4c2d3", timing: timing), clock: ContinuousClock(),
@@ -21,19 +21,19 @@ struct EmulatedFlash {
         self.platform = platform
     }
 
-    func plan(_ modules: [PlannedModule], expectedProductID: UInt16? = nil) async throws -> PreparedFlash {
-        try await PreparedFlash.prepare(
-            modules, session: session, platform: platform,
-            extra: device.ncpModule.map { [.init(identity: $0.header.identity, address: 0)] } ?? [], expectedProductID: expectedProductID)
-    }
+    /// What the device holds outside DFU's reach (its NCP), for the planner.
+    public var extra: [InstalledModule] { device.ncpModule.map { [InstalledModule(identity: $0.header.identity)] } ?? [] }
 
-    func run(_ prepared: PreparedFlash, events: @Sendable (FlashEvent) -> Void = { _ in }) async throws -> [StepOutcome] {
-        try await prepared.run(on: session, events: events)
+    /// Flashes `modules` the one DFU way (`DFUFlash`).
+    public func flash(_ modules: [PlannedModule], expectedProductID: UInt16? = nil,
+                      events: @escaping @Sendable (DFUFlash.Event) -> Void = { _ in }) async throws(DFUFlash.Failure) -> [StepOutcome] {
+        try await DFUFlash.run(modules, session: session, platform: platform, extra: extra, expectedProductID: expectedProductID,
+                               controlRequestsFollow: true, events: events)
     }
 
     /// A full Device OS + application set made by the module writer, at realistic sizes, and
     /// the bootloader (and NCP) a factory device already holds.
-    static func demoSet(for platform: Platform, scale: Double = 1) throws -> (preload: [FirmwareModule], flash: [PlannedModule]) {
+    public static func demoSet(for platform: Platform, scale: Double = 1) throws -> (preload: [FirmwareModule], flash: [PlannedModule]) {
         func size(_ bytes: Int) -> Int { max(0x2100, Int(Double(bytes) * scale) / 4 * 4) }
         if platform.generation == 2 {
             let boot = try ModuleFactory.bootloader(platform, version: 1006)
