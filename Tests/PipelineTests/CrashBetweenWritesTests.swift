@@ -68,6 +68,9 @@ import Testing
             group.cancelAll()
         }
         #expect(await driver.jobs.first?.step == .passed)
+        // The job is passed a moment before its writes are done (the step that passed it is
+        // still writing): wait for the work in flight to end.
+        await driver.drain()
         // What a restart would find.
         let saved = try await storeLog.savedJobs()
         #expect(saved.map(\.step) == [.passed], "the finishing write saved the job")
