@@ -4,7 +4,7 @@ import Seams
 /// The request types a station uses (Device OS `system_control.h`; particle-usb-protocol.md 3.5).
 public enum ControlRequestType: UInt16, Sendable, CaseIterable {
     case deviceID = 20, serialNumber = 21, systemVersion = 30, reset = 40, dfuMode = 50, safeMode = 60
-    case startListening = 70, stopListening = 71, deviceMode = 72, setSetupDone = 73, isSetupDone = 74
+    case startListening = 70, stopListening = 71, deviceMode = 72, setSetupDone = 73, isSetupDone = 74, protectedState = 76
     case moduleInfo = 90
     case startFirmwareUpdate = 250, finishFirmwareUpdate = 251, cancelFirmwareUpdate = 252, firmwareUpdateData = 253
     case cellularICCID = 554
@@ -80,6 +80,14 @@ public struct ControlRequests: Sendable {
     public func isSetupDone() async throws(ControlRequestError) -> Bool {
         let data = try await call(.isSetupDone)
         return try fields(.isSetupDone, data).first { $0.number == 1 }?.value.integer == 1
+    }
+
+    /// Request 76 (GET_PROTECTED_STATE, Device OS 6): field 1 `state` (protected), field 2
+    /// `overridden` (Service Mode). Older Device OS answers NOT_SUPPORTED (-120).
+    public func protectedState() async throws(ControlRequestError) -> (state: Bool, overridden: Bool) {
+        let data = try await call(.protectedState)
+        let decoded = try fields(.protectedState, data)
+        return (decoded.first { $0.number == 1 }?.value.integer == 1, decoded.first { $0.number == 2 }?.value.integer == 1)
     }
 
     /// Request 554: ICCID, and the IMEI from Device OS 5.8.0 / 6.1.0 on (nil before).

@@ -198,6 +198,9 @@ extension EmulatedNormalDevice {
             return (ok, [])
         case 74:
             return (ok, Protobuf.field(1, bool: capabilities.supports(.setupDoneBit, deviceOS, platform: platform.name) ? setupDone : true))
+        case 76:
+            guard capabilities.supports(.protectedStateRequest, deviceOS) else { return (notSupported, []) }
+            return (ok, Protobuf.field(1, bool: profile.protection != .open) + Protobuf.field(2, bool: profile.protection == .service))
         case 90:
             guard capabilities.supports(.moduleInfoRequest, deviceOS) else { return (notSupported, []) }
             return (ok, modules.flatMap { module in

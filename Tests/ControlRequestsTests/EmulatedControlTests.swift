@@ -40,6 +40,17 @@ import Testing
         #expect((cellular.imei != nil) == hasIMEI)
     }
 
+    /// Request 76 comes with Device Protection (Device OS 6): older releases answer
+    /// NOT_SUPPORTED.
+    @Test(arguments: [DeviceProtection.open, .protected, .service])
+    func request76ReportsTheProtectionState(protection: DeviceProtection) async throws {
+        var profile = TestIdentities.profile()
+        profile.protection = protection
+        let reply = try await requests(device("6.2.0", profile: profile)).protectedState()
+        #expect(DeviceProtection(protectedState: reply.state, overridden: reply.overridden) == protection)
+        await #expect { try await requests(device("5.9.0", profile: profile)).protectedState() } throws: { ($0 as? ControlRequestError)?.code == "CTRL-NOT-SUPPORTED" }
+    }
+
     @Test func setupDoneBeforeAndAfter4() async throws {
         let old = device("3.3.1", setupDone: false)
         #expect(try await requests(old).isSetupDone() == false)

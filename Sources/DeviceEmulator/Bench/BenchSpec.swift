@@ -21,6 +21,8 @@ public struct DeviceProfile: Hashable, Sendable {
     /// The USB serial-number string in normal mode when it is not the device ID (a damaged
     /// or hostile device: the udev rules must name its port safely all the same).
     public var usbSerial: String?
+    /// Its Device Protection state (Device OS 6): what request 76 and DFU descriptor 0xFA report.
+    public var protection: DeviceProtection = .open
 
     public init(deviceID: DeviceID, serial: SerialNumber? = nil, iccid: ICCID? = nil, imei: IMEI? = nil, simActive: Bool = false,
                 cloudConnectDelay: Duration = .seconds(20)) {
