@@ -14,6 +14,9 @@ public struct DFUDeviceInfo: Hashable, Sendable {
     public var attributes: UInt8
     public var transferSize: Int
     public var dfuVersion: UInt16
+    /// String descriptor 0xFA, the Device Protection state on Device OS 6.1.2+ bootloaders
+    /// (`sm=o`, `sm=p`, `sm=s`); nil when the device has none (it stalls the request).
+    public var protectionText: String?
 
     /// Reads the descriptors.
     /// - Throws: `DFUError` with operation `descriptors`.
@@ -57,6 +60,7 @@ public struct DFUDeviceInfo: Hashable, Sendable {
             offset += length
         }
         guard info.transferSize > 0 else { throw malformed("DFU functional descriptor") }
+        info.protectionText = try? await string(0xFA)
         return info
     }
 }

@@ -28,13 +28,13 @@ extension EmulatedDFUDevice {
     }
 
     /// String descriptors: 1 manufacturer, 2 product, 3 serial (device ID, lowercase),
-    /// 4... alt settings, 0xFA protection state (`sm=o`/`sm=p`) when 0xFA is listed.
+    /// 4... alt settings, 0xFA protection state (`sm=o`/`sm=p`/`sm=s`) when 0xFA is listed.
     public func string(index: UInt8) -> String? {
         switch index {
         case 1: return "Particle"
         case 2: return configuration.platform.usb?.dfuProductString
         case 3: return configuration.deviceID
-        case 0xFA where configuration.commands.contains(0xFA): return configuration.protected ? "sm=p" : "sm=o"
+        case 0xFA where configuration.commands.contains(0xFA): return "sm=" + String(configuration.protection.rawValue.prefix(1))
         default:
             let alt = Int(index) - 4
             return layoutStrings.indices.contains(alt) ? layoutStrings[alt] : nil

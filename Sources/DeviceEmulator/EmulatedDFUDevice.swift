@@ -14,16 +14,19 @@ public actor EmulatedDFUDevice<C: Clock>: USBControlTransport where C.Duration =
         /// 24 hex characters; shown lowercase as the USB serial number.
         public var deviceID: String
         /// Every segment reads `b`: nothing can be read or written over DFU.
-        public var protected: Bool
+        /// Its Device Protection state: protected, it shows every segment `b` and refuses
+        /// writes; in Service Mode it is open for now.
+        public var protection: DeviceProtection
+        public var protected: Bool { protection == .protected }
         /// What UPLOAD block 0 lists (`00 21 41`; `FA` from 6.1.1, `FB` from 6.2.0).
         public var commands: [UInt8]
         public var timing: FlashTiming
         public var faults: [Fault]
 
-        public init(platform: Platform, deviceID: String, protected: Bool = false, commands: [UInt8] = [0x00, 0x21, 0x41], timing: FlashTiming? = nil, faults: [Fault] = []) {
+        public init(platform: Platform, deviceID: String, protection: DeviceProtection = .open, commands: [UInt8] = [0x00, 0x21, 0x41], timing: FlashTiming? = nil, faults: [Fault] = []) {
             self.platform = platform
             self.deviceID = deviceID.lowercased()
-            self.protected = protected
+            self.protection = protection
             self.commands = commands
             self.timing = timing ?? (platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840)
             self.faults = faults

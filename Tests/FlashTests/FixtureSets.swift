@@ -66,7 +66,7 @@ struct Bench {
 
     init(_ set: FixtureSet, faults: [Fault] = [], protected: Bool = false, timing: FlashTiming = .instant, preload: [FirmwareModule]? = nil) throws {
         device = try EmulatedDFUDevice(
-            .init(platform: set.platform, deviceID: "e00fce68ae40e8a1f5b4c2d3", protected: protected, timing: timing, faults: faults),
+            .init(platform: set.platform, deviceID: "e00fce68ae40e8a1f5b4c2d3", protection: protected ? .protected : .open, timing: timing, faults: faults),
             clock: ContinuousClock(), preload: preload ?? set.preload, ncp: set.ncp)
         // The layout the device reports (a protected device shows every segment as `b`).
         let layout = try DfuSeLayout(EmulatedDFUDevice<ContinuousClock>.protectedLayoutIf(protected, set.platform.dfuAltSettings![0].layout))

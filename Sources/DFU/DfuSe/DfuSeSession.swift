@@ -36,11 +36,14 @@ public struct DfuSeSession: Sendable {
     public let transferSize: Int
     public let layout: DfuSeLayout
     public let timeouts: DFUTimeouts
+    /// String descriptor 0xFA as the device gave it (Device Protection), nil without one.
+    public let protectionText: String?
 
     public init(
         transport: any USBControlTransport, clock: any Clock<Duration>, layout: DfuSeLayout, alt: UInt8 = 0,
-        interface: UInt16 = 0, transferSize: Int = 4096, timeouts: DFUTimeouts = DFUTimeouts()
+        interface: UInt16 = 0, transferSize: Int = 4096, timeouts: DFUTimeouts = DFUTimeouts(), protectionText: String? = nil
     ) {
+        self.protectionText = protectionText
         precondition(transferSize > 0 && transferSize <= 65535, "wTransferSize must be 1...65535")
         self.transport = transport
         self.clock = clock
@@ -346,6 +349,7 @@ extension DfuSeSession {
         guard let layout = info.altNames[0] else {
             throw DFUError(operation: "descriptors", kind: .noLayout, device: transport.deviceName, alt: 0)
         }
-        return DfuSeSession(transport: transport, clock: clock, layout: try DfuSeLayout(layout), transferSize: info.transferSize)
+        return DfuSeSession(transport: transport, clock: clock, layout: try DfuSeLayout(layout), transferSize: info.transferSize,
+                            protectionText: info.protectionText)
     }
 }

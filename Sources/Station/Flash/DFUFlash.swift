@@ -41,16 +41,19 @@ public enum DFUFlash {
     /// Plans, then writes and verifies.
     /// - Parameters:
     ///   - extra: modules the device holds outside DFU's reach (a Tracker's NCP).
+    ///   - allowServiceMode: flash a unit in Service Mode (`[bench] allow_service_mode`);
+    ///     a protected one is refused whatever this says.
     ///   - controlRequestsFollow: the plan's control-request steps run in normal mode too
     ///     (false: a device flashed in DFU mode only, refused before writing when the modules
     ///     written would lack what only those steps install).
     public static func run(
         _ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed] = [], expectedProductID: UInt16?,
-        controlRequestsFollow: Bool, events: @escaping @Sendable (Event) -> Void = { _ in }
+        controlRequestsFollow: Bool, allowServiceMode: Bool = false, events: @escaping @Sendable (Event) -> Void = { _ in }
     ) async throws(Failure) -> [StepOutcome] {
         let prepared: PreparedFlash
         do {
-            prepared = try await PreparedFlash.prepare(modules, session: session, platform: platform, extra: extra, expectedProductID: expectedProductID)
+            prepared = try await PreparedFlash.prepare(modules, session: session, platform: platform, extra: extra, expectedProductID: expectedProductID,
+                                                       allowServiceMode: allowServiceMode)
         } catch let refusal as PlanRefusal {
             throw .refused(refusal)
         } catch let error as DFUError {

@@ -82,6 +82,8 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case unmetDependency(module: String, needs: String)
     case productMismatch(file: String, found: UInt16, expected: UInt16)
     case protectedDevice
+    /// In Service Mode, on a line that does not flash Service Mode units.
+    case serviceMode
     case notWritable(file: String, address: UInt32, reason: String)
     case unsupportedModule(file: String, reason: String)
     case duplicate(file: String, other: String)
@@ -95,7 +97,7 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         case .integrity: "PLAN-INTEGRITY"
         case .unmetDependency: "PLAN-DEPENDENCY"
         case .productMismatch: "PLAN-PRODUCT"
-        case .protectedDevice: "PLAN-PROTECTED"
+        case .protectedDevice, .serviceMode: "PLAN-PROTECTED"
         case .notWritable: "PLAN-NOT-WRITABLE"
         case .unsupportedModule: "PLAN-UNSUPPORTED"
         case .duplicate: "PLAN-DUPLICATE"
@@ -114,7 +116,9 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         case .productMismatch(let file, let found, let expected):
             "\(file) is product firmware for product \(found), but this line makes product \(expected). Check the manifest; nothing was written."
         case .protectedDevice:
-            "the device is protected (Device Protection): DFU cannot write it. Unprotect it through the Particle console or use service mode; nothing was written."
+            "the device is protected (Device Protection): it cannot be written over USB, and rework needs Service Mode, which needs the cloud. Route it to the online rework bench; nothing was written."
+        case .serviceMode:
+            "the device is in Service Mode (Device Protection), and this line does not flash Service Mode units (`[bench] allow_service_mode = true` allows it). Route it to the online rework bench; nothing was written."
         case .notWritable(let file, let address, let reason):
             "\(file) cannot be written over DFU at 0x\(String(address, radix: 16)): \(reason). Nothing was written."
         case .unsupportedModule(let file, let reason):

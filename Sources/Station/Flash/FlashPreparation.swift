@@ -16,11 +16,14 @@ public struct PreparedFlash: Sendable {
     /// or refusing for the missing dependency). Modules the plan replaces are not read here:
     /// the executor compares only what it must.
     /// - Parameter extra: modules the device holds outside DFU's reach (a Tracker's NCP).
-    /// - Throws: `DFUError` while reading, `PlanRefusal` when the plan is refused.
+    /// - Throws: `DFUError` while reading, `PlanRefusal` when the plan is refused (first of
+    ///   all for a unit USB may not write: `DeviceProtection.check`).
     public static func prepare(
         _ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed] = [],
-        expectedProductID: UInt16? = nil
+        expectedProductID: UInt16? = nil, allowServiceMode: Bool = false
     ) async throws -> PreparedFlash {
+        // A protected unit is never read for planning, let alone written.
+        try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: allowServiceMode)
         var inventory = try await DeviceInventory.read(session, platform: platform, depth: .headers)
         func makePlan() throws -> FlashPlan {
             let installed = inventory.filter(\.valid).map(\.installed) + extra

@@ -247,6 +247,15 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         let installed: [InstalledModule]
         do {
             session = try await link.dfu(deviceID, within: .seconds(2))
+        } catch {
+            throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
+        }
+        do throws(PlanRefusal) {
+            try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: false)
+        } catch {
+            throw StepFailure(error.code, error.description)
+        }
+        do {
             installed = try await DeviceInventory.read(session, platform: platform, depth: .headers).filter(\.valid).map(\.installed)
         } catch {
             throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
