@@ -122,9 +122,10 @@ struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
         do {
             try await transport.claim(interface: 0, alternateSetting: 0)
             let session = try await DfuSeSession.open(seam, clock: ContinuousClock())
-            let inventory = try await DeviceInventory.read(session, platform: platform, depth: .whole)
+            let protection = DeviceProtection.reported(by: session)
+            let inventory = protection == .protected ? nil : try await DeviceInventory.read(session, platform: platform, depth: .whole)
             try? await session.abort()
-            return DeviceIdentifier().identifyDFU(identity, inventory: inventory)
+            return DeviceIdentifier().identifyDFU(identity, protection: protection, inventory: inventory)
         } catch {
             identity.notes.append("DFU read: \(error)")
             identity.incomplete = true
@@ -141,6 +142,8 @@ struct IdentifyCommand: AsyncParsableCommand, JSONOutputCommand {
         lines.append("  serial number \(value("serialNumber", identity.serialNumber))")
         lines.append("  ICCID \(value("iccid", identity.iccid)), IMEI \(value("imei", identity.imei))")
         lines.append("  Device OS \(value("deviceOSVersion", identity.deviceOSVersion))")
+        lines.append("  Device Protection \(value("protection", identity.protection?.rawValue))"
+                     + (identity.protection == .protected ? ": USB cannot write it; rework needs the online rework bench" : ""))
         if identity.mode == .listening { lines.append("  listening mode: kept off the cloud") }
         for module in identity.modules ?? [] {
             lines.append("  module \(module.function.name) #\(module.index) v\(module.version) \(module.valid ? "valid" : "INVALID")")

@@ -92,3 +92,23 @@ import Testing
         #expect(identity.notes.contains { $0.contains("not a device ID") })
     }
 }
+
+/// Device Protection in `station identify`: the state the device reports, or null.
+@Suite struct IdentifyProtectionTests {
+    @Test(arguments: [(DeviceProtection.open, "6.2.0", DeviceProtection?.some(.open)), (.protected, "6.2.0", .protected), (.service, "6.2.0", .service),
+                      (.protected, "5.9.0", nil)])
+    func normalModeReadsRequest76FromDeviceOS6(protection: DeviceProtection, os: String, shown: DeviceProtection?) async throws {
+        let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
+        var profile = TestIdentities.profile()
+        profile.protection = protection
+        let device = EmulatedNormalDevice(platform: boron, profile: profile, deviceOS: os, clock: ImmediateClock())
+        let requests = ControlRequests(channel: ControlChannel(transport: device, clock: ImmediateClock()))
+        let identifier = DeviceIdentifier()
+        let identity = await identifier.identifyNormal(identifier.start(port: "1-1", productID: 0xC00D, usbSerial: profile.deviceID.rawValue),
+                                                       requests: requests, openConsole: nil)
+        #expect(identity.protection == shown)
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(identity)) as? [String: Any])
+        #expect(json.keys.contains("protection"))
+        if let shown { #expect(json["protection"] as? String == shown.rawValue) } else { #expect(json["protection"] is NSNull) }
+    }
+}

@@ -17,13 +17,14 @@ import Testing
 @Suite(.serialized) struct NormalModeFlashTests {
     /// A Boron on Device OS 5.9.0 plugged into an in-process bench (active SIM), and the 6.2.0
     /// release with product firmware 4242 v2.
-    static func boronOn590(clock: FastClock) async throws -> (Platform, EmulatedBench, DeviceID, [(name: String, module: FirmwareModule)]) {
+    static func boronOn590(clock: FastClock, deviceOS: String = "5.9.0", protection: DeviceProtection = .open) async throws -> (Platform, EmulatedBench, DeviceID, [(name: String, module: FirmwareModule)]) {
         let boron = try #require(PlatformCatalog.bundled.platform(named: "boron"))
         var profile = TestIdentities.profile()
         profile.simActive = true
         // 1.5 s of real time on the test clock for the listening mode to stop it.
         profile.cloudConnectDelay = .seconds(30)
-        let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: "5.9.0", preload: [.deviceOS])
+        profile.protection = protection
+        let spec = BenchDevice(platform: boron, mode: .normal, profile: profile, deviceOS: deviceOS, preload: [.deviceOS])
         let bench = try EmulatedBench([(spec, try spec.modules(files: [:]))], clock: clock)
         await bench.plug(0)
         return (boron, bench, profile.deviceID, try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (id: 4242, version: 2)))
@@ -58,6 +59,27 @@ import Testing
         let after = try await requests.modules()
         #expect(after.contains { $0.function == .systemPart && $0.version == 6200 && $0.isValid }, "\(after)")
         #expect(await bench.anyConnected().isEmpty, "it never connected")
+        await bench.stop()
+    }
+
+    /// A protected unit (request 76) is refused before its plan, with PLAN-PROTECTED, and
+    /// nothing is sent to it; a Service Mode one only where the line allows it.
+    @Test(arguments: [(DeviceProtection.protected, false), (.protected, true), (.service, false)])
+    func aUnitUSBMayNotWriteIsRefusedBeforeItsPlan(protection: DeviceProtection, allowServiceMode: Bool) async throws {
+        let clock = FastClock()
+        let (boron, bench, id, release) = try await Self.boronOn590(clock: clock, deviceOS: "6.2.0", protection: protection)
+        let seen = EventLog()
+        do {
+            _ = try await NormalModeFlash(clock: clock, allowServiceMode: allowServiceMode).run(
+                release.map { PlannedModule(name: $0.name, module: $0.module) }, platform: boron, expectedProductID: 4242,
+                connect: { try await bench.normal(id, within: .seconds(60)) }, openDFU: { _ in nil }, events: { seen.append($0) })
+            Issue.record("a \(protection) unit was flashed")
+        } catch {
+            guard case .refused(let refusal) = error else { Issue.record("\(error)"); return }
+            #expect(refusal.code == "PLAN-PROTECTED")
+        }
+        #expect(!seen.all.contains { if case .planned = $0 { true } else { false } }, "refused before the plan")
+        #expect(await bench.presence(id) == .normal)
         await bench.stop()
     }
 

@@ -66,11 +66,14 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
     public let dfuWithin: Duration
     /// How long it may take to come back after each control-request update's reset.
     public let updateWithin: Duration
+    /// Flash a unit in Service Mode (`[bench] allow_service_mode`); a protected one never.
+    public let allowServiceMode: Bool
 
-    public init(clock: C, dfuWithin: Duration = .seconds(15), updateWithin: Duration = .seconds(30)) {
+    public init(clock: C, dfuWithin: Duration = .seconds(15), updateWithin: Duration = .seconds(30), allowServiceMode: Bool = false) {
         self.clock = clock
         self.dfuWithin = dfuWithin
         self.updateWithin = updateWithin
+        self.allowServiceMode = allowServiceMode
     }
 
     /// - Parameters:
@@ -91,6 +94,15 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
             try await requests.startListening()
             deviceID = try await requests.deviceID()
             events(.listening(deviceID: deviceID))
+            // Device Protection first (request 76, Device OS 6; older releases do not answer
+            // it and cannot be protected): a unit USB may not write is refused before the plan.
+            if let state = try? await requests.protectedState() {
+                do throws(PlanRefusal) {
+                    try DeviceProtection.check(DeviceProtection(protectedState: state.state, overridden: state.overridden), allowServiceMode: allowServiceMode)
+                } catch {
+                    throw Failure.refused(error)
+                }
+            }
             installed = try await requests.modules().filter(\.isValid).compactMap { module -> InstalledModule? in
                 guard let function = module.function else { return nil }
                 return InstalledModule(identity: ModuleIdentity(function: function, index: module.index, version: module.version))

@@ -80,6 +80,11 @@ public struct DeviceIdentifier: Sendable {
             }
             identity.sources["modules"] = .controlRequest
         }
+        if let release, capabilities.supports(.protectedStateRequest, release),
+           let state = await attempt("protection state", { () async throws(ControlRequestError) in try await requests.protectedState() }) {
+            identity.protection = DeviceProtection(protectedState: state.state, overridden: state.overridden)
+            identity.sources["protection"] = .controlRequest
+        }
         if let mode = await attempt("device mode", { () async throws(ControlRequestError) in try await requests.isListening() }) {
             identity.mode = mode ? .listening : .normal
         } else if listening {
@@ -129,10 +134,18 @@ public struct DeviceIdentifier: Sendable {
         return identity
     }
 
-    /// A DFU-mode device: modules from the DFU inventory, the Device OS release from the
-    /// system part's version; the rest needs normal mode.
-    public func identifyDFU(_ identity: DeviceIdentity, inventory: [DeviceInventory.Found]) -> DeviceIdentity {
+    /// A DFU-mode device: its protection state (`DeviceProtection.reported(by:)`), modules
+    /// from the DFU inventory, the Device OS release from the system part's version; the
+    /// rest needs normal mode. A protected unit's inventory is not read (nil): it refuses
+    /// DFU reads.
+    public func identifyDFU(_ identity: DeviceIdentity, protection: DeviceProtection?, inventory: [DeviceInventory.Found]?) -> DeviceIdentity {
         var identity = identity
+        identity.protection = protection
+        if protection != nil { identity.sources["protection"] = .dfu }
+        guard let inventory else {
+            identity.notes.append("protected (Device Protection): its modules cannot be read over DFU")
+            return identity
+        }
         identity.modules = inventory.map {
             let id = $0.installed.identity
             return DeviceIdentity.Module(identity: id, valid: $0.valid)

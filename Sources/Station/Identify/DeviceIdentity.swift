@@ -31,6 +31,10 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
     public var imei: String?
     public var deviceOSVersion: String?
     public var modules: [Module]?
+    /// Its Device Protection state (JSON `protection`: `open`, `protected`, `service`, or
+    /// null when the device cannot say): DFU descriptor 0xFA or the layout in DFU mode,
+    /// request 76 in normal mode (Device OS 6).
+    public var protection: DeviceProtection?
     /// Field name (`deviceID`, `iccid`, ...) → the channel that gave it.
     public var sources: [String: Source]
     /// What could not be read and why, what needs another mode, disagreements between channels.
@@ -94,7 +98,7 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
     }
 
     enum Key: String, CodingKey {
-        case port, deviceID, platform, platformID, mode, serialNumber, iccid, imei, deviceOSVersion, modules, sources, notes
+        case port, deviceID, platform, platformID, mode, serialNumber, iccid, imei, deviceOSVersion, modules, protection, sources, notes
     }
 
     /// Every key is present; unknown values are null.
@@ -110,6 +114,7 @@ public struct DeviceIdentity: Hashable, Sendable, Encodable {
         try container.encode(imei, forKey: .imei)
         try container.encode(deviceOSVersion, forKey: .deviceOSVersion)
         try container.encode(modules, forKey: .modules)
+        try container.encode(protection, forKey: .protection)
         try container.encode(sources, forKey: .sources)
         try container.encode(notes, forKey: .notes)
     }

@@ -89,8 +89,13 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 guard let platform = start.platform.flatMap({ PlatformCatalog.bundled.platform(named: $0) }) else {
                     throw StepFailure("IDENTIFY-PLATFORM", "USB product ID 2b04:\(String(productID, radix: 16)) is not a platform the station knows")
                 }
+                // A protected unit is never written: it goes to rework before anything is read.
+                let protection = DeviceProtection.reported(by: session)
+                if protection == .protected {
+                    throw StepFailure(PlanRefusal.protectedDevice.code, PlanRefusal.protectedDevice.description)
+                }
                 let inventory = try await DeviceInventory.read(session, platform: platform, depth: .headers)
-                start = identifier.identifyDFU(start, inventory: inventory)
+                start = identifier.identifyDFU(start, protection: protection, inventory: inventory)
                 _ = try await session.leave()
             } catch let failure as StepFailure {
                 throw failure
