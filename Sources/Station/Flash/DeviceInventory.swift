@@ -11,8 +11,8 @@ public enum DeviceInventory {
         /// header only (`checked` false) counts as valid until `check` reads it whole.
         public let installed: InstalledModule
         public var valid: Bool { installed.valid }
-        /// Where it starts in flash.
-        public let address: UInt32
+        /// Where it starts in flash (an inventory always knows).
+        public var address: UInt32 { installed.address ?? 0 }
         public let problem: String?
         /// The bytes read: the whole module, or its header span only (nil for the radio
         /// stack, known by its record).
@@ -24,7 +24,6 @@ public enum DeviceInventory {
 
         init(installed identity: ModuleIdentity, address: UInt32, valid: Bool, problem: String?, readBack: ReadBack?, checked: Bool, length: Int) {
             installed = InstalledModule(identity: identity, valid: valid, address: address)
-            self.address = address
             self.problem = problem
             self.readBack = readBack
             self.checked = checked

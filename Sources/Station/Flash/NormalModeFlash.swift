@@ -83,7 +83,7 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
                     connect: @escaping @Sendable () async throws -> ControlRequests,
                     openDFU: @Sendable (String) async -> DfuSeSession?,
                     events: @escaping @Sendable (Event) -> Void) async throws(Failure) -> Outcome {
-        guard let layoutText = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(layoutText) else {
+        guard let layout = platform.catalogLayout else {
             throw .unreachable(DFUError(operation: "descriptors", kind: .noLayout, device: platform.name, alt: 0))
         }
         let plan: FlashPlan

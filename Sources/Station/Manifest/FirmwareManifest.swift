@@ -94,7 +94,7 @@ public struct FirmwareManifest: Sendable {
         }
         // The image a blank device (bootloader only) would hold once everything is flashed:
         // every dependency must be met inside the manifest.
-        guard let text = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout, let layout = try? DfuSeLayout(text) else {
+        guard let layout = platform.catalogLayout else {
             problems.append(ManifestError(code: "MANIFEST-PLATFORM", file: nil, message: "the catalog has no DFU memory layout for \(platform.name)"))
             return .failure(Problems(all: problems))
         }

@@ -277,8 +277,8 @@ public struct BenchState: Sendable {
         // It left meanwhile (or arrived again elsewhere): this guard is over.
         guard var job = jobs[deviceID], let guarding = job.guarding, guarding.port == port else { return [] }
         job.guarding = nil
-        jobs[deviceID] = job
-        if job.isUnstarted { jobs[deviceID] = nil }
+        // A device first seen by this guard gets its job from `arrived`.
+        jobs[deviceID] = job.isUnstarted ? nil : job
         let actions = arrived(port, deviceID, guarding.arrival, guardLatency: latency, now)
         guard let failure else { return actions }
         return actions + fail(deviceID, JobFailure(code: failure.code, message: "\(failure.message). Unplug it now: it may connect to the cloud"), now)

@@ -168,7 +168,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         guard let name, let manifest = manifests[name] else {
             throw StepFailure("MANIFEST-NO-PLATFORM", "this line has no firmware manifest for \(name ?? "this platform"); set the device aside or add the platform's manifest")
         }
-        guard Self.layout(of: manifest.platform) != nil else {
+        guard manifest.platform.catalogLayout != nil else {
             throw StepFailure("MANIFEST-PLATFORM", "the catalog has no DFU layout for \(manifest.platform.name)")
         }
         guard await link.presence(deviceID) == .dfu else {
@@ -265,7 +265,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         } catch {
             throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
         }
-        guard let layout = Self.layout(of: platform) else {
+        guard let layout = platform.catalogLayout else {
             throw StepFailure("MANIFEST-PLATFORM", "the catalog has no DFU layout for \(platform.name)")
         }
         let plan: FlashPlan
@@ -276,12 +276,6 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             throw StepFailure(error.code, error.description)
         }
         return FlashStart(plan: plan, installed: installed, session: session, alreadyInstalled: Self.alreadyInstalled(plan, manifest: manifest))
-    }
-
-    /// The platform's alt 0 memory layout, from the catalog.
-    static func layout(of platform: Platform) -> DfuSeLayout? {
-        guard let text = platform.dfuAltSettings?.first(where: { $0.alt == 0 })?.layout else { return nil }
-        return try? DfuSeLayout(text)
     }
 
     /// Manifest modules a plan leaves out: the device holds them already.
