@@ -67,6 +67,7 @@ let package = Package(
                 .embedInCode("Resources/platforms.json"),
                 .embedInCode("Resources/device-os-versions.json"),
                 .embedInCode("Resources/device-os-capabilities.json"),
+                .embedInCode("Resources/device-protection.json"),
             ]),
         .target(
             name: "FirmwareModules",

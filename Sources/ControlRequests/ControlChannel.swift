@@ -40,6 +40,10 @@ public struct ControlRequestError: Error, Hashable, Sendable, CustomStringConver
         }
     }
 
+    /// The device refused the request because it is protected (result -1801): the unit
+    /// goes to rework, it is not a fault of the request or the bench.
+    public var isDeviceProtected: Bool { kind == .result(.deviceProtected) }
+
     public var description: String {
         let what = "\(request) on \(device)"
         return switch kind {

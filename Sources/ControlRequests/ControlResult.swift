@@ -4,6 +4,8 @@ public struct ControlResult: RawRepresentable, Hashable, Sendable, CustomStringC
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
     public static let ok = ControlResult(rawValue: 0)
+    /// -1801: Device Protection is on and the request is one a protected device refuses.
+    public static let deviceProtected = ControlResult(rawValue: -1801)
     static let names: [Int32: String] = [
         0: "OK", -100: "ERROR", -110: "BUSY", -120: "NOT_SUPPORTED", -130: "NOT_ALLOWED", -140: "CANCELLED", -150: "ABORTED",
         -160: "TIMEOUT", -170: "NOT_FOUND", -180: "ALREADY_EXISTS", -190: "TOO_LARGE", -200: "LIMIT_EXCEEDED", -210: "INVALID_STATE",

@@ -167,6 +167,11 @@ extension EmulatedNormalDevice {
     func handle(_ type: UInt16, _ payload: [UInt8]) -> (result: Int32, data: [UInt8]) {
         let ok: Int32 = 0, notSupported: Int32 = -120, invalidState: Int32 = -210, outOfRange: Int32 = -290
         let fields = (try? Protobuf.fields(payload)) ?? []
+        // A protected unit answers only the requests Device Protection lets through over USB
+        // (data: `DeviceProtectionRules`); every other gets DEVICE_PROTECTED.
+        if profile.protection == .protected, !DeviceProtectionRules.bundled.allowedWhenProtected.contains(type) {
+            return (ControlResult.deviceProtected.rawValue, [])
+        }
         switch type {
         case 20: return (ok, Protobuf.field(1, string: profile.deviceID.rawValue))
         case 21: return (ok, Protobuf.field(1, string: profile.serial?.rawValue ?? ""))
@@ -254,6 +259,9 @@ extension EmulatedNormalDevice {
 
     /// The legacy raw requests (bRequest 0x50, wIndex = type).
     func legacy(_ setup: ControlSetup) throws(USBTransferError) -> [UInt8] {
+        // The same filter as the service protocol: a protected unit refuses (STALL, the only
+        // answer this path has) all but what Device Protection lets through.
+        if profile.protection == .protected, !DeviceProtectionRules.bundled.allowedWhenProtected.contains(setup.index) { throw .stall }
         switch (setup.requestType, setup.index) {
         case (0xC0, 20): return Array(profile.deviceID.rawValue.uppercased().utf8)
         case (0xC0, 30):

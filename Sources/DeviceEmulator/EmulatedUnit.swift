@@ -1,4 +1,5 @@
 import FirmwareModules
+import ParticleDevices
 
 /// One emulated device over time, as a host sees it: the DFU personality (the bootloader,
 /// which owns the flash) and, while its firmware runs, a normal-mode personality made from
@@ -42,8 +43,17 @@ public actor EmulatedUnit<C: Clock<Duration>> {
         made = modules.map(EmulatedModule.init)
         let timing: FlashTiming = physical ? (spec.platform.mcu == .stm32f205 ? .stm32f205 : .nrf52840) : .instant
         dfu = try EmulatedDFUDevice(
-            .init(platform: spec.platform, deviceID: spec.profile.deviceID.rawValue, timing: timing, faults: spec.faults), clock: clock,
+            .init(platform: spec.platform, deviceID: spec.profile.deviceID.rawValue, protection: spec.profile.protection,
+                  commands: Self.dfuCommands(deviceOS: spec.deviceOS), timing: timing, faults: spec.faults), clock: clock,
             preload: modules.filter { $0.header.function != .ncpFirmware }, ncp: modules.first { $0.header.function == .ncpFirmware })
+    }
+
+    /// The DfuSe commands its bootloader lists: 0xFA (the protection state descriptor) from
+    /// the release that reports it (`dfuProtectionDescriptor`).
+    static func dfuCommands(deviceOS: String) -> [UInt8] {
+        let base: [UInt8] = [0x00, 0x21, 0x41]
+        guard let release = DeviceOSRelease(deviceOS), DeviceOSCapabilities.bundled.supports(.dfuProtectionDescriptor, release) else { return base }
+        return base + [0xFA]
     }
 
     public nonisolated var deviceID: String { spec.profile.deviceID.rawValue }

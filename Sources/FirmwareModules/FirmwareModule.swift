@@ -49,6 +49,14 @@ public struct FirmwareModule: Hashable, Sendable {
         header.endAddress > header.startAddress && Int(header.endAddress - header.startAddress) + 4 == size
     }
     /// The product ID, or nil when the suffix has none (size < 40).
+    /// The SECURITY_MODE extension's mode (0 none, 1 protected: the bootloader of a
+    /// protected device), from the prefix or the suffix, first found; nil without one.
+    public var securityMode: UInt8? {
+        for located in prefixExtensions + suffix.extensions {
+            if case .securityMode(let mode, _) = located.value { return mode }
+        }
+        return nil
+    }
     public var productID: UInt16? { suffix.productID }
     public var productVersion: UInt16? { suffix.productVersion }
 

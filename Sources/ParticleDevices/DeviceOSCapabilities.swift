@@ -16,7 +16,8 @@ public struct DeviceOSRelease: Comparable, Hashable, Sendable, CustomStringConve
 /// What a Device OS release supports over USB, as data (`device-os-capabilities.json`).
 public struct DeviceOSCapabilities: Sendable {
     public enum Capability: String, Sendable, CaseIterable, Decodable {
-        case controlRequests, moduleInfoRequest, cellularIdentityRequest, imeiInCellularIdentity, setupDoneBit, legacyReset, listeningBaud28800, protectedStateRequest
+        case controlRequests, moduleInfoRequest, cellularIdentityRequest, imeiInCellularIdentity, setupDoneBit, legacyReset, listeningBaud28800, protectedStateRequest,
+            dfuProtectionDescriptor
     }
 
     struct File: Decodable {

@@ -125,13 +125,13 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
             connectivity = ConnectivityTest(link: setup.link, clock: clock, activate: { id in try await line.activate(id) }, isOnline: { id in try await line.isOnline(id) })
         }
         let policy = BenchPolicy(pairing: bench.pairing, scanRequired: bench.scanRequired, finalStates: bench.finalStates, defaultFinalState: bench.finalState,
-                                 connectivityTest: bench.connectivityTest)
+                                 connectivityTest: bench.connectivityTest, allowServiceMode: bench.allowServiceMode)
         // A line that pairs by nothing still reads a scanned sticker as a serial number first.
         let pairing: PairingKey = bench.pairing == .imei ? .imei : .serialNumber
         let wedge = bench.affixes(of: .keyboardWedge)
         let driver = BenchDriver(
             policy: policy,
-            provisioner: Provisioner(link: setup.link, manifests: setup.manifests, clock: clock),
+            provisioner: Provisioner(link: setup.link, manifests: setup.manifests, clock: clock, allowServiceMode: bench.allowServiceMode),
             noCloud: NoCloudPolicy(connectivityTest: bench.connectivityTest), link: setup.link,
             log: StoreLog(store: setup.store, stationID: station.station.id, line: station.station.line, operatorName: setup.operatorName,
                           destination: station.fallback.policy == .always ? .testAccount : .product),

@@ -52,7 +52,7 @@ public struct StoreLog: ProvisioningLog {
             steps: job.stepLog.map { .init(step: $0.step.rawValue, at: $0.at) },
             modulesBefore: versions(detail.modulesBefore), modulesAfter: versions(detail.modulesAfter),
             written: detail.written.map { .init(file: $0.file, sha256: $0.sha256, bytes: $0.bytes, action: $0.action, verified: true) },
-            mobileSecret: job.mobileSecret), then: storeChange(job, change), saving: snapshot(job))
+            mobileSecret: job.mobileSecret, protection: job.identity.protection?.rawValue), then: storeChange(job, change), saving: snapshot(job))
     }
 
     func storeChange(_ job: Job, _ change: ImportChange) -> StationStore.ImportChange {

@@ -9,8 +9,9 @@ struct CodesCommand: AsyncParsableCommand, JSONOutputCommand {
     static let configuration = CommandConfiguration(
         commandName: "codes", abstract: "List the failure codes: what each means and what to do next.",
         discussion: """
-            Every code the station shows has one of four next steps: replug and retry, set aside \
-            for rework, find the right sticker, call the line lead. A code with a * stands for a \
+            Every code the station shows has one of five next steps: replug and retry, set aside \
+            for rework, route to online rework (a protected unit), find the right sticker, call the \
+            line lead. A code with a * stands for a \
             family (DFU-*-STALL: a STALL in any DFU step). Give a CODE to see just that one. \
             --markdown prints the table stations/failure-codes.md holds.
             """)

@@ -46,6 +46,9 @@ struct FlashCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Stay in DFU mode afterwards.")
     var stayInDFU = false
 
+    @Flag(name: .long, help: "Flash a unit in Service Mode (Device Protection, opened by the cloud for rework). A protected unit is refused whatever this says.")
+    var allowServiceMode = false
+
     @Argument(help: "Module files to flash.", completion: .file())
     var files: [String]
 
@@ -140,7 +143,7 @@ struct FlashCommand: AsyncParsableCommand {
         out.say("\(platform.displayName) (platform \(platform.id)) in normal mode at \(portPath)")
         let outcome: NormalModeFlash<ContinuousClock>.Outcome
         do throws(NormalModeFlash<ContinuousClock>.Failure) {
-            outcome = try await NormalModeFlash(clock: ContinuousClock()).run(
+            outcome = try await NormalModeFlash(clock: ContinuousClock(), allowServiceMode: allowServiceMode).run(
                 modules, platform: platform, expectedProductID: productID,
                 connect: {
                     let transport = try await bus.open(portPath: portPath, retry: OpenRetry(attempts: 1))
@@ -184,6 +187,8 @@ struct FlashCommand: AsyncParsableCommand {
         switch event {
         case .listening:
             out.say("put in listening mode (kept off the cloud)")
+        case .protection(let state):
+            out.say(Self.protectionLine(state))
         case .planned(let plan, _):
             out.say("\nplan:")
             for step in plan.steps {
@@ -203,16 +208,28 @@ struct FlashCommand: AsyncParsableCommand {
         }
     }
 
+    /// What `station flash` says of a unit's Device Protection before it plans.
+    static func protectionLine(_ state: DeviceProtection) -> String {
+        switch state {
+        case .open: "Device Protection: open"
+        case .service: "Device Protection: Service Mode; flashed because --allow-service-mode is given"
+        case .protected: "Device Protection: protected"
+        }
+    }
+
     /// `DFUFlash` (inventory, plan, write, verify), each stage printed.
     /// - Parameter controlRequestsRan: the plan's control-request steps already ran in normal
     ///   mode (false: a device flashed in DFU mode only).
     func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed], out: Output = Output(prefix: ""),
                controlRequestsRan: Bool = false) async throws {
         let progress = ProgressPrinter(out: out)
+        if let state = DeviceProtection.reported(by: session), !controlRequestsRan, state.allowsWrites(serviceModeAllowed: allowServiceMode) {
+            out.say(Self.protectionLine(state))
+        }
         let outcomes: [StepOutcome]
         do throws(DFUFlash.Failure) {
             outcomes = try await DFUFlash.run(modules, session: session, platform: platform, extra: extra, expectedProductID: productID,
-                                              controlRequestsFollow: controlRequestsRan) { event in
+                                              controlRequestsFollow: controlRequestsRan, allowServiceMode: allowServiceMode) { event in
                 switch event {
                 case .planned(let plan):
                     out.say("\nplan:")

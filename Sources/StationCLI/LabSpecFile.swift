@@ -8,7 +8,7 @@ import ParticleDevices
 /// FILE`): one `[[device]]` table per emulated device, attached as bus IDs 1-1, 1-2, ... in
 /// order. Keys are documented in lab/README.md; unknown keys are errors.
 enum LabSpecFile {
-    static let keys = ["platform", "mode", "device_id", "usb_serial", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach"]
+    static let keys = ["platform", "mode", "device_id", "usb_serial", "serial", "iccid", "imei", "device_os", "preload", "sim_active", "cloud_connect_delay", "faults", "attach", "protection"]
 
     /// The barcode scanners a spec file describes (`[[scanner]]` with `kind = "serial"` or
     /// `"keyboard"`),
@@ -73,6 +73,11 @@ enum LabSpecFile {
         profile.usbSerial = try fields.string("usb_serial")
         if let iccid = try parse("iccid", ICCID.init) { profile.iccid = iccid }
         if let imei = try parse("imei", IMEI.init) { profile.imei = imei }
+        let protection = try fields.string("protection") ?? "open"
+        guard let state = DeviceProtection(rawValue: protection) else {
+            throw fields.fail("protection", "'\(protection)' is not a Device Protection state; use open, protected or service.")
+        }
+        profile.protection = state
         profile.simActive = try fields.bool("sim_active") ?? false
         profile.cloudConnectDelay = try fields.seconds("cloud_connect_delay") ?? .seconds(20)
         let deviceOS = try fields.string("device_os") ?? "6.2.0"

@@ -17,12 +17,16 @@ struct ManifestCreateCommand: AsyncParsableCommand {
             Reads every .bin file in DIR, takes the platform, Device OS and product (ID and version) \
             from the modules themselves, checks that the image they make is consistent (one platform, \
             every dependency met, one product firmware), and writes DIR/manifest.toml (or --out) \
-            with each file's SHA-256. Exit 65 when the files do not make a consistent manifest.
+            with each file's SHA-256. --device-protection marks a product with Device Protection: \
+            its system part and bootloader must meet the protected minimums (Device OS 6.1.1) and \
+            its bootloader be the protected variant (SECURITY_MODE). Exit 65 when the files do not \
+            make a consistent manifest.
             """)
 
     @Argument(help: "The folder holding the module files.", completion: .directory) var directory: String
     @Option(name: .long, help: "The manifest's name (default: the folder's name).") var name: String?
     @Option(name: .long, help: "Where to write it (default: DIR/manifest.toml).") var out: String?
+    @Flag(name: .long, help: "The product has Device Protection (writes [product] device_protection = true).") var deviceProtection = false
 
     func run() async throws {
         let folder = URL(fileURLWithPath: directory)
@@ -46,7 +50,7 @@ struct ManifestCreateCommand: AsyncParsableCommand {
         for name in names {
             files.append((name, [UInt8](try CommandFailure.read(folder.appendingPathComponent(name).path, what: "module file"))))
         }
-        let manifest = try FirmwareManifest.create(name: name ?? folder.lastPathComponent, files: files)
+        let manifest = try FirmwareManifest.create(name: name ?? folder.lastPathComponent, files: files, deviceProtection: deviceProtection)
         let target = out ?? folder.appendingPathComponent("manifest.toml").path
         do {
             try Data(manifest.file.toml.utf8).write(to: URL(fileURLWithPath: target))
@@ -64,7 +68,9 @@ struct ManifestVerifyCommand: AsyncParsableCommand {
         discussion: """
             FILE is the manifest, or a folder holding manifest.toml. Module files are looked up \
             relative to the manifest's folder. Every problem is listed, each with its code. Exit 65 \
-            when the manifest cannot be used, 74 when it cannot be read.
+            when the manifest cannot be used, 74 when it cannot be read. A product with Device \
+            Protection ([product] device_protection = true) is checked against the protected \
+            minimums and must carry the protected bootloader (MANIFEST-PROTECTION).
             """)
 
     @Argument(help: "The manifest file, or the folder holding manifest.toml.", completion: .file()) var file: String
@@ -119,9 +125,13 @@ struct ManifestVerifyCommand: AsyncParsableCommand {
     static func summary(_ manifest: FirmwareManifest) -> String {
         let file = manifest.file
         var lines = ["\(file.name): \(manifest.platform.displayName) (\(file.platform)), Device OS \(file.deviceOS), product \(file.productID) version \(file.productVersion)"]
+        if file.deviceProtection {
+            lines.append("  Device Protection: on (the protected minimums are met; the bootloader is the protected variant where required)")
+        }
         for module in manifest.modules {
             let header = module.module.header
-            lines.append("  \(module.name): \(header.function.name) #\(header.index) v\(header.version), \(module.module.size) bytes")
+            let variant = module.module.securityMode == 1 ? ", protected variant (SECURITY_MODE)" : ""
+            lines.append("  \(module.name): \(header.function.name) #\(header.index) v\(header.version), \(module.module.size) bytes\(variant)")
         }
         return lines.joined(separator: "\n")
     }

@@ -75,6 +75,9 @@ public struct BenchConfig: Sendable, Hashable {
     public var finalStates: [String: FinalState]
     /// An end-to-end connectivity line: devices connect under the test account.
     public var connectivityTest: Bool
+    /// Flash units in Service Mode (Device Protection, opened for rework by the cloud); a
+    /// protected unit is never flashed. Off by default: such units go to the rework bench.
+    public var allowServiceMode: Bool = false
     public var operatorSignIn: Bool
     /// Names allowed to sign in (empty: anyone who types a name).
     public var operators: [String]
@@ -88,7 +91,7 @@ public struct BenchConfig: Sendable, Hashable {
     public static func parse(_ text: String, file: String, station: StationConfig, catalog: PlatformCatalog = .bundled) throws(ConfigFileError) -> BenchConfig {
         let root = try TOMLFields(try TOMLFields.parse(text, file: file), path: "", file: file, allowed: StationConfig.sections + sections)
         guard let bench = try root.table("bench", allowed: ["manifest", "product", "slots", "slot", "pairing", "scan_required", "final_state", "final_state_by_platform",
-                                                           "connectivity_test", "operator_sign_in", "operators"]) else {
+                                                           "connectivity_test", "allow_service_mode", "operator_sign_in", "operators"]) else {
             throw ConfigFileError(file: file, key: "bench", problem: "missing; add a [bench] table with at least manifest = \"path/to/manifest.toml\" (stations/README.md).")
         }
         guard let manifest = try bench.string("manifest"), !manifest.isEmpty else {
@@ -197,9 +200,11 @@ public struct BenchConfig: Sendable, Hashable {
             extras.append(ExtraProduct(platform: name, productID: id, manifest: path))
         }
         let operators = try bench.strings("operators") ?? []
-        return BenchConfig(manifest: manifest, extraProducts: extras, slots: slots, scanners: scanners, scannerAffixes: affixes, pairing: pairing, scanRequired: scanRequired,
+        var config = BenchConfig(manifest: manifest, extraProducts: extras, slots: slots, scanners: scanners, scannerAffixes: affixes, pairing: pairing, scanRequired: scanRequired,
                            finalState: finalState, finalStates: finalStates, connectivityTest: connectivity,
                            operatorSignIn: try bench.bool("operator_sign_in") ?? !operators.isEmpty, operators: operators)
+        config.allowServiceMode = try bench.bool("allow_service_mode") ?? false
+        return config
     }
 
     static func isPortPath(_ text: String) -> Bool {

@@ -13,6 +13,7 @@ import TextFormats
 /// [product]
 /// id = 12345
 /// version = 7
+/// device_protection = true   # optional: the product has Device Protection
 ///
 /// [[module]]
 /// file = "boron-system-part1@6.2.0.bin"   # relative to the manifest's folder
@@ -33,14 +34,18 @@ public struct FirmwareManifestFile: Hashable, Sendable {
     public var deviceOS: String
     public var productID: Int
     public var productVersion: Int
+    /// The product has Device Protection (`[product] device_protection`): its firmware must
+    /// meet the protected minimums and carry the protected bootloader.
+    public var deviceProtection: Bool
     public var modules: [Module]
 
-    public init(name: String, platform: String, deviceOS: String, productID: Int, productVersion: Int, modules: [Module]) {
+    public init(name: String, platform: String, deviceOS: String, productID: Int, productVersion: Int, deviceProtection: Bool = false, modules: [Module]) {
         self.name = name
         self.platform = platform
         self.deviceOS = deviceOS
         self.productID = productID
         self.productVersion = productVersion
+        self.deviceProtection = deviceProtection
         self.modules = modules
     }
 
@@ -49,7 +54,7 @@ public struct FirmwareManifestFile: Hashable, Sendable {
         guard let head = try root.table("manifest", allowed: ["name", "platform", "device_os"]) else {
             throw ConfigFileError(file: file, key: "manifest", problem: "missing; add a [manifest] table with name, platform and device_os.")
         }
-        guard let product = try root.table("product", allowed: ["id", "version"]) else {
+        guard let product = try root.table("product", allowed: ["id", "version", "device_protection"]) else {
             throw ConfigFileError(file: file, key: "product", problem: "missing; add a [product] table with the product ID and firmware version.")
         }
         func required(_ fields: TOMLFields, _ key: String, _ example: String) throws(ConfigFileError) -> String {
@@ -76,7 +81,8 @@ public struct FirmwareManifestFile: Hashable, Sendable {
         }
         return FirmwareManifestFile(name: try required(head, "name", "boron-production"), platform: try required(head, "platform", "boron"),
                                     deviceOS: try required(head, "device_os", "6.2.0"), productID: try number(product, "id"),
-                                    productVersion: try number(product, "version"), modules: modules)
+                                    productVersion: try number(product, "version"), deviceProtection: try product.bool("device_protection") ?? false,
+                                    modules: modules)
     }
 
     /// The manifest as TOML, in the layout `parse` reads.
@@ -86,7 +92,7 @@ public struct FirmwareManifestFile: Hashable, Sendable {
             "# Firmware manifest: every file is pinned by its SHA-256; `station manifest verify` re-checks them.",
             "[manifest]", "name = \(quoted(name))", "platform = \(quoted(platform))", "device_os = \(quoted(deviceOS))", "",
             "[product]", "id = \(productID)", "version = \(productVersion)",
-        ]
+        ] + (deviceProtection ? ["device_protection = true"] : [])
         for module in modules {
             lines += ["", "[[module]]", "file = \(quoted(module.file))", "sha256 = \(quoted(module.sha256))"]
         }

@@ -40,10 +40,12 @@ public struct LineReport: Sendable {
         public let key: String
         public let devices: Int
         public let attempts: Int
-        /// Attempts that passed / failed.
+        /// Attempts that passed / failed (a protected unit's refusal is not a failure).
         public let passed: Int
         public let failed: Int
-        /// Passed attempts over attempts, 0-1.
+        /// Attempts refused because the unit is protected (routed to the online rework bench).
+        public let `protected`: Int
+        /// Passed attempts over the attempts the bench could make (protected ones left out), 0-1.
         public let passRate: Double
     }
 
@@ -57,6 +59,15 @@ public struct LineReport: Sendable {
 
     public static let bucketSeconds: Double = 15 * 60
 
+    /// Failure codes that mean the unit is protected (Device Protection): the bench may not
+    /// write it, it goes to the online rework bench. Counted apart: not a failure of the bench.
+    public static let protectedCodes: Set<String> = ["PLAN-PROTECTED", "CTRL-DEVICE-PROTECTED", "GUARD-PROTECTED"]
+
+    /// Whether an attempt ended because the unit is protected.
+    public static func isProtected(_ record: ProvisioningRecord) -> Bool {
+        !record.passed && protectedCodes.contains(record.failureCode ?? "")
+    }
+
     /// Records in time order, one per attempt (duplicates across merged stores removed).
     public let records: [ProvisioningRecord]
     /// The range asked for (nil: open).
@@ -65,16 +76,22 @@ public struct LineReport: Sendable {
     /// Distinct devices.
     public let devices: Int
     public let attempts: Int
-    /// Devices whose last attempt passed / failed.
+    /// Devices whose last attempt passed / failed (failed: by a fault the bench saw, not
+    /// because the unit is protected).
     public let passed: Int
     public let failed: Int
-    /// Devices that passed on their first attempt, over all devices (0-1).
+    /// Devices whose last attempt was refused because the unit is protected (Device
+    /// Protection; or in Service Mode on a line that does not flash those): routed to the
+    /// online rework bench, counted apart from failures and left out of the yields.
+    public let `protected`: Int
+    /// Devices that passed on their first attempt, over the devices the bench could make
+    /// (protected ones left out), 0-1.
     public let firstPassYield: Double
-    /// Devices that passed in the end, over all devices (0-1).
+    /// Devices that passed in the end, over the devices the bench could make, 0-1.
     public let yield: Double
     /// Passed devices per hour over the span from the first start to the last finish.
     public let throughputPerHour: Double
-    /// Failed attempts by failure code.
+    /// Failed attempts by failure code (protected units' refusals not among them).
     public let failuresByCode: [String: Int]
     public let pareto: [ParetoEntry]
     /// 15-minute buckets from the first attempt's to the last's, empty ones included.
@@ -101,14 +118,16 @@ public struct LineReport: Sendable {
         devices = byDevice.count
         attempts = records.count
         passed = byDevice.values.filter { $0.last?.passed == true }.count
-        failed = devices - passed
+        `protected` = byDevice.values.filter { $0.last.map(Self.isProtected) == true }.count
+        failed = devices - passed - `protected`
         // First pass: the device's very first attempt passed (a range that starts after a
         // failed first attempt does not make its second one a first pass).
         let firstPass = byDevice.values.filter { $0.first?.passed == true && $0.first?.attempt == 1 }.count
-        firstPassYield = devices == 0 ? 0 : Double(firstPass) / Double(devices)
-        yield = devices == 0 ? 0 : Double(passed) / Double(devices)
+        let made = devices - `protected`
+        firstPassYield = made == 0 ? 0 : Double(firstPass) / Double(made)
+        yield = made == 0 ? 0 : Double(passed) / Double(made)
         var codes: [String: Int] = [:]
-        for record in records where !record.passed { codes[record.failureCode ?? "UNKNOWN", default: 0] += 1 }
+        for record in records where !record.passed && !Self.isProtected(record) { codes[record.failureCode ?? "UNKNOWN", default: 0] += 1 }
         failuresByCode = codes
         var explanations: [String: FailureExplanation] = [:]
         for code in codes.keys { explanations[code] = explain(code) }
@@ -128,8 +147,11 @@ public struct LineReport: Sendable {
         func groups(_ key: (ProvisioningRecord) -> String?) -> [Group] {
             Dictionary(grouping: records, by: { key($0) ?? "unknown" }).map { name, attempts in
                 let passedAttempts = attempts.filter(\.passed).count
+                let protectedAttempts = attempts.filter(Self.isProtected).count
+                let made = attempts.count - protectedAttempts
                 return Group(key: name, devices: Set(attempts.map { $0.deviceID.lowercased() }).count, attempts: attempts.count,
-                             passed: passedAttempts, failed: attempts.count - passedAttempts, passRate: Double(passedAttempts) / Double(attempts.count))
+                             passed: passedAttempts, failed: made - passedAttempts, protected: protectedAttempts,
+                             passRate: made == 0 ? 0 : Double(passedAttempts) / Double(made))
             }.sorted { ($1.attempts, $0.key) < ($0.attempts, $1.key) }
         }
         breakdowns = Breakdowns(station: groups(\.stationID), operator: groups(\.operatorName), platform: groups(\.platform), deviceOS: groups(\.deviceOSVersion))
@@ -141,12 +163,12 @@ public struct LineReport: Sendable {
         guard !records.isEmpty else { return [] }
         func start(_ date: Date) -> Double { (date.timeIntervalSince1970 / bucketSeconds).rounded(.down) * bucketSeconds }
         var counts: [Double: (passed: Int, failed: Int)] = [:]
-        for record in records {
+        for record in records where !isProtected(record) {
             var bucket = counts[start(record.finishedAt)] ?? (0, 0)
             if record.passed { bucket.passed += 1 } else { bucket.failed += 1 }
             counts[start(record.finishedAt)] = bucket
         }
-        let firstStart = counts.keys.min()!, lastStart = counts.keys.max()!
+        guard let firstStart = counts.keys.min(), let lastStart = counts.keys.max() else { return [] }
         // Empty intervals stay (a stopped line shows as a gap), up to a week of them.
         let span = Int((lastStart - firstStart) / bucketSeconds) + 1
         let keys = span <= 7 * 24 * 4 ? (0..<span).map { firstStart + Double($0) * bucketSeconds } : counts.keys.sorted()

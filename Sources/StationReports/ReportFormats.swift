@@ -40,6 +40,7 @@ extension LineReport {
         let attempts: Int
         let passed: Int
         let failed: Int
+        let `protected`: Int
         let firstPassYield: Double
         let yield: Double
         let throughputPerHour: Double
@@ -52,14 +53,14 @@ extension LineReport {
         let records: [JSONRecord]
     }
 
-    /// `{devices, attempts, passed, failed, firstPassYield, failuresByCode, pareto, buckets,
+    /// `{devices, attempts, passed, failed, protected, firstPassYield, failuresByCode, pareto, buckets,
     /// breakdowns, records, ...}`.
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         let shape = JSONShape(since: since, until: until, first: first, last: last, devices: devices, attempts: attempts, passed: passed, failed: failed,
-                              firstPassYield: firstPassYield, yield: yield, throughputPerHour: throughputPerHour, failuresByCode: failuresByCode,
+                              protected: `protected`, firstPassYield: firstPassYield, yield: yield, throughputPerHour: throughputPerHour, failuresByCode: failuresByCode,
                               pareto: pareto, buckets: buckets, bucketMinutes: Int(Self.bucketSeconds / 60), breakdowns: breakdowns, stations: stations,
                               records: records.map { JSONRecord(record: $0, importState: importState($0), explanation: $0.failureCode.flatMap { explanations[$0] }) })
         return String(decoding: try encoder.encode(shape), as: UTF8.self)
@@ -67,10 +68,11 @@ extension LineReport {
 
     public static let csvColumns = [
         "station", "line", "operator", "device_id", "attempt", "platform", "serial", "iccid", "imei", "device_os_before", "device_os_after", "scan",
-        "started_at", "finished_at", "duration_s", "result", "failure_code", "failure_meaning", "next_step", "failure_message", "written", "import",
+        "started_at", "finished_at", "duration_s", "result", "failure_code", "failure_meaning", "next_step", "failure_message", "written", "import", "protection",
     ]
 
-    /// One row per attempt (RFC 4180: quoted fields, CRLF line ends).
+    /// One row per attempt (RFC 4180: quoted fields, CRLF line ends). `result` is PASS, FAIL,
+    /// or PROTECTED (refused because the unit is protected: routed to rework, not a failure).
     /// `includeSecrets`: a `mobile_secret` column at the end (an explicit export).
     public func csv(includeSecrets: Bool = false) -> String {
         func field(_ value: String?) -> String { CSVWriter.field(value ?? "") }
@@ -81,7 +83,7 @@ extension LineReport {
             let explanation = r.failureCode.flatMap { explanations[$0] }
             lines.append([r.stationID, r.line, r.operatorName, r.deviceID, String(r.attempt), r.platform, r.serialNumber, r.iccid, r.imei, r.deviceOSVersion,
                           r.deviceOSAfter, r.scan, iso.string(from: r.startedAt), iso.string(from: r.finishedAt), String(format: "%.1f", r.duration),
-                          r.passed ? "PASS" : "FAIL", r.failureCode, explanation?.meaning, explanation?.next, r.failureMessage, written, importState(r)]
+                          r.passed ? "PASS" : Self.isProtected(r) ? "PROTECTED" : "FAIL", r.failureCode, explanation?.meaning, explanation?.next, r.failureMessage, written, importState(r), r.protection]
                 .map(field).joined(separator: ",") + (includeSecrets ? "," + field(r.mobileSecret) : ""))
         }
         return lines.joined(separator: "\r\n") + "\r\n"

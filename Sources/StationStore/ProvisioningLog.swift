@@ -71,13 +71,17 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
     public var written: [WrittenModule]
     /// The import queue's state for the device when the record was read (nil: not queued).
     public var importOutcome: String?
+    /// Its Device Protection state as it reported it (`open`, `protected`, `service`; nil:
+    /// it could not say, e.g. Device OS before 6). `service`: flashed in Service Mode.
+    public var protection: String?
 
     public init(deviceID: String, attempt: Int, stationID: String, line: String? = nil, operatorName: String? = nil, startedAt: Date, finishedAt: Date,
                 passed: Bool, failureCode: String? = nil, failureMessage: String? = nil, platform: String? = nil, serialNumber: String? = nil,
                 iccid: String? = nil, imei: String? = nil, deviceOSVersion: String? = nil, deviceOSAfter: String? = nil, scan: String? = nil, steps: [StepTime] = [],
                 modulesBefore: [ModuleVersion] = [], modulesAfter: [ModuleVersion] = [], written: [WrittenModule] = [], importOutcome: String? = nil,
-                mobileSecret: String? = nil) {
+                mobileSecret: String? = nil, protection: String? = nil) {
         self.mobileSecret = mobileSecret
+        self.protection = protection
         self.deviceID = deviceID
         self.attempt = attempt
         self.stationID = stationID
@@ -190,6 +194,10 @@ extension StationStore {
         migrator.registerMigration("v4: the Device OS a device holds after its attempt") { db in
             try db.execute(sql: "ALTER TABLE provisioning_attempt ADD COLUMN device_os_after TEXT")
         }
+        // Shipped: never edit.
+        migrator.registerMigration("v5: the Device Protection state on attempt records") { db in
+            try db.execute(sql: "ALTER TABLE provisioning_attempt ADD COLUMN protection TEXT")
+        }
     }
 
     struct Detail: Codable {
@@ -271,15 +279,15 @@ extension StationStore {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO provisioning_attempt (device_id, attempt, station_id, line, operator, started_at, finished_at, passed, failure_code,
-                    failure_message, platform, serial, iccid, imei, device_os, scan, detail, mobile_secret, device_os_after)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    failure_message, platform, serial, iccid, imei, device_os, scan, detail, mobile_secret, device_os_after, protection)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(station_id, device_id, attempt) DO UPDATE SET finished_at = excluded.finished_at, passed = excluded.passed,
                     failure_code = excluded.failure_code, failure_message = excluded.failure_message, detail = excluded.detail,
-                    device_os_after = excluded.device_os_after
+                    device_os_after = excluded.device_os_after, protection = excluded.protection
                 """, arguments: [record.deviceID, record.attempt, record.stationID, record.line, record.operatorName,
                                  record.startedAt.timeIntervalSince1970, record.finishedAt.timeIntervalSince1970, record.passed,
                                  record.failureCode, record.failureMessage, record.platform, record.serialNumber, record.iccid, record.imei,
-                                 record.deviceOSVersion, record.scan, detail, record.mobileSecret, record.deviceOSAfter])
+                                 record.deviceOSVersion, record.scan, detail, record.mobileSecret, record.deviceOSAfter, record.protection])
             switch change {
             case .none: break
             case .enqueue(let device, let destination, let importSIM):
@@ -330,7 +338,7 @@ extension StationStore {
                     serialNumber: row["serial"], iccid: row["iccid"], imei: row["imei"], deviceOSVersion: row["device_os"],
                     deviceOSAfter: row["device_os_after"], scan: row["scan"],
                     steps: detail.steps, modulesBefore: detail.modulesBefore, modulesAfter: detail.modulesAfter, written: detail.written,
-                    importOutcome: row["import_state"], mobileSecret: secrets ? row["mobile_secret"] : nil)
+                    importOutcome: row["import_state"], mobileSecret: secrets ? row["mobile_secret"] : nil, protection: row["protection"])
             }
         }
     }

@@ -42,7 +42,7 @@ import Testing
         }
         let counters = await device.counters
         #expect(counters.pagesErased == 0 && counters.bytesProgrammed == 0 && counters.bytesTransferred == 0, "nothing read or written: \(counters)")
-        #expect(FailureTable.entry(for: "PLAN-PROTECTED")?.next == .setAsideForRework)
+        #expect(FailureTable.entry(for: "PLAN-PROTECTED")?.next == .routeToOnlineRework)
     }
 
     @Test func aServiceModeUnitIsFlashedWhereTheLineAllowsIt() async throws {

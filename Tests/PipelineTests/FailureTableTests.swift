@@ -38,10 +38,10 @@ import Testing
             #expect(entry.code.filter { $0 == "*" }.count <= 1)
         }
         for next in NextStep.allCases { #expect(next.short.count <= 22 && !next.instruction.isEmpty) }
-        #expect(Set(FailureTable.entries.map(\.next)) == Set(NextStep.allCases), "all four next steps are used")
+        #expect(Set(FailureTable.entries.map(\.next)) == Set(NextStep.allCases), "all five next steps are used")
         #expect(FailureTable.entry(for: "PAIR-MISMATCH")?.next == .findTheRightSticker)
         #expect(FailureTable.entry(for: "DFU-WRITE-STALL")?.next == .replugAndRetry)
-        #expect(FailureTable.entry(for: "PLAN-PROTECTED")?.next == .setAsideForRework)
+        #expect(FailureTable.entry(for: "PLAN-PROTECTED")?.next == .routeToOnlineRework)
         #expect(FailureTable.entry(for: "NOT-A-CODE") == nil)
     }
 

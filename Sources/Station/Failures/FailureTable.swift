@@ -2,10 +2,12 @@ import ControlRequests
 import DFU
 import Seams
 
-/// What the technician does next about a failure: one of four things.
+/// What the technician does next about a failure: one of five things.
 public enum NextStep: String, Sendable, Hashable, CaseIterable, Codable {
     case replugAndRetry = "replug-and-retry"
     case setAsideForRework = "set-aside-for-rework"
+    /// A protected unit (Device Protection): only a bench online with the cloud can open it.
+    case routeToOnlineRework = "route-to-online-rework"
     case findTheRightSticker = "find-the-right-sticker"
     case callTheLineLead = "call-the-line-lead"
 
@@ -14,6 +16,7 @@ public enum NextStep: String, Sendable, Hashable, CaseIterable, Codable {
         switch self {
         case .replugAndRetry: "replug and retry"
         case .setAsideForRework: "set aside for rework"
+        case .routeToOnlineRework: "route to online rework"
         case .findTheRightSticker: "find the right sticker"
         case .callTheLineLead: "call the line lead"
         }
@@ -26,6 +29,8 @@ public enum NextStep: String, Sendable, Hashable, CaseIterable, Codable {
             "Unplug the device, check its cable and hub port, and plug it back in: the station runs it again from the start."
         case .setAsideForRework:
             "Unplug the device, label it with the failure code and put it in the rework tray; do not ship it."
+        case .routeToOnlineRework:
+            "Protected: rework needs Service Mode, which needs the cloud; route to the online rework bench. Unplug it and take it there; this bench never writes it, and it is not a fault of the bench."
         case .findTheRightSticker:
             "Find the serial-number sticker that belongs to this device, type r SLOT to re-run it, then scan that sticker when its row asks for it."
         case .callTheLineLead:
@@ -242,7 +247,7 @@ public enum FailureTable {
         e("CTRL-BUSY", "The device is busy with other control requests.", .replugAndRetry),
         e("CTRL-CANCELLED", "The device cancelled a control request.", .replugAndRetry),
         e("CTRL-DECODE", "The device's reply to a control request could not be decoded.", .callTheLineLead),
-        e("CTRL-DEVICE-PROTECTED", "Protected unit (Device Protection): the device refuses the control request.", .setAsideForRework),
+        e("CTRL-DEVICE-PROTECTED", "Protected unit (Device Protection): the device refuses the control request.", .routeToOnlineRework),
         e("CTRL-ERROR", "The device answered a control request with a generic error.", .replugAndRetry),
         e("CTRL-INTERNAL", "The device reported an internal error for a control request.", .replugAndRetry),
         e("CTRL-INVALID-ARGUMENT", "The device refused the arguments of a control request.", .callTheLineLead),
@@ -304,6 +309,7 @@ public enum FailureTable {
         e("FLASH-FAILED", "Flashing stopped on an error the station does not expect.", .callTheLineLead),
         e("FLASH-NOT-BOOTABLE", "After its DFU writes the device came back in DFU mode: its firmware does not start.", .setAsideForRework),
         e("FLASH-UNREACHABLE", "The device did not answer when the flash step started.", .replugAndRetry),
+        e("GUARD-PROTECTED", "A protected unit (Device Protection) refuses listening mode over USB: the guard cannot keep it off the cloud.", .routeToOnlineRework),
         e("GUARD-UNREACHABLE", "The no-cloud guard could not reach the device over USB; it may connect to the cloud.", .replugAndRetry),
         e("IDENTIFY-DFU", "Reading the device in DFU mode failed while identifying it.", .replugAndRetry),
         e("IDENTIFY-INVALID", "The device reported a serial number, ICCID or IMEI that is not valid (length or check digit).", .setAsideForRework),
@@ -331,6 +337,7 @@ public enum FailureTable {
         e("MANIFEST-NO-PLATFORM", "This line has no firmware manifest for the device's platform.", .setAsideForRework),
         e("MANIFEST-NOT-A-MODULE", "A file in the manifest is not a Device OS firmware module.", .callTheLineLead),
         e("MANIFEST-PLATFORM", "The manifest's platform is not one the station provisions, or it has no DFU memory layout.", .callTheLineLead),
+        e("MANIFEST-PROTECTION", "The manifest does not fit its product's Device Protection: below the protected minimums, or the wrong bootloader variant.", .callTheLineLead),
         e("MANIFEST-PRODUCT", "The manifest's product firmware is missing, doubled, or not the product and version it names.", .callTheLineLead),
         e("MANIFEST-STATION-MISMATCH", "The manifest is for another product or platform than this station makes.", .callTheLineLead),
         e("MANIFEST-WRONG-PLATFORM", "A firmware module in the manifest is built for another platform.", .callTheLineLead),
@@ -340,7 +347,7 @@ public enum FailureTable {
         e("PLAN-INTEGRITY", "A firmware file is damaged (its checks fail).", .callTheLineLead),
         e("PLAN-NOT-WRITABLE", "A firmware module cannot be written over DFU where it belongs.", .callTheLineLead),
         e("PLAN-PRODUCT", "The product firmware is for another product than this line makes.", .callTheLineLead),
-        e("PLAN-PROTECTED", "Protected unit (Device Protection): DFU cannot write it; it needs the online rework bench.", .setAsideForRework),
+        e("PLAN-PROTECTED", "Protected unit (Device Protection), or one in Service Mode on a line that does not flash those: USB cannot write it.", .routeToOnlineRework),
         e("PLAN-UNSUPPORTED", "A firmware module cannot be flashed by the station.", .callTheLineLead),
         e("PLAN-WRONG-PLATFORM", "A firmware file is built for another platform than the device.", .callTheLineLead),
 

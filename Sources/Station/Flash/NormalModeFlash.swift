@@ -15,6 +15,8 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
     public enum Event: Sendable {
         /// In listening mode, with its device ID.
         case listening(deviceID: String)
+        /// Request 76's answer (Device OS 6), when it has one and the unit may be written.
+        case protection(DeviceProtection)
         /// The plan, and the valid modules module info reported it was made against.
         case planned(FlashPlan, installed: [InstalledModule])
         case update(ControlUpdateEvent)
@@ -98,7 +100,9 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
             // it and cannot be protected): a unit USB may not write is refused before the plan.
             if let state = try? await requests.protectedState() {
                 do throws(PlanRefusal) {
-                    try DeviceProtection.check(DeviceProtection(protectedState: state.state, overridden: state.overridden), allowServiceMode: allowServiceMode)
+                    let protection = DeviceProtection(protectedState: state.state, overridden: state.overridden)
+                    try DeviceProtection.check(protection, allowServiceMode: allowServiceMode)
+                    events(.protection(protection))
                 } catch {
                     throw Failure.refused(error)
                 }
@@ -114,6 +118,10 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
             }
         } catch let failure as Failure {
             throw failure
+        } catch let error as ControlRequestError where error.isDeviceProtected {
+            // DEVICE_PROTECTED (-1801) to any of these: a protected unit (request 76 may be
+            // missing or refused too). It is never written.
+            throw .refused(.protectedDevice)
         } catch {
             throw .unreachable(error)
         }

@@ -100,6 +100,9 @@ public struct NoCloudGuard<C: Clock<Duration>>: Sendable {
                 return report(.listening)
             } catch {
                 last = .failed(code: error.code, message: error.description)
+                // A protected unit refuses every request but its device ID and protection
+                // state (DEVICE_PROTECTED): nothing over USB keeps it off the cloud.
+                if error.isDeviceProtected { return report(.failed(code: Self.protectedCode, message: Self.protectedMessage)) }
                 if error.code == "CTRL-NOT-SUPPORTED" || error.code == "CTRL-NOT-ALLOWED", let legacy = channels.1 {
                     do throws(ControlRequestError) {
                         try await legacy.abortCloudConnection()
@@ -114,6 +117,12 @@ public struct NoCloudGuard<C: Clock<Duration>>: Sendable {
             }
         }
         return report(last)
+    }
+
+    /// The guard's failure for a protected unit (Device Protection).
+    public static var protectedCode: String { "GUARD-PROTECTED" }
+    static var protectedMessage: String {
+        "the unit is protected (Device Protection): over USB it answers only its device ID and protection state, so the station cannot put it in listening mode. Route it to the online rework bench"
     }
 
     /// Keeps a guarded device in listening mode until it leaves the bus or the task is

@@ -50,6 +50,11 @@ public struct DeviceIdentifier: Sendable {
         func attempt<T>(_ what: String, _ body: () async throws(ControlRequestError) -> T) async -> T? {
             do { return try await body() } catch {
                 identity.notes.append("\(what) (control request): \(error.description)")
+                // A refusal with DEVICE_PROTECTED (-1801) is the device saying it is protected.
+                if error.isDeviceProtected, identity.protection == nil {
+                    identity.protection = .protected
+                    identity.sources["protection"] = .controlRequest
+                }
                 if error.code != "CTRL-NOT-SUPPORTED" { identity.incomplete = true }
                 return nil
             }
@@ -80,7 +85,9 @@ public struct DeviceIdentifier: Sendable {
             }
             identity.sources["modules"] = .controlRequest
         }
-        if let release, capabilities.supports(.protectedStateRequest, release),
+        // Request 76 where the release has it, or when the release is unknown (a protected
+        // device may refuse the version request).
+        if release.map({ capabilities.supports(.protectedStateRequest, $0) }) ?? true,
            let state = await attempt("protection state", { () async throws(ControlRequestError) in try await requests.protectedState() }) {
             identity.protection = DeviceProtection(protectedState: state.state, overridden: state.overridden)
             identity.sources["protection"] = .controlRequest
@@ -91,6 +98,9 @@ public struct DeviceIdentifier: Sendable {
             identity.mode = .listening
         }
 
+        // A protected unit answers nothing more over USB: what it refused stays unknown, and
+        // the job routes it to rework.
+        if identity.protection == .protected { return identity }
         let missing = identity.serialNumber == nil || identity.iccid == nil || identity.imei == nil || identity.deviceOSVersion == nil || identity.modules == nil
         guard missing, identity.mode == .listening, let openConsole else {
             if missing, identity.mode != .listening {

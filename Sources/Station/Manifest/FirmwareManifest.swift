@@ -69,7 +69,8 @@ public struct FirmwareManifest: Sendable {
         return consistent(file, platform: platform, modules: modules, versions: versions)
     }
 
-    static func consistent(_ file: FirmwareManifestFile, platform: Platform, modules: [PlannedModule], versions: DeviceOSVersionTable) -> Result<FirmwareManifest, Problems> {
+    static func consistent(_ file: FirmwareManifestFile, platform: Platform, modules: [PlannedModule], versions: DeviceOSVersionTable,
+                           rules: DeviceProtectionRules = .bundled) -> Result<FirmwareManifest, Problems> {
         var problems: [ManifestError] = []
         for item in modules where item.module.header.platformID != platform.id.rawValue {
             problems.append(ManifestError(code: "MANIFEST-WRONG-PLATFORM", file: item.name,
@@ -92,6 +93,7 @@ public struct FirmwareManifest: Sendable {
                                               message: "system part version \(system.module.header.version) is Device OS \(release ?? "unknown"), but the manifest says \(file.deviceOS)"))
             }
         }
+        problems += protectionProblems(file, platform: platform, modules: modules, rules: rules)
         // The image a blank device (bootloader only) would hold once everything is flashed:
         // every dependency must be met inside the manifest.
         guard let layout = platform.catalogLayout else {
@@ -109,6 +111,38 @@ public struct FirmwareManifest: Sendable {
         return .success(FirmwareManifest(file: file, platform: platform, modules: modules, productFirmware: application))
     }
 
+    /// Device Protection (`MANIFEST-PROTECTION`): a protected product's system part and (on
+    /// the platforms the rules name) bootloader must be at least the protected minimums, and
+    /// its bootloader the protected variant (SECURITY_MODE, mode 1) where the rules say; a
+    /// product without protection must not carry a protected bootloader (flashing it would
+    /// protect every unit the line makes). Only what the manifest holds is checked: a module
+    /// it leaves out stays as the device has it.
+    static func protectionProblems(_ file: FirmwareManifestFile, platform: Platform, modules: [PlannedModule], rules: DeviceProtectionRules) -> [ManifestError] {
+        var problems: [ManifestError] = []
+        func problem(_ item: PlannedModule, _ message: String) {
+            problems.append(ManifestError(code: "MANIFEST-PROTECTION", file: item.name, message: message))
+        }
+        let bootloaders = modules.filter { $0.module.header.function == .bootloader && $0.module.header.index == 0 }
+        guard file.deviceProtection else {
+            for item in bootloaders where item.module.securityMode == 1 {
+                problem(item, "the bootloader is the protected variant (SECURITY_MODE extension), but the manifest's product has no Device Protection: every unit flashed would become protected. Use the open bootloader, or set [product] device_protection = true for a protected product")
+            }
+            return problems
+        }
+        for item in modules where item.module.header.function == .systemPart && item.module.header.version < rules.minimumSystemPart {
+            problem(item, "a protected product needs Device OS \(rules.minimumDeviceOS) or later (system part \(rules.minimumSystemPart)); this system part is version \(item.module.header.version). Use a \(rules.minimumDeviceOS)+ release")
+        }
+        for item in bootloaders {
+            if rules.bootloaderMinimumPlatforms.contains(platform.name), item.module.header.version < rules.minimumBootloader {
+                problem(item, "a protected product needs bootloader \(rules.minimumBootloader) or later (Device OS \(rules.minimumDeviceOS)); this bootloader is version \(item.module.header.version). Use the bootloader of a \(rules.minimumDeviceOS)+ release")
+            }
+            if rules.needsProtectedBootloader(platform: platform.name), item.module.securityMode != 1 {
+                problem(item, "a protected product's bootloader must be the protected variant (SECURITY_MODE extension, mode 1); this one is the open bootloader. Use the release's protected bootloader")
+            }
+        }
+        return problems
+    }
+
     /// The station's own product and platforms must match the manifest's.
     public func check(stationProductID: Int, platforms: [String]?) throws(ManifestError) {
         guard file.productID == stationProductID else {
@@ -124,7 +158,7 @@ public struct FirmwareManifest: Sendable {
     /// Makes a manifest from module files (`station manifest create`): platform, Device OS
     /// and product from the modules themselves, each file pinned by SHA-256, then checked
     /// like any manifest.
-    public static func create(name: String, files: [(name: String, bytes: [UInt8])], catalog: PlatformCatalog = .bundled,
+    public static func create(name: String, files: [(name: String, bytes: [UInt8])], deviceProtection: Bool = false, catalog: PlatformCatalog = .bundled,
                               versions: DeviceOSVersionTable = .bundled) throws(ManifestError) -> FirmwareManifest {
         var modules: [PlannedModule] = []
         for item in files.sorted(by: { $0.name < $1.name }) {
@@ -143,7 +177,7 @@ public struct FirmwareManifest: Sendable {
         let deviceOS = system.flatMap { versions.release(for: $0.module.header.version, kind: .systemPart) } ?? "unknown"
         let file = FirmwareManifestFile(
             name: name, platform: platform.name, deviceOS: deviceOS, productID: Int(application?.module.productID ?? 0),
-            productVersion: Int(application?.module.productVersion ?? 0),
+            productVersion: Int(application?.module.productVersion ?? 0), deviceProtection: deviceProtection,
             modules: files.sorted(by: { $0.name < $1.name }).map { .init(file: $0.name, sha256: FileDigest.sha256($0.bytes)) })
         switch consistent(file, platform: platform, modules: modules, versions: versions) {
         case .success(let manifest): return manifest

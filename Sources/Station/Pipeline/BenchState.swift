@@ -12,19 +12,22 @@ public struct BenchPolicy: Hashable, Sendable {
     /// An end-to-end connectivity line (test account): after flashing, the device connects
     /// and must be seen online.
     public var connectivityTest: Bool
+    /// Flash units in Service Mode (`[bench] allow_service_mode`); a protected unit never.
+    public var allowServiceMode: Bool
     /// How long a scan waits for its device before it is dropped (with a prompt).
     public var scanHold: Duration
     /// How long between reminders for a device waiting for its scan.
     public var scanReminder: Duration
 
     public init(pairing: PairingKey = .serialNumber, scanRequired: Bool = true, finalStates: [String: NoCloudPolicy.FinalState] = [:],
-                defaultFinalState: NoCloudPolicy.FinalState = .listening, connectivityTest: Bool = false, scanHold: Duration = .seconds(120),
-                scanReminder: Duration = .seconds(30)) {
+                defaultFinalState: NoCloudPolicy.FinalState = .listening, connectivityTest: Bool = false, allowServiceMode: Bool = false,
+                scanHold: Duration = .seconds(120), scanReminder: Duration = .seconds(30)) {
         self.pairing = pairing
         self.scanRequired = scanRequired
         self.finalStates = finalStates
         self.defaultFinalState = defaultFinalState
         self.connectivityTest = connectivityTest
+        self.allowServiceMode = allowServiceMode
         self.scanHold = scanHold
         self.scanReminder = scanReminder
     }
@@ -281,6 +284,7 @@ public struct BenchState: Sendable {
         jobs[deviceID] = job.isUnstarted ? nil : job
         let actions = arrived(port, deviceID, guarding.arrival, guardLatency: latency, now)
         guard let failure else { return actions }
+        if failure.code == NoCloudGuard<ContinuousClock>.protectedCode { jobs[deviceID]?.identity.protection = .protected }
         return actions + fail(deviceID, JobFailure(code: failure.code, message: "\(failure.message). Unplug it now: it may connect to the cloud"), now)
     }
 
@@ -394,6 +398,13 @@ public struct BenchState: Sendable {
         let port = self.port(of: job)
         job.identity = identity.filling(from: job.identity)
         jobs[job.deviceID] = job
+        // Device Protection: a unit USB may not write goes to rework now, before its scan is
+        // asked for and before anything is written.
+        do throws(PlanRefusal) {
+            try DeviceProtection.check(job.identity.protection, allowServiceMode: policy.allowServiceMode)
+        } catch {
+            return fail(deviceID, JobFailure(code: error.code, message: error.description), now)
+        }
         if job.scan != nil || policy.pairing == .none || !policy.scanRequired && pendingScans.isEmpty {
             return startFlash(job.deviceID, now)
         }

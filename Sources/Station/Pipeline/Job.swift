@@ -41,12 +41,16 @@ public struct JobIdentity: Hashable, Sendable, Codable {
     public var iccid: ICCID?
     public var imei: IMEI?
     public var deviceOSVersion: String?
-    public init(platform: String? = nil, serialNumber: SerialNumber? = nil, iccid: ICCID? = nil, imei: IMEI? = nil, deviceOSVersion: String? = nil) {
+    /// Its Device Protection state as it reported it (nil: it could not say).
+    public var protection: DeviceProtection?
+    public init(platform: String? = nil, serialNumber: SerialNumber? = nil, iccid: ICCID? = nil, imei: IMEI? = nil, deviceOSVersion: String? = nil,
+                protection: DeviceProtection? = nil) {
         self.platform = platform
         self.serialNumber = serialNumber
         self.iccid = iccid
         self.imei = imei
         self.deviceOSVersion = deviceOSVersion
+        self.protection = protection
     }
 
     /// What identify read, checked: an identifier the device reported that is not a valid
@@ -65,7 +69,7 @@ public struct JobIdentity: Hashable, Sendable, Codable {
                   serialNumber: try check(identity.serialNumber, "serial number") { text throws(IdentifierError) in try SerialNumber(text) },
                   iccid: try check(identity.iccid, "ICCID") { text throws(IdentifierError) in try ICCID(Self.unpadded(text)) },
                   imei: try check(identity.imei, "IMEI") { text throws(IdentifierError) in try IMEI(text) },
-                  deviceOSVersion: identity.deviceOSVersion)
+                  deviceOSVersion: identity.deviceOSVersion, protection: identity.protection)
     }
 
     /// An ICCID without its trailing F pad.
@@ -73,7 +77,7 @@ public struct JobIdentity: Hashable, Sendable, Codable {
         iccid.hasSuffix("F") || iccid.hasSuffix("f") ? String(iccid.dropLast()) : iccid
     }
 
-    enum CodingKeys: String, CodingKey { case platform, serialNumber, iccid, imei, deviceOSVersion }
+    enum CodingKeys: String, CodingKey { case platform, serialNumber, iccid, imei, deviceOSVersion, protection }
 
     /// Jobs saved before the identifiers were checked hold them as text: one that is not
     /// valid reads as unknown (it was never paired by, nor imported).
@@ -88,13 +92,14 @@ public struct JobIdentity: Hashable, Sendable, Codable {
         iccid = try read(.iccid) { text throws(IdentifierError) in try ICCID(Self.unpadded(text)) }
         imei = try read(.imei) { text throws(IdentifierError) in try IMEI(text) }
         deviceOSVersion = try c.decodeIfPresent(String.self, forKey: .deviceOSVersion)
+        protection = try c.decodeIfPresent(DeviceProtection.self, forKey: .protection)
     }
     /// This identity, with what it lacks taken from `earlier` (a device resumed in DFU mode
     /// reports no serial, ICCID or IMEI; what it reported before still holds: a device's
     /// identifiers do not change).
     public func filling(from earlier: JobIdentity) -> JobIdentity {
         JobIdentity(platform: platform ?? earlier.platform, serialNumber: serialNumber ?? earlier.serialNumber, iccid: iccid ?? earlier.iccid,
-                    imei: imei ?? earlier.imei, deviceOSVersion: deviceOSVersion ?? earlier.deviceOSVersion)
+                    imei: imei ?? earlier.imei, deviceOSVersion: deviceOSVersion ?? earlier.deviceOSVersion, protection: protection ?? earlier.protection)
     }
 }
 

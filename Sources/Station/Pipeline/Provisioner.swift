@@ -62,13 +62,16 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
     public let clock: C
     /// How long a device may take to come back after a mode switch.
     public let switchWithin: Duration
+    /// Flash units in Service Mode (`[bench] allow_service_mode`); a protected one never.
+    public let allowServiceMode: Bool
     let identifier = DeviceIdentifier()
 
-    public init(link: any DeviceLink, manifests: [String: FirmwareManifest], clock: C, switchWithin: Duration = .seconds(20)) {
+    public init(link: any DeviceLink, manifests: [String: FirmwareManifest], clock: C, switchWithin: Duration = .seconds(20), allowServiceMode: Bool = false) {
         self.link = link
         self.manifests = manifests
         self.clock = clock
         self.switchWithin = switchWithin
+        self.allowServiceMode = allowServiceMode
     }
 
     /// Whether an error means the device left the bus: by its typed cause only (a STALL or
@@ -89,10 +92,12 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 guard let platform = start.platform.flatMap({ PlatformCatalog.bundled.platform(named: $0) }) else {
                     throw StepFailure("IDENTIFY-PLATFORM", "USB product ID 2b04:\(String(productID, radix: 16)) is not a platform the station knows")
                 }
-                // A protected unit is never written: it goes to rework before anything is read.
+                // A protected unit is never written: nothing more is read, it stays in DFU mode
+                // (no firmware runs, it cannot connect), and the job routes it to rework.
                 let protection = DeviceProtection.reported(by: session)
                 if protection == .protected {
-                    throw StepFailure(PlanRefusal.protectedDevice.code, PlanRefusal.protectedDevice.description)
+                    start = identifier.identifyDFU(start, protection: protection, inventory: nil)
+                    return IdentifyOutcome(identity: start, job: try JobIdentity(checking: start))
                 }
                 let inventory = try await DeviceInventory.read(session, platform: platform, depth: .headers)
                 start = identifier.identifyDFU(start, protection: protection, inventory: inventory)
@@ -123,6 +128,10 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             }
         }
         let identity = await identifier.identifyNormal(start, requests: requests, openConsole: await link.console(deviceID))
+        if identity.protection == .protected, identity.deviceID != nil {
+            // It refuses what identify asks; the job routes it to rework (PLAN-PROTECTED).
+            return IdentifyOutcome(identity: identity, job: try JobIdentity(checking: identity))
+        }
         if identity.deviceID == nil || identity.deviceOSVersion == nil && identity.modules == nil {
             throw StepFailure("IDENTIFY-INCOMPLETE", "the device could not be identified (\(identity.notes.joined(separator: "; "))). Replug it and retry")
         }
@@ -205,7 +214,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         let seen = PlanSeen(progress)
         let outcome: NormalModeFlash<C>.Outcome
         do throws(NormalModeFlash<C>.Failure) {
-            outcome = try await NormalModeFlash(clock: clock, dfuWithin: switchWithin, updateWithin: switchWithin).run(
+            outcome = try await NormalModeFlash(clock: clock, dfuWithin: switchWithin, updateWithin: switchWithin, allowServiceMode: allowServiceMode).run(
                 manifest.modules, platform: manifest.platform, expectedProductID: UInt16(manifest.file.productID),
                 connect: { try await link.normal(deviceID, within: .seconds(2)) },
                 openDFU: { _ in try? await link.dfu(deviceID, within: .milliseconds(1)) },
@@ -256,7 +265,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
         }
         do throws(PlanRefusal) {
-            try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: false)
+            try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: allowServiceMode)
         } catch {
             throw StepFailure(error.code, error.description)
         }
@@ -310,7 +319,8 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
         let extra = installed.filter { $0.identity.function == .ncpFirmware }
         do throws(DFUFlash.Failure) {
             let outcomes = try await DFUFlash.run(manifest.modules.filter { dfuNames.contains($0.name) }, session: session, platform: manifest.platform,
-                                                  extra: extra, expectedProductID: UInt16(manifest.file.productID), controlRequestsFollow: true) { event in
+                                                  extra: extra, expectedProductID: UInt16(manifest.file.productID), controlRequestsFollow: true,
+                                                  allowServiceMode: allowServiceMode) { event in
                 switch event {
                 case .flash(.phase(_, "write", let bytes, _)): meter.peek(bytes)
                 case .flash(.stepFinished(_, let outcome)): meter.add(outcome.step.bytes.count)
