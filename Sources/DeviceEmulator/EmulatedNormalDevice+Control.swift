@@ -65,6 +65,11 @@ struct ActiveRequest {
 extension EmulatedNormalDevice {
     var capabilities: DeviceOSCapabilities { .bundled }
 
+    /// Protected, on a Device OS that has Device Protection (before 6 there is none).
+    var enforcesProtection: Bool {
+        profile.protection == .protected && capabilities.supports(.protectedStateRequest, deviceOS)
+    }
+
     func note(_ kind: DeviceEvent.Kind) {
         events.append(DeviceEvent(at: started.duration(to: .now), kind: kind))
     }
@@ -169,7 +174,7 @@ extension EmulatedNormalDevice {
         let fields = (try? Protobuf.fields(payload)) ?? []
         // A protected unit answers only the requests Device Protection lets through over USB
         // (data: `DeviceProtectionRules`); every other gets DEVICE_PROTECTED.
-        if profile.protection == .protected, !DeviceProtectionRules.bundled.allowedWhenProtected.contains(type) {
+        if enforcesProtection, !DeviceProtectionRules.bundled.allowedWhenProtected.contains(type) {
             return (ControlResult.deviceProtected.rawValue, [])
         }
         switch type {
@@ -261,7 +266,7 @@ extension EmulatedNormalDevice {
     func legacy(_ setup: ControlSetup) throws(USBTransferError) -> [UInt8] {
         // The same filter as the service protocol: a protected unit refuses (STALL, the only
         // answer this path has) all but what Device Protection lets through.
-        if profile.protection == .protected, !DeviceProtectionRules.bundled.allowedWhenProtected.contains(setup.index) { throw .stall }
+        if enforcesProtection, !DeviceProtectionRules.bundled.allowedWhenProtected.contains(setup.index) { throw .stall }
         switch (setup.requestType, setup.index) {
         case (0xC0, 20): return Array(profile.deviceID.rawValue.uppercased().utf8)
         case (0xC0, 30):

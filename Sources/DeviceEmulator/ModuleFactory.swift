@@ -5,11 +5,14 @@ import ParticleDevices
 /// where the MCU needs one (prefix at 0x200 on Gen 3, 0x184 on Gen 2), a SoftDevice payload
 /// carrying its info record, deterministic filler. For the demo, the emulator and tests.
 public enum ModuleFactory {
-    public static func bootloader(_ platform: Platform, version: UInt16, size: Int = 16 * 1024) throws(ModuleError) -> FirmwareModule {
+    /// `protected`: the protected variant (a SECURITY_MODE suffix extension, mode 1, as
+    /// binary-version-reader's `createProtectedModule` adds it): a protected product's.
+    public static func bootloader(_ platform: Platform, version: UInt16, size: Int = 16 * 1024, protected: Bool = false) throws(ModuleError) -> FirmwareModule {
         let start = platform.moduleSlots?.bootloader.start ?? 0
         return try make(ModuleSpec(
             header: ModuleHeader(startAddress: start, endAddress: 0, version: version, platformID: platform.id.rawValue, function: .bootloader, index: 0),
-            leadingBytes: vectorTable(platform), payload: filler(size, seed: 1), product: (id: 0xFFFF, version: 0xFFFF)))
+            leadingBytes: vectorTable(platform), payload: filler(size, seed: 1), product: (id: 0xFFFF, version: 0xFFFF),
+            suffixExtensions: protected ? [.securityMode(mode: 1, certificate: [])] : []))
     }
 
     /// A Gen 3 radio stack: DROP_MODULE_INFO, SHA-256 of the payload, the SoftDevice info

@@ -346,6 +346,8 @@ struct LabFirmwareCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Product ID.") var product: UInt16 = 4242
     @Option(name: .long, help: "Product firmware version.") var version: UInt16 = 1
     @Option(name: .long, help: "Output folder.") var out: String
+    @Flag(name: .long, help: "A product with Device Protection: the protected bootloader, and device_protection = true in the manifest.")
+    var deviceProtection = false
 
     func run() async throws {
         guard let target = PlatformCatalog.bundled.platform(named: platform), target.isProvisionable else {
@@ -353,9 +355,10 @@ struct LabFirmwareCommand: AsyncParsableCommand {
         }
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let files = try DemoFirmware.release(target, deviceOS: deviceOS, product: (product, version))
+        let files = try DemoFirmware.release(target, deviceOS: deviceOS, product: (product, version), deviceProtection: deviceProtection)
         for file in files { try Data(file.module.bytes).write(to: folder.appendingPathComponent(file.name)) }
-        let manifest = try FirmwareManifest.create(name: "demo \(platform) \(deviceOS)", files: files.map { ($0.name, Array($0.module.bytes)) })
+        let manifest = try FirmwareManifest.create(name: "demo \(platform) \(deviceOS)", files: files.map { ($0.name, Array($0.module.bytes)) },
+                                                   deviceProtection: deviceProtection)
         try Data(manifest.file.toml.utf8).write(to: folder.appendingPathComponent("manifest.toml"))
         say("\(folder.appendingPathComponent("manifest.toml").path): \(files.count) modules, product \(product) v\(version)")
     }

@@ -45,11 +45,40 @@ import Testing
         #expect(FailureTable.entry(for: "PLAN-PROTECTED")?.next == .routeToOnlineRework)
     }
 
-    @Test func aServiceModeUnitIsFlashedWhereTheLineAllowsIt() async throws {
-        let (device, session, set) = try await open(.service, commands: Self.withDescriptor)
-        let outcomes = try await DFUFlash.run(set.flash, session: session, platform: set.platform, extra: set.ncp.map { [InstalledModule(identity: $0.header.identity)] } ?? [],
-                                              expectedProductID: nil, controlRequestsFollow: true, allowServiceMode: true)
-        #expect(!outcomes.isEmpty)
+    /// A Service Mode unit stays a protected device: where the line allows it, it is flashed
+    /// with a protected product's release (its bootloader the protected variant), written and
+    /// bootable.
+    @Test func aServiceModeUnitIsFlashedWithAProtectedRelease() async throws {
+        let boron = FixtureSet.platform("boron")
+        let release = try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (4242, 1), deviceProtection: true)
+        let modules = release.map { PlannedModule(name: $0.name, module: $0.module) }
+        let device = try EmulatedDFUDevice(.init(platform: boron, deviceID: "e00fce68ae40e8a1f5b4c2d3", protection: .service, commands: Self.withDescriptor),
+                                           clock: ContinuousClock(), preload: release.filter { $0.module.header.function == .bootloader }.map(\.module))
+        let session = try await DfuSeSession.open(device, clock: ContinuousClock())
+        let outcomes = try await DFUFlash.run(modules, session: session, platform: boron, expectedProductID: nil, controlRequestsFollow: true, allowServiceMode: true)
+        #expect(outcomes.contains { if case .written = $0.action { true } else { false } })
         #expect(await device.bootReport().bootable)
+    }
+
+    /// Firmware that would not keep a Service Mode unit protected is refused before anything
+    /// is read: Device OS below 6.1.1 (the real 4.1.0 fixtures: system part 4100 < 6101), or
+    /// the open bootloader (particle-cli writes only protected bootloaders to such a unit).
+    @Test func aServiceModeUnitIsNotGivenFirmwareThatWouldUnprotectIt() async throws {
+        let boron = FixtureSet.platform("boron")
+        let open = try DemoFirmware.release(boron, deviceOS: "6.2.0", product: (4242, 1)).map { PlannedModule(name: $0.name, module: $0.module) }
+        let real = try FixtureSet.named("boron")
+        for (modules, file) in [(real.flash, "boron-system-part1@4.1.0.bin"), (open, "demo-boron-bootloader@6.2.0.bin")] {
+            let (device, session, _) = try await self.open(.service, commands: Self.withDescriptor)
+            await device.resetCounters()
+            do {
+                _ = try await DFUFlash.run(modules, session: session, platform: boron, expectedProductID: nil, controlRequestsFollow: true, allowServiceMode: true)
+                Issue.record("\(file) was accepted for a Service Mode unit")
+            } catch {
+                #expect(error.code == "PLAN-PROTECTED-FIRMWARE" && error.description.contains(file), "\(error)")
+            }
+            let counters = await device.counters
+            #expect(counters.bytesProgrammed == 0 && counters.bytesTransferred == 0, "nothing read or written: \(counters)")
+        }
+        #expect(FailureTable.entry(for: "PLAN-PROTECTED-FIRMWARE")?.next == .callTheLineLead)
     }
 }

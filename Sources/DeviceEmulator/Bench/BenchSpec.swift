@@ -74,7 +74,8 @@ public struct BenchDevice: Sendable {
 
     /// The modules to preload, made by the module writer (files are read by the caller and
     /// passed in `files`, keyed by path). NCP modules go to the co-processor.
-    public func modules(files: [String: FirmwareModule]) throws(BenchSpecError) -> [FirmwareModule] {
+    /// `protectedBootloader`: the bootloader made is the protected variant.
+    public func modules(files: [String: FirmwareModule], protectedBootloader: Bool = false) throws(BenchSpecError) -> [FirmwareModule] {
         guard let systemVersion = DeviceOSVersionTable.bundled.systemModuleVersion(forRelease: deviceOS) else {
             throw .unknownDeviceOS(deviceOS)
         }
@@ -87,10 +88,10 @@ public struct BenchDevice: Sendable {
             for item in preload {
                 switch item {
                 case .bootloader:
-                    result.append(try ModuleFactory.bootloader(platform, version: bootVersion))
+                    result.append(try ModuleFactory.bootloader(platform, version: bootVersion, protected: protectedBootloader))
                 case .deviceOS:
                     if !result.contains(where: { $0.header.function == .bootloader }) {
-                        result.append(try ModuleFactory.bootloader(platform, version: bootVersion))
+                        result.append(try ModuleFactory.bootloader(platform, version: bootVersion, protected: protectedBootloader))
                     }
                     if gen2 {
                         for index in UInt8(1)...3 {
@@ -124,12 +125,14 @@ public struct BenchDevice: Sendable {
 /// Device OS release's modules for a platform and a product firmware, named like release
 /// files with a `demo-` prefix so nobody mistakes them for real firmware.
 public enum DemoFirmware {
-    public static func release(_ platform: Platform, deviceOS: String, product: (id: UInt16, version: UInt16)) throws(BenchSpecError) -> [(name: String, module: FirmwareModule)] {
+    /// `deviceProtection`: a protected product's release (its bootloader the protected variant).
+    public static func release(_ platform: Platform, deviceOS: String, product: (id: UInt16, version: UInt16),
+                               deviceProtection: Bool = false) throws(BenchSpecError) -> [(name: String, module: FirmwareModule)] {
         let device = BenchDevice(platform: platform, profile: TestIdentities.profile(), deviceOS: deviceOS, preload: [.deviceOS])
-        var named = try device.modules(files: [:]).map { module -> (name: String, module: FirmwareModule) in
+        var named = try device.modules(files: [:], protectedBootloader: deviceProtection).map { module -> (name: String, module: FirmwareModule) in
             let header = module.header
             let what = switch header.function {
-            case .bootloader: "bootloader"
+            case .bootloader: deviceProtection ? "bootloader-protected" : "bootloader"
             case .radioStack: "softdevice"
             case .systemPart: "system-part\(header.index)"
             default: header.function.name

@@ -84,6 +84,9 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case protectedDevice
     /// In Service Mode, on a line that does not flash Service Mode units.
     case serviceMode
+    /// A Service Mode unit flashed where the line allows it, with firmware that would not
+    /// keep it a protected device.
+    case unfitForProtected(file: String, reason: String)
     case notWritable(file: String, address: UInt32, reason: String)
     case unsupportedModule(file: String, reason: String)
     case duplicate(file: String, other: String)
@@ -98,6 +101,7 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         case .unmetDependency: "PLAN-DEPENDENCY"
         case .productMismatch: "PLAN-PRODUCT"
         case .protectedDevice, .serviceMode: "PLAN-PROTECTED"
+        case .unfitForProtected: "PLAN-PROTECTED-FIRMWARE"
         case .notWritable: "PLAN-NOT-WRITABLE"
         case .unsupportedModule: "PLAN-UNSUPPORTED"
         case .duplicate: "PLAN-DUPLICATE"
@@ -119,6 +123,8 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
             "the device is protected (Device Protection): it cannot be written over USB, and rework needs Service Mode, which needs the cloud. Route it to the online rework bench; nothing was written."
         case .serviceMode:
             "the device is in Service Mode (Device Protection), and this line does not flash Service Mode units (`[bench] allow_service_mode = true` allows it). Route it to the online rework bench; nothing was written."
+        case .unfitForProtected(let file, let reason):
+            "the device is in Service Mode (a protected unit opened for rework), and \(file) does not fit a protected unit: \(reason). Use the protected product's manifest; nothing was written."
         case .notWritable(let file, let address, let reason):
             "\(file) cannot be written over DFU at 0x\(String(address, radix: 16)): \(reason). Nothing was written."
         case .unsupportedModule(let file, let reason):

@@ -23,7 +23,7 @@ public struct PreparedFlash: Sendable {
         expectedProductID: UInt16? = nil, allowServiceMode: Bool = false
     ) async throws -> PreparedFlash {
         // A protected unit is never read for planning, let alone written.
-        try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: allowServiceMode)
+        try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: allowServiceMode, modules: modules)
         var inventory = try await DeviceInventory.read(session, platform: platform, depth: .headers)
         func makePlan() throws -> FlashPlan {
             let installed = inventory.filter(\.valid).map(\.installed) + extra

@@ -101,7 +101,7 @@ public struct NormalModeFlash<C: Clock<Duration>>: Sendable {
             if let state = try? await requests.protectedState() {
                 do throws(PlanRefusal) {
                     let protection = DeviceProtection(protectedState: state.state, overridden: state.overridden)
-                    try DeviceProtection.check(protection, allowServiceMode: allowServiceMode)
+                    try DeviceProtection.check(protection, allowServiceMode: allowServiceMode, modules: modules)
                     events(.protection(protection))
                 } catch {
                     throw Failure.refused(error)

@@ -401,7 +401,8 @@ public struct BenchState: Sendable {
         // Device Protection: a unit USB may not write goes to rework now, before its scan is
         // asked for and before anything is written.
         do throws(PlanRefusal) {
-            try DeviceProtection.check(job.identity.protection, allowServiceMode: policy.allowServiceMode)
+            // The state alone here; the firmware is checked against it when the flash plans.
+            try DeviceProtection.check(job.identity.protection, allowServiceMode: policy.allowServiceMode, modules: [])
         } catch {
             return fail(deviceID, JobFailure(code: error.code, message: error.description), now)
         }

@@ -265,7 +265,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
             throw StepFailure("FLASH-UNREACHABLE", "the device did not answer: \(error)", deviceGone: Self.gone(error))
         }
         do throws(PlanRefusal) {
-            try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: allowServiceMode)
+            try DeviceProtection.check(DeviceProtection.reported(by: session), allowServiceMode: allowServiceMode, modules: manifest.modules)
         } catch {
             throw StepFailure(error.code, error.description)
         }
