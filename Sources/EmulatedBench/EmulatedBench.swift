@@ -95,6 +95,10 @@ public actor EmulatedBench: DeviceLink {
         return logs
     }
 
+    /// What device `index`'s DFU personality erased, programmed and transferred (its
+    /// flash: what USB wrote or read in DFU mode).
+    public func flashCounters(_ index: Int) async -> FlashCounters { await units[index].dfu.counters }
+
     /// True when any device connected to the cloud (billing would have started).
     public func anyConnected() async -> [String] {
         await cloudLogs().filter { $0.value.contains { $0.kind == .connected } }.map(\.key).sorted()

@@ -58,12 +58,13 @@ import Testing
     func start(_ devices: [(BenchDevice, [FirmwareModule])], policy: BenchPolicy = BenchPolicy(), physical: Bool = false, bench existing: EmulatedBench? = nil,
                store existingStore: StationStore? = nil, clock existingClock: FastClock? = nil, destination: Destination = .product,
                connectivity: (@Sendable (EmulatedBench, StationStore, FastClock) -> ConnectivityTest)? = nil,
-               eventDelay: Duration? = nil) async throws -> Run {
+               eventDelay: Duration? = nil, manifests: [String: FirmwareManifest]? = nil) async throws -> Run {
         let clock = existingClock ?? FastClock(rate: 20)
         let bench = try existing ?? EmulatedBench(devices, physical: physical, clock: clock)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
         let store = try existingStore ?? StationStore(path: folder.appendingPathComponent("station.sqlite").path)
-        let provisioner = Provisioner(link: bench, manifests: try Self.manifests(), clock: clock, switchWithin: .seconds(90))
+        let provisioner = Provisioner(link: bench, manifests: try manifests ?? Self.manifests(), clock: clock, switchWithin: .seconds(90),
+                                      allowServiceMode: policy.allowServiceMode)
         let driver = BenchDriver(policy: policy, provisioner: provisioner,
                                  noCloud: NoCloudPolicy(connectivityTest: policy.connectivityTest), link: bench,
                                  log: StoreLog(store: store, stationID: "test-bench", operatorName: "ana", destination: destination), clock: clock,
