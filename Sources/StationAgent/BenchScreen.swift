@@ -88,7 +88,8 @@ public struct BenchScreen: Sendable {
         let banner = view.banner.map { Self.wrap("! " + $0, width: width, indent: "  ").prefix(3).map { paint($0, "1;33") } } ?? []
         let header = Self.pad("SLOT", Self.slotWidth) + " " + Self.pad("PLATFORM", Self.platformWidth) + " " + Self.pad("DEVICE", Self.deviceWidth) + " STATE"
         let rowLines = view.rows.map(row)
-        let totals = "passed \(view.passed)  failed \(view.failed)  \(String(format: "%.0f", view.perHour))/hour"
+        let totals = "passed \(view.passed)  failed \(view.failed)" + (view.protected > 0 ? "  protected \(view.protected)" : "")
+            + "  \(String(format: "%.0f", view.perHour))/hour"
         let detail = view.detail.map(detailBlocks) ?? []
         let summaryLines = summary.flatMap { Self.wrap($0, width: width, indent: "  ") }
         let prompts = summary.isEmpty ? view.prompts.suffix(4).map { Self.wrap("> " + $0, width: width, indent: "  ") } : []

@@ -206,7 +206,10 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
             summary += await imports.pass(quiet: false).lines
         }
         let jobs = await driver.jobs
-        summary.append("done: \(jobs.filter { $0.step == .passed }.count) passed, \(jobs.filter { $0.step == .failed }.count) failed; store \(setup.store.path)")
+        let protected = jobs.filter { $0.step == .failed && $0.failure?.isProtectedUnit == true }.count
+        let failed = jobs.filter { $0.step == .failed }.count - protected
+        summary.append("done: \(jobs.filter { $0.step == .passed }.count) passed, \(failed) failed"
+                       + (protected > 0 ? ", \(protected) protected (to the online rework bench)" : "") + "; store \(setup.store.path)")
         let last = await driver.view
         views.cancel()
         await views.value

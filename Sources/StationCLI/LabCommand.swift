@@ -124,7 +124,8 @@ struct LabServeCommand: AsyncParsableCommand {
             await item.unit.plugIn()
             if let personality = await item.unit.current { server.add(personality, busID: item.busID) }
             served.append(item)
-            say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)\(spec.attachAtStart ? "" : " attach-by-scenario")")
+            say("serving \(item.busID) \(platform.name) \(spec.mode.rawValue) \(spec.profile.deviceID)\(spec.attachAtStart ? "" : " attach-by-scenario")"
+                + (spec.profile.protection == .open ? "" : " protection=\(spec.profile.protection.rawValue)"))
             let p = spec.profile
             say("identity \(item.busID) serial=\(p.serial?.rawValue ?? "-") iccid=\(p.iccid?.rawValue ?? "-") imei=\(p.imei?.rawValue ?? "-") "
                 + "os=\(spec.deviceOS) sim=\(p.simActive ? "active" : "inactive") cloud-delay=\(p.cloudConnectDelay.components.seconds)s")

@@ -19,9 +19,9 @@ extension LineReport {
         var body = """
             <h1>\(esc(title))</h1>
             <p class="meta">\(esc(range)). Stations: \(esc(stations.joined(separator: ", "))). \(first.map { "Records from " + iso.string(from: $0) } ?? "No records.") \(last.map { "to " + iso.string(from: $0) + "." } ?? "")</p>
-            <table class="totals" id="totals"><tr><th>Devices</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Yield</th><th>First-pass yield</th><th>Passed per hour</th></tr>
-            <tr><td>\(devices)</td><td>\(attempts)</td><td class="pass">\(passed)</td><td class="fail">\(failed)</td><td>\(percent(yield))</td><td>\(percent(firstPassYield))</td><td>\(String(format: "%.1f", throughputPerHour))</td></tr></table>
-            <p class="meta">Passed and failed count devices by their last attempt; first-pass yield is devices that passed on their first attempt.</p>
+            <table class="totals" id="totals"><tr><th>Devices</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Protected (to online rework)</th><th>Yield</th><th>First-pass yield</th><th>Passed per hour</th></tr>
+            <tr><td>\(devices)</td><td>\(attempts)</td><td class="pass">\(passed)</td><td class="fail">\(failed)</td><td class="protected">\(`protected`)</td><td>\(percent(yield))</td><td>\(percent(firstPassYield))</td><td>\(String(format: "%.1f", throughputPerHour))</td></tr></table>
+            <p class="meta">Passed and failed count devices by their last attempt; first-pass yield is devices that passed on their first attempt. Protected units (Device Protection: the bench may not write them; they go to the online rework bench) are counted apart, not as failures, and left out of both yields.</p>
             """
         body += paretoSection()
         body += throughputSection()
@@ -38,7 +38,7 @@ extension LineReport {
             table { border-collapse: collapse; margin: 1em 0; }
             th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
             td.n { text-align: right; }
-            .pass { color: #1e8449; font-weight: bold; } .fail { color: #c0392b; font-weight: bold; }
+            .pass { color: #1e8449; font-weight: bold; } .fail { color: #c0392b; font-weight: bold; } .protected { color: #7d3c98; font-weight: bold; }
             .meta { color: #555; } .trace { margin: 1em 0; padding: 0.5em 1em; border-left: 4px solid #ccc; break-inside: avoid; }
             .trace.failed { border-left-color: #c0392b; } .trace.passed { border-left-color: #27ae60; }
             .breakdowns { display: flex; flex-wrap: wrap; gap: 2em; } .breakdowns h3 { margin-bottom: 0; }
@@ -107,14 +107,14 @@ extension LineReport {
         var body = "<h2 id=\"breakdowns\">Breakdown</h2><div class=\"breakdowns\">"
         for (name, groups) in [("By station", breakdowns.station), ("By operator", breakdowns.operator), ("By platform", breakdowns.platform),
                                ("By Device OS found (before flashing)", breakdowns.deviceOS)] {
-            body += "<section><h3>\(esc(name))</h3><table><tr><th></th><th>Devices</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Pass rate</th></tr>"
+            body += "<section><h3>\(esc(name))</h3><table><tr><th></th><th>Devices</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Protected</th><th>Pass rate</th></tr>"
             for group in groups {
                 body += "<tr><td>\(esc(group.key))</td><td class=\"n\">\(group.devices)</td><td class=\"n\">\(group.attempts)</td>"
-                body += "<td class=\"n pass\">\(group.passed)</td><td class=\"n fail\">\(group.failed)</td><td class=\"n\">\(percent(group.passRate))</td></tr>"
+                body += "<td class=\"n pass\">\(group.passed)</td><td class=\"n fail\">\(group.failed)</td><td class=\"n\">\(group.protected)</td><td class=\"n\">\(percent(group.passRate))</td></tr>"
             }
             body += "</table></section>"
         }
-        return body + "</div><p class=\"meta\">Counted in attempts; pass rate is passed attempts over attempts.</p>"
+        return body + "</div><p class=\"meta\">Counted in attempts; pass rate is passed attempts over attempts, protected units' left out.</p>"
     }
 
     func devicesSection() -> String {
@@ -127,7 +127,9 @@ extension LineReport {
         body += "<th>Device OS before</th><th>Device OS after</th><th>Attempts</th><th>Result</th></tr>"
         for (key, attempts) in grouped {
             guard let lastAttempt = attempts.last else { continue }
-            let result = lastAttempt.passed ? "<span class=\"pass\">PASS</span>" : "<span class=\"fail\">FAIL \(esc(lastAttempt.failureCode))</span>"
+            let result = lastAttempt.passed ? "<span class=\"pass\">PASS</span>"
+                : Self.isProtected(lastAttempt) ? "<span class=\"protected\">PROTECTED \(esc(lastAttempt.failureCode))</span>"
+                : "<span class=\"fail\">FAIL \(esc(lastAttempt.failureCode))</span>"
             body += "<tr><td><a href=\"#trace-\(esc(key))\">\(esc(lastAttempt.deviceID))</a></td><td>\(esc(lastAttempt.platform))</td>"
             body += "<td>\(esc(lastAttempt.serialNumber))</td><td>\(esc(lastAttempt.iccid))</td><td>\(esc(attempts.first?.deviceOSVersion ?? "unknown"))</td>"
             body += "<td>\(esc(lastAttempt.deviceOSAfter ?? "unknown"))</td><td class=\"n\">\(attempts.count)</td><td>\(result)</td></tr>"
@@ -149,6 +151,7 @@ extension LineReport {
                 if !attempt.modulesAfter.isEmpty {
                     body += "<br>Modules after: " + attempt.modulesAfter.map { esc(HumanNames.module($0)) }.joined(separator: ", ")
                 }
+                if let protection = attempt.protection { body += "<br>Device Protection: \(esc(protection))\(protection == "service" && attempt.passed ? " (flashed in Service Mode)" : "")" }
                 body += "<br>Import: \(esc(importState(attempt)))</div>"
             }
             body += "</section>"

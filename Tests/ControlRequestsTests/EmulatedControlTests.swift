@@ -51,6 +51,34 @@ import Testing
         await #expect { try await requests(device("5.9.0", profile: profile)).protectedState() } throws: { ($0 as? ControlRequestError)?.code == "CTRL-NOT-SUPPORTED" }
     }
 
+    /// A protected unit answers over USB only what Device Protection lets through (device ID
+    /// 20, protection state 76): listening mode, the serial number, module info and DFU get
+    /// -1801 DEVICE_PROTECTED, as Device OS's `security_mode_check_control_request` does;
+    /// the legacy path STALLs. In Service Mode everything answers.
+    @Test func aProtectedUnitRefusesAllButItsIDAndItsState() async throws {
+        var profile = TestIdentities.profile()
+        profile.protection = .protected
+        let unit = device("6.2.0", profile: profile)
+        let requests = requests(unit)
+        #expect(try await requests.deviceID() == profile.deviceID.rawValue)
+        let state = try await requests.protectedState()
+        #expect(DeviceProtection(protectedState: state.state, overridden: state.overridden) == .protected)
+        for (what, call) in [("start listening", { try await requests.startListening() }), ("serial", { _ = try await requests.serialNumber() }),
+                             ("modules", { _ = try await requests.modules() }), ("dfu", { try await requests.enterDFU() })] as [(String, () async throws -> Void)] {
+            do {
+                try await call()
+                Issue.record("\(what) was answered")
+            } catch {
+                let error = error as? ControlRequestError
+                #expect(error?.code == "CTRL-DEVICE-PROTECTED" && error?.isDeviceProtected == true, "\(what): \(String(describing: error))")
+            }
+        }
+        #expect(await unit.listening == false)
+        await #expect(throws: ControlRequestError.self) { try await LegacyRequests(transport: unit).abortCloudConnection() }
+        profile.protection = .service
+        try await self.requests(device("6.2.0", profile: profile)).startListening()
+    }
+
     @Test func setupDoneBeforeAndAfter4() async throws {
         let old = device("3.3.1", setupDone: false)
         #expect(try await requests(old).isSetupDone() == false)

@@ -70,6 +70,25 @@ import Testing
         #expect(!report.stopped && !report.withinBound)
     }
 
+    /// A protected unit refuses listening mode (-1801) and the legacy cloud abort: the guard
+    /// says at once that it cannot stop it (GUARD-PROTECTED, to the online rework bench),
+    /// without retrying until it gives up; a Service Mode unit is stopped like any other.
+    @Test func aProtectedUnitIsReportedAtOnceAsOneTheGuardCannotStop() async throws {
+        var profile = TestIdentities.profile()
+        profile.simActive = true
+        profile.protection = .protected
+        let clock = TestClock()
+        let unit = EmulatedNormalDevice(platform: boron, profile: profile, deviceOS: "6.2.0", clock: clock)
+        await unit.powerOn()
+        let report = await NoCloudGuard(clock: clock).stop(port: "1-5", arrivedAt: clock.now, open: channels(unit))
+        guard case .failed(let code, let message) = report.action else { Issue.record("\(report)"); return }
+        #expect(code == "GUARD-PROTECTED" && message.contains("online rework bench") && !report.stopped)
+        #expect(report.latency == .zero, "no retries on the test clock")
+        profile.protection = .service
+        let service = EmulatedNormalDevice(platform: boron, profile: profile, deviceOS: "6.2.0", clock: clock)
+        #expect(await NoCloudGuard(clock: clock).stop(port: "1-6", arrivedAt: clock.now, open: channels(service)).action == .listening)
+    }
+
     @Test func theConnectivityTestLineLetsDevicesConnect() async throws {
         let clock = TestClock()
         let target = device(clock: clock)

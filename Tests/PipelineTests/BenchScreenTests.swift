@@ -15,6 +15,22 @@ import Testing
 
     static let longReason = String(repeating: "a very long reason ", count: 10) + "END"
 
+    /// A protected unit's row says where it goes, the detail area the rework action in full,
+    /// and the totals count it apart from the failures.
+    @Test func aProtectedUnitIsShownWithItsReworkAction() {
+        let failure = JobFailure(code: "PLAN-PROTECTED", message: "the device is protected (Device Protection): it cannot be written over USB")
+        #expect(failure.isProtectedUnit && !JobFailure(code: "DFU-WRITE-STALL", message: "").isProtectedUnit)
+        let view = BenchView(rows: [row("1", .failed, failure: failure), row("2", .passed)], passed: 1, failed: 0, protected: 1, perHour: 60, prompts: [],
+                             elapsed: 60, detail: BenchView.Detail(slot: "1", deviceID: "e00fce68ae40e8a1f5b40001", failure: failure))
+        let text = BenchScreen(title: "t", width: 80, height: 24).lines(view).map(visible).joined(separator: "\n")
+        #expect(text.contains(" FAIL  PLAN-PROTECTED: route to online rework"), "\(text)")
+        let flowing = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flowing.contains("next: route to online rework: Protected: rework needs Service Mode, which needs the cloud; route to the online rework bench."), "\(flowing)")
+        #expect(text.contains("passed 1  failed 0  protected 1"))
+        var plain = PlainBenchLog()
+        #expect(plain.lines(view).contains { $0.contains("FAIL [PLAN-PROTECTED]") && $0.hasSuffix("(next: route to online rework)") })
+    }
+
     @Test(arguments: [(80, 24), (100, 30), (132, 43)])
     func aFullBenchFitsTheTerminal(width: Int, height: Int) {
         var rows = (1...9).map { row(String($0), .passed) }

@@ -1,11 +1,18 @@
 import Foundation
 import Station
+import StationReports
 import Testing
 
 /// One table of failure codes: every code the code base can produce has its meaning and
 /// its next step, and the docs are that table.
 @Suite struct FailureTableTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The report's protected codes are the table's route-to-online-rework ones (the report
+    /// does not import the table: this keeps the two lists one).
+    @Test func theReportsProtectedCodesAreTheTablesReworkOnes() {
+        #expect(LineReport.protectedCodes == Set(FailureTable.entries.filter { $0.next == .routeToOnlineRework }.map(\.code)))
+    }
 
     /// Every string literal in Sources that looks like a code (`PAIR-MISMATCH`, `CTRL-USB`).
     static func literalCodes() throws -> [String: String] {

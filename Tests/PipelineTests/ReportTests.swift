@@ -79,6 +79,44 @@ import Testing
         #expect((json["records"] as? [Any])?.count == 6)
     }
 
+    /// Protected units (Device Protection, refused with PLAN-PROTECTED or GUARD-PROTECTED)
+    /// are not failures of the bench: counted apart, out of the yields, the Pareto and the
+    /// buckets' failures, shown as PROTECTED; a unit back from rework that passes counts as a
+    /// pass. The store keeps each record's protection state.
+    @Test func protectedUnitsAreCountedApartFromFailures() throws {
+        func protected(_ r: ProvisioningRecord, _ state: String) -> ProvisioningRecord { var r = r; r.protection = state; return r }
+        let records = [
+            record("d1", passed: true, at: 0),
+            record("d2", passed: false, code: "DFU-WRITE-STALL", at: 1),
+            protected(record("d3", passed: false, code: "PLAN-PROTECTED", at: 2), "protected"),
+            protected(record("d4", passed: false, code: "GUARD-PROTECTED", at: 3), "protected"),
+            // Refused in Service Mode, then passed where the line allows it.
+            protected(record("d5", passed: false, code: "PLAN-PROTECTED", at: 4), "service"), protected(record("d5", attempt: 2, passed: true, at: 5), "service"),
+        ]
+        let store = try temporaryStore()
+        for r in records { try store.record(r) }
+        let stored = try store.records()
+        #expect(stored.map(\.protection) == [nil, nil, "protected", "protected", "service", "service"])
+        let report = LineReport(records: stored)
+        #expect(report.devices == 5 && report.passed == 2 && report.failed == 1 && report.protected == 2)
+        // Yields over the three units the bench could make: d1 first time, d5 in the end.
+        #expect(report.firstPassYield == 1.0 / 3 && report.yield == 2.0 / 3)
+        #expect(report.failuresByCode == ["DFU-WRITE-STALL": 1] && report.pareto.map(\.code) == ["DFU-WRITE-STALL"])
+        #expect(report.buckets.reduce(0) { $0 + $1.failed } == 1)
+        let group = try #require(report.breakdowns.platform.first)
+        #expect(group.attempts == 6 && group.passed == 2 && group.failed == 1 && group.protected == 3 && group.passRate == 2.0 / 3)
+        let json = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as! [String: Any]
+        #expect(json["protected"] as? Int == 2 && json["failed"] as? Int == 1)
+        let rows = report.csv().split(separator: "\r\n").map(String.init)
+        #expect(rows[0].hasSuffix(",import,protection"))
+        #expect(rows.filter { $0.contains(",PROTECTED,") }.count == 3 && rows.filter { $0.contains(",FAIL,") }.count == 1)
+        let html = report.html()
+        #expect(html.contains("<td class=\"protected\">2</td>") && html.contains("PROTECTED PLAN-PROTECTED") && html.contains("flashed in Service Mode"))
+        // Only protected units: no yield to speak of, and no crash.
+        let only = LineReport(records: [records[2]])
+        #expect(only.protected == 1 && only.failed == 0 && only.yield == 0 && only.buckets.isEmpty)
+    }
+
     /// The three documents agree, read by a parser that is not ours (Python's csv and json):
     /// totals, one CSV row per attempt, Device OS before and after, the import column, the
     /// failure meanings, the breakdowns and the 15-minute buckets.

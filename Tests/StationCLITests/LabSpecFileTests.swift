@@ -39,6 +39,14 @@ import Testing
         #expect(electron.profile.iccid != nil && electron.profile.imei != nil && electron.profile.iccid != devices[1].device.profile.iccid)
     }
 
+    @Test func theProtectionSpecGivesEachUnitItsState() throws {
+        let devices = try LabSpecFile.load(SharedFixtures.packageRoot.appendingPathComponent("lab/specs/device-protection.toml").path)
+        #expect(devices.map(\.device.profile.protection) == [.protected, .service])
+        #expect(devices.map(\.device.mode) == [.dfu, .normal])
+        let flash = try LabSpecFile.load(SharedFixtures.packageRoot.appendingPathComponent("lab/specs/device-protection-flash.toml").path)
+        #expect(flash.map(\.device.profile.protection) == [.protected, .protected, .service] && flash.map(\.device.deviceOS) == ["6.2.0", "6.1.1", "6.2.0"])
+    }
+
     @Test func theWatchSpecLeavesPluggingInToTheScenario() throws {
         let devices = try LabSpecFile.load(SharedFixtures.packageRoot.appendingPathComponent("lab/specs/watch-guard.toml").path)
         #expect(devices.map(\.device.attachAtStart) == [false, false])
@@ -50,6 +58,7 @@ import Testing
         ("[[device]]\nmode = \"dfu\"\n", "device[1].platform", "missing"),
         ("[[device]]\nplatform = \"argon\"\n", "device[1].platform", "not a platform the station provisions"),
         ("[[device]]\nplatform = \"boron\"\nmode = \"sleepy\"\n", "device[1].mode", "dfu, normal or listening"),
+        ("[[device]]\nplatform = \"boron\"\nprotection = \"locked\"\n", "device[1].protection", "open, protected or service"),
         ("[[device]]\nplatform = \"boron\"\niccid = \"89014103271234567890\"\n", "device[1].iccid", "check digit"),
         ("[[device]]\nplatform = \"boron\"\ndevice_os = \"9.9.9\"\n", "device[1].device_os", "not a Device OS release"),
         ("[[device]]\nplatform = \"boron\"\npreload = [\"nothing-here.bin\"]\n", "device[1].preload", "no module file"),

@@ -44,6 +44,8 @@ import Testing
         #expect(config.slots == nil && config.scanner == .keyboardWedge && config.pairing == .serialNumber && config.scanRequired)
         #expect(config.finalState == .listening && config.finalStates == ["tracker": .dfu], "battery-powered trackers default to DFU")
         #expect(!config.operatorSignIn && config.operators.isEmpty && config.slotName(port: "1-2") == "1-2")
+        #expect(!config.allowServiceMode, "Service Mode units go to rework unless the line says otherwise")
+        #expect(try parse(Self.head + "[bench]\nmanifest = \"m.toml\"\nallow_service_mode = true\n").allowServiceMode)
     }
 
     @Test func severalProductsAndScanners() throws {
@@ -81,6 +83,7 @@ import Testing
         ("[bench]\nmanifest = \"m\"\n[scanner]\nkind = \"serial\"\ndevice = \"0c2e\"\n", "scanner.device", "not VID:PID"),
         ("[bench]\nmanifest = \"m\"\n[scanner]\nkind = \"none\"\n", "scanner.kind", "pairing needs a scanner"),
         ("[bench]\nmanifest = \"m\"\npairing = \"none\"\nscan_required = true\n", "bench.scan_required", "scans nothing"),
+        ("[bench]\nmanifest = \"m\"\nallow_service_mode = \"yes\"\n", "bench.allow_service_mode", "true or false"),
     ] as [(String, String, String)])
     func mistakesNameTheKeyAndTheFix(text: String, key: String, words: String) {
         let expected = words.replacingOccurrences(of: "\\\"", with: "\"")

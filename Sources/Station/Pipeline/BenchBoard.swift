@@ -53,7 +53,10 @@ public struct BenchView: Hashable, Sendable {
     /// `.detected` with `empty` set), then the devices on ports outside them.
     public var rows: [Row]
     public var passed: Int
+    /// Failed by a fault the bench saw; protected units (routed to the online rework
+    /// bench: `JobFailure.isProtectedUnit`) are counted apart.
     public var failed: Int
+    public var protected: Int
     public var perHour: Double
     /// Prompts still current: a prompt about a slot goes once that slot moves on.
     public var prompts: [String]
@@ -65,12 +68,13 @@ public struct BenchView: Hashable, Sendable {
     /// told apart by themselves.
     public var promptIDs: [Int]
 
-    public init(rows: [Row], passed: Int, failed: Int, perHour: Double, prompts: [String], elapsed: Double, detail: Detail? = nil, banner: String? = nil,
-                promptIDs: [Int] = []) {
+    public init(rows: [Row], passed: Int, failed: Int, protected: Int = 0, perHour: Double, prompts: [String], elapsed: Double, detail: Detail? = nil,
+                banner: String? = nil, promptIDs: [Int] = []) {
         self.promptIDs = promptIDs
         self.rows = rows
         self.passed = passed
         self.failed = failed
+        self.protected = protected
         self.perHour = perHour
         self.prompts = prompts
         self.elapsed = elapsed
@@ -211,9 +215,10 @@ public struct BenchBoard: Sendable {
             detail = .init(slot: slotName(state.port(of: job)), deviceID: id.rawValue, failure: failure)
         }
         let passed = shownJobs.filter { $0.step == .passed }.count
-        let failed = shownJobs.filter { $0.step == .failed }.count
+        let protected = shownJobs.filter { $0.step == .failed && $0.failure?.isProtectedUnit == true }.count
+        let failed = shownJobs.filter { $0.step == .failed }.count - protected
         let current = Array(notes.filter { isCurrent($0, state: state, now: now) }.suffix(5))
-        return BenchView(rows: rows, passed: passed, failed: failed, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
+        return BenchView(rows: rows, passed: passed, failed: failed, protected: protected, perHour: elapsed > 0 ? Double(passed) / (max(elapsed, 60) / 3600) : 0,
                          prompts: Array(current.map(\.text)), elapsed: elapsed, detail: detail, banner: banner, promptIDs: current.map(\.id))
     }
 

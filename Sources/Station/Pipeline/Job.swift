@@ -31,6 +31,9 @@ public struct JobFailure: Hashable, Sendable, Codable {
         self.code = code
         self.message = message
     }
+    /// The unit is protected (Device Protection) and goes to the online rework bench: not
+    /// a failure of the bench (the failure table's next step says so).
+    public var isProtectedUnit: Bool { FailureTable.entry(for: code)?.next == .routeToOnlineRework }
 }
 
 /// What the station knows about a device, as far as the job needs it: its identifiers as
