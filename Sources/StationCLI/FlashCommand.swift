@@ -223,15 +223,15 @@ struct FlashCommand: AsyncParsableCommand {
     func flash(_ modules: [PlannedModule], session: DfuSeSession, platform: Platform, extra: [FlashPlanner.Installed], out: Output = Output(prefix: ""),
                controlRequestsRan: Bool = false) async throws {
         let progress = ProgressPrinter(out: out)
-        if let state = DeviceProtection.reported(by: session), !controlRequestsRan, state.allowsWrites(serviceModeAllowed: allowServiceMode) {
-            out.say(Self.protectionLine(state))
-        }
+        // Said once the plan is made (every check passed), for a unit that said its state.
+        let protection = controlRequestsRan ? nil : DeviceProtection.reported(by: session)
         let outcomes: [StepOutcome]
         do throws(DFUFlash.Failure) {
             outcomes = try await DFUFlash.run(modules, session: session, platform: platform, extra: extra, expectedProductID: productID,
                                               controlRequestsFollow: controlRequestsRan, allowServiceMode: allowServiceMode) { event in
                 switch event {
                 case .planned(let plan):
+                    if let protection { out.say(Self.protectionLine(protection)) }
                     out.say("\nplan:")
                     for step in plan.steps {
                         let action = step.path == .dfu ? "write over DFU" : "control request (normal mode)"

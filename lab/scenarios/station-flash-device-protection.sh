@@ -43,6 +43,7 @@ cat /tmp/flash-3a.txt
 status=0; station flash --port 1-3 --stay-in-dfu --allow-service-mode /tmp/open/*.bin > /tmp/flash-3b.txt 2>&1 || status=$?
 cat /tmp/flash-3b.txt
 [ "$status" -eq 65 ] && grep -q "REFUSED \[PLAN-PROTECTED-FIRMWARE\].*open bootloader" /tmp/flash-3b.txt
+! grep -q "flashed because" /tmp/flash-3b.txt
 station flash --port 1-3 --stay-in-dfu --allow-service-mode /tmp/protected/*.bin | tee /tmp/flash-3c.txt
 grep -q "Device Protection: Service Mode; flashed because --allow-service-mode is given" /tmp/flash-3c.txt
 grep -q "demo-boron-product-4242-v1.bin.*read back and verified" /tmp/flash-3c.txt

@@ -122,7 +122,7 @@ public enum PlanRefusal: Error, Hashable, Sendable, CustomStringConvertible {
         case .protectedDevice:
             "the device is protected (Device Protection): it cannot be written over USB, and rework needs Service Mode, which needs the cloud. Route it to the online rework bench; nothing was written."
         case .serviceMode:
-            "the device is in Service Mode (Device Protection), and this line does not flash Service Mode units (`[bench] allow_service_mode = true` allows it). Route it to the online rework bench; nothing was written."
+            "the device is in Service Mode (Device Protection), and this line does not flash Service Mode units (`[bench] allow_service_mode = true`, or `station flash --allow-service-mode`, allows it). Route it to the online rework bench; nothing was written."
         case .unfitForProtected(let file, let reason):
             "the device is in Service Mode (a protected unit opened for rework), and \(file) does not fit a protected unit: \(reason). Use the protected product's manifest; nothing was written."
         case .notWritable(let file, let address, let reason):
