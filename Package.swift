@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.3"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), each imported by exactly one wrapper module.
@@ -101,6 +105,16 @@ let package = Package(
             dependencies: ["CShims", "Station", "LibUSB", "Udev", "SerialPort", "DFU", "ControlRequests", "ListeningConsole", "ParticleDevices", "Seams", "TextFormats"],
             exclude: ["README.md"]),
         .target(name: "StationReports", dependencies: ["StationStore", "TextFormats"], exclude: ["README.md"]),
+        .target(
+            name: "PostgresLine",
+            dependencies: [
+                "StationStore", "StationConfig", "StationReports",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices", "Loopback"], exclude: ["README.md"]),
 
         // MARK: Application and front end.
@@ -117,7 +131,7 @@ let package = Package(
                 "USBBench",
                 "StationAgent",
                 "EmulatedBench",
-                "StationReports",
+                "StationReports", "PostgresLine",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "TextFormats", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort", "Seams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -181,6 +195,9 @@ let package = Package(
         .testTarget(
             name: "StationCLITests",
             dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore"]),
+        .testTarget(
+            name: "LineTests",
+            dependencies: ["PostgresLine", "StationStore", "StationConfig", "StationReports", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

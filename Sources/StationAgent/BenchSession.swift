@@ -36,6 +36,9 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
         public var transport: any HTTPTransport
         /// The credentials, read at each pass (a fixed file is picked up without a restart).
         public var credentials: @Sendable () -> Result<Credentials, any Error>
+        /// One pass of the line replication (`[line]`): ships what the line database lacks;
+        /// nil when it is caught up, else what stopped it. Nil: no line database.
+        public var lineSync: (@Sendable () async -> String?)? = nil
 
         public init(station: StationConfig, bench: BenchConfig, configPath: String, manifests: [String: FirmwareManifest], store: StationStore,
                     link: any DeviceLink, hardware: AsyncStream<HardwareEvent>, scanners: [(lines: AsyncStream<String>, affixes: BenchConfig.Affixes)],
@@ -63,6 +66,8 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
         case ready(String)
         /// The bench's view changed.
         case view(BenchView)
+        /// The line replication changed state (caught up, or what stops it): a line to print.
+        case line(String)
         /// The run is over: the last view, the summary lines below it, and the standing
         /// banner (paused imports) a final screen keeps.
         case finished(BenchView, summary: [String], banner: String?)
@@ -80,6 +85,11 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
     public init(_ setup: Setup, clock: C) {
         self.setup = setup
         self.clock = clock
+    }
+
+    /// What the station says while its line database cannot take its records.
+    public static func lineBehind(_ problem: String, config: String) -> String {
+        "line database behind: \(problem). Provisioning goes on; the records wait in the store and ship once it answers (`station line sync --config \(config)` ships them now)."
     }
 
     /// The banner for paused imports.
@@ -176,6 +186,22 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
                 await driver.setBanner(text)
             }, paused: { Self.paused($0, config: configPath) })
         }
+        // Store and forward: the line database gets what the store records, in the background,
+        // every few seconds; the bench never waits on it. Each change of state is said once.
+        let lineSync = setup.lineSync
+        let line = lineSync.map { pass in
+            Task {
+                var last: String?? = .none
+                while !Task.isCancelled {
+                    let problem = await pass()
+                    if last != .some(problem) {
+                        out.yield(.line(problem.map { Self.lineBehind($0, config: configPath) } ?? "line database: caught up"))
+                        last = .some(problem)
+                    }
+                    try? await clock.sleep(for: .seconds(5))
+                }
+            }
+        }
         // Commands (and keyboard-wedge scans) until quit, or until enough devices finished.
         await withTaskGroup(of: Void.self) { group in
             let wedge = setup.bench.scanners.contains(.keyboardWedge)
@@ -204,6 +230,11 @@ public struct BenchSession<C: Clock<Duration>>: Sendable {
         if setup.sync && pausedNow == nil {
             // One last pass, so what passed is in the products when the cloud answers.
             summary += await imports.pass(quiet: false).lines
+        }
+        line?.cancel()
+        if let lineSync {
+            // One last pass, so what the run recorded is on the line when it can be.
+            summary.append(await lineSync().map { Self.lineBehind($0, config: configPath) } ?? "line database: every record shipped")
         }
         let jobs = await driver.jobs
         let protected = jobs.filter { $0.step == .failed && $0.failure?.isProtectedUnit == true }.count

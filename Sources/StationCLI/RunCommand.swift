@@ -5,6 +5,7 @@ import ImportQueue
 import LibUSB
 import ParticleCloud
 import ParticleDevices
+import PostgresLine
 import Station
 import StationAgent
 import StationConfig
@@ -145,11 +146,27 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure(.unavailable, "USB-UNAVAILABLE", "\(error)")
         }
         let configPath = config
-        let session = BenchSession(BenchSession.Setup(
+        var lineSync: (@Sendable () async -> String?)?
+        if let line = station.line {
+            let id = station.station.id, lineName = station.station.line
+            lineSync = {
+                do throws(LineError) {
+                    let password = try LinePassword.resolve(line.database, file: line.passwordFile, environment: ProcessInfo.processInfo.environment)
+                    _ = try await LineDatabase.with(line.database, password: password) { database throws(LineError) in
+                        try await LineReplicator.sync(opened, into: database, station: id, line: lineName)
+                    }
+                    return nil
+                } catch {
+                    return error.description
+                }
+            }
+        }
+        var setup = BenchSession<ContinuousClock>.Setup(
             station: station, bench: bench, configPath: config, manifests: manifests, store: opened, link: link, hardware: events,
             scanners: scannerLines.map { (lines: $0.0, affixes: $0.1) }, typed: input.stream, operatorName: operatorName, sync: !noSync, stopAfter: stopAfter,
-            transport: CurlHTTPTransport(), credentials: { ConfigFiles.loadCredentials(for: station, configPath: configPath).mapError { $0 as any Error } }),
-            clock: ContinuousClock())
+            transport: CurlHTTPTransport(), credentials: { ConfigFiles.loadCredentials(for: station, configPath: configPath).mapError { $0 as any Error } })
+        setup.lineSync = lineSync
+        let session = BenchSession(setup, clock: ContinuousClock())
         let updates: AsyncStream<BenchSession<ContinuousClock>.Event>
         do { updates = try session.run() } catch {
             throw CommandFailure(.dataError, error.code, error.description)
@@ -166,6 +183,9 @@ struct RunCommand: AsyncParsableCommand {
                 screen = Task { await showBench(views, title: title, plain: !live) }
             case .view(let view):
                 screenFeed.yield(view)
+            case .line(let text):
+                // On the live screen it shows in the summary at the end.
+                if !live { say(text) }
             case .finished(var last, let summary, let banner):
                 screenFeed.finish()
                 await screen?.value

@@ -7,7 +7,7 @@ public struct StationCommand: AsyncParsableCommand {
         abstract: "Provision Particle cellular devices at the flashing bench, with no cloud contact.",
         discussion: "Exit codes are the same for every command; see the README's table.",
         version: StationVersion.current,
-        subcommands: [DemoCommand.self, CodesCommand.self, DevicesCommand.self, DoctorCommand.self, RunCommand.self, IdentifyCommand.self, WatchCommand.self, EnterDFUCommand.self, ManifestCommand.self, ReportCommand.self, InspectCommand.self, FlashCommand.self, QueueCommand.self, BenchmarkCommand.self, LegacyBenchCommand.self, LabCommand.self])
+        subcommands: [DemoCommand.self, CodesCommand.self, DevicesCommand.self, DoctorCommand.self, RunCommand.self, IdentifyCommand.self, WatchCommand.self, EnterDFUCommand.self, ManifestCommand.self, ReportCommand.self, InspectCommand.self, FlashCommand.self, QueueCommand.self, LineCommand.self, BenchmarkCommand.self, LegacyBenchCommand.self, LabCommand.self])
 
     public init() {}
 }

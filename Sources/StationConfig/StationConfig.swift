@@ -78,13 +78,16 @@ public struct StationConfig: Sendable, Hashable {
     /// `[store] group`: the store, the event log and reports are 0640 and readable by this
     /// group; nil: owner-only (0600).
     public var storeGroup: String? = nil
+    /// `[line]`: the line database the station replicates into (nil: none; the station
+    /// keeps its records to itself).
+    public var line: LineConfig? = nil
 
     public static let defaultAPIBaseURL = URL(string: "https://api.particle.io")!
     /// Devices a free account may hold (particle-cloud-and-factory.md section 2).
     public static let freePlanDeviceLimit = 100
     public static let defaultPermanentRefusals = ["invalidDeviceIds", "nonmemberDeviceIds", "protectedDeviceIds"]
     /// The keys of the cloud part; the station-agent issue adds the bench part's.
-    public static let sections = ["station", "product", "cloud", "fallback", "store"]
+    public static let sections = ["station", "product", "cloud", "fallback", "store", "line"]
 
     /// Parses the cloud part of a station config. `extraSections` are left to other readers.
     public static func parse(_ text: String, file: String, extraSections: [String] = [], catalog: PlatformCatalog = .bundled) throws(ConfigFileError) -> StationConfig {
@@ -179,6 +182,9 @@ public struct StationConfig: Sendable, Hashable {
                 throw storeTable.fail("group", "'\(group)' is not a group name (letters, digits, '-', '_', '.'; at most 32).")
             }
             config.storeGroup = group
+        }
+        if let lineTable = try root.table("line", allowed: ["database", "password_file"]) {
+            config.line = try LineConfig.parse(lineTable)
         }
         return config
     }

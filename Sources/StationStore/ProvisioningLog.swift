@@ -119,6 +119,13 @@ public struct EventRecord: Hashable, Sendable, Codable {
     public var detail: String?
 }
 
+extension EventRecord {
+    init(row: Row) {
+        self.init(id: row["id"], at: Date(timeIntervalSince1970: row["at"]), stationID: row["station_id"], deviceID: row["device_id"],
+                  kind: row["kind"], detail: row["detail"])
+    }
+}
+
 /// What the records can be narrowed to.
 public struct RecordFilter: Hashable, Sendable {
     /// Attempts finished at or after this time.
@@ -326,21 +333,25 @@ extension StationStore {
             try Row.fetchAll(db, sql: """
                 SELECT a.*, i.state AS import_state FROM provisioning_attempt a LEFT JOIN import_item i ON i.device_id = a.device_id
                 \(whereClause) ORDER BY a.finished_at, a.id
-                """, arguments: StatementArguments(arguments)).map { row in
-                let text: String = row["detail"]
-                guard let detail = try? JSONDecoder().decode(Detail.self, from: Data(text.utf8)) else {
-                    throw StoreError.database(path: path, detail: "attempt \(row["id"] as Int64) has an unreadable detail column")
-                }
-                return ProvisioningRecord(
-                    deviceID: row["device_id"], attempt: row["attempt"], stationID: row["station_id"], line: row["line"], operatorName: row["operator"],
-                    startedAt: Date(timeIntervalSince1970: row["started_at"]), finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
-                    passed: row["passed"], failureCode: row["failure_code"], failureMessage: row["failure_message"], platform: row["platform"],
-                    serialNumber: row["serial"], iccid: row["iccid"], imei: row["imei"], deviceOSVersion: row["device_os"],
-                    deviceOSAfter: row["device_os_after"], scan: row["scan"],
-                    steps: detail.steps, modulesBefore: detail.modulesBefore, modulesAfter: detail.modulesAfter, written: detail.written,
-                    importOutcome: row["import_state"], mobileSecret: secrets ? row["mobile_secret"] : nil, protection: row["protection"])
-            }
+                """, arguments: StatementArguments(arguments)).map { row in try Self.provisioningRecord(row, secrets: secrets, path: path) }
         }
+    }
+
+    /// An attempt row (with its `import_state`) as a record; the mobile secret only when
+    /// `secrets` is asked for.
+    static func provisioningRecord(_ row: Row, secrets: Bool, path: String) throws -> ProvisioningRecord {
+        let text: String = row["detail"]
+        guard let detail = try? JSONDecoder().decode(Detail.self, from: Data(text.utf8)) else {
+            throw StoreError.database(path: path, detail: "attempt \(row["id"] as Int64) has an unreadable detail column")
+        }
+        return ProvisioningRecord(
+            deviceID: row["device_id"], attempt: row["attempt"], stationID: row["station_id"], line: row["line"], operatorName: row["operator"],
+            startedAt: Date(timeIntervalSince1970: row["started_at"]), finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
+            passed: row["passed"], failureCode: row["failure_code"], failureMessage: row["failure_message"], platform: row["platform"],
+            serialNumber: row["serial"], iccid: row["iccid"], imei: row["imei"], deviceOSVersion: row["device_os"],
+            deviceOSAfter: row["device_os_after"], scan: row["scan"],
+            steps: detail.steps, modulesBefore: detail.modulesBefore, modulesAfter: detail.modulesAfter, written: detail.written,
+            importOutcome: row["import_state"], mobileSecret: secrets ? row["mobile_secret"] : nil, protection: row["protection"])
     }
 
     // MARK: Event log
@@ -357,10 +368,7 @@ extension StationStore {
     public func events(since: Date? = nil, until: Date? = nil) throws(StoreError) -> [EventRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM event WHERE at >= ? AND at < ? ORDER BY id",
-                             arguments: [since?.timeIntervalSince1970 ?? 0, until?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map { row in
-                EventRecord(id: row["id"], at: Date(timeIntervalSince1970: row["at"]), stationID: row["station_id"], deviceID: row["device_id"],
-                            kind: row["kind"], detail: row["detail"])
-            }
+                             arguments: [since?.timeIntervalSince1970 ?? 0, until?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude]).map(EventRecord.init(row:))
         }
     }
 }

@@ -115,6 +115,7 @@ public final class StationStore: Sendable {
                 """)
         }
         registerProvisioningMigration(&migrator)
+        registerLineMigration(&migrator)
         return migrator
     }
 

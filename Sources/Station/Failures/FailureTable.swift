@@ -330,6 +330,18 @@ public enum FailureTable {
         e("ID-STICKER-FORMAT", "The scan is not a Particle serial-number sticker.", .findTheRightSticker),
 
         // Firmware manifests and the flash plan (refused before anything is written).
+        // The line database (`station line ...`, a station's replication).
+        e("LINE-AUTH", "The line database refused the station's login (user, password or TLS).", .callTheLineLead),
+        e("LINE-PASSWORD-FILE", "The line database's password file is missing, unreadable, or readable by others.", .callTheLineLead),
+        e("LINE-PASSWORD-IN-URL", "A line database URL carries a password; it belongs in a 0600 file, PGPASSWORD or ~/.pgpass.", .callTheLineLead),
+        e("LINE-QUERY", "A query on the line database failed.", .callTheLineLead),
+        e("LINE-SCHEMA", "The line database has no schema, or another version (`station line migrate`).", .callTheLineLead),
+        e("LINE-STORE", "The station's own store could not be read for shipping to the line.", .callTheLineLead),
+        e("LINE-STORE-STATION", "A store given to `station line sync` does not name one station; use --config.", .callTheLineLead),
+        e("LINE-TLS-REQUIRED", "A plain connection to a line database off this machine was refused: TLS only there.", .callTheLineLead),
+        e("LINE-UNREACHABLE", "The line database cannot be reached; the station keeps its records and ships them later.", .callTheLineLead),
+        e("LINE-URL", "A line database URL is not a usable postgresql:// URL.", .callTheLineLead),
+
         e("MANIFEST-DEVICE-OS", "The manifest's system firmware is not the Device OS release the manifest names.", .callTheLineLead),
         e("MANIFEST-FILE-ALTERED", "A firmware file is not the one the manifest pins (its SHA-256 differs).", .callTheLineLead),
         e("MANIFEST-FILE-MISSING", "A firmware file the manifest lists is missing.", .callTheLineLead),

@@ -1,0 +1,67 @@
+import Foundation
+import StationStore
+import TestSupport
+import Testing
+
+/// `station line migrate|sync|status` as a technician or a QA lead types them, against a real
+/// throwaway PostgreSQL server: the URL's password refused, migrations from three processes
+/// at once, a sync killed mid-batch and run again, the status JSON's shape.
+@Suite(.serialized) struct LineBinaryTests {
+    static func store(records: Int, station: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("line-cli-\(UUID().uuidString)/station.sqlite").path
+        let store = try StationStore(path: path)
+        for index in 0..<records {
+            let start = Date(timeIntervalSince1970: 1_800_000_000 + Double(index) * 20)
+            let passed = index % 3 != 0
+            try store.record(ProvisioningRecord(deviceID: "\(station)-\(index)", attempt: 1, stationID: station, line: "line-a", startedAt: start,
+                                                finishedAt: start.addingTimeInterval(15), passed: passed, failureCode: passed ? nil : "PAIR-MISMATCH",
+                                                platform: "boron", mobileSecret: "WBPYG6CPLRCFKXQ"))
+            try store.appendEvent(stationID: station, deviceID: "\(station)-\(index)", kind: passed ? "pass" : "fail", at: start)
+        }
+        return path
+    }
+
+    @Test func aPasswordInTheURLIsRefusedAndNeverEchoed() async throws {
+        let run = try await StationBinaryTests.run(["line", "status", "--database", "postgresql://station:hunter2@127.0.0.1/line"])
+        #expect(run.status == 64 && run.stderr.contains("LINE-PASSWORD-IN-URL"), "\(run.stderr)")
+        #expect(!run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"))
+        let plain = try await StationBinaryTests.run(["line", "status", "--database", "postgresql://station@192.0.2.7/line?sslmode=disable"])
+        #expect(plain.status == 64 && plain.stderr.contains("LINE-TLS-REQUIRED"), "\(plain.stderr)")
+    }
+
+    @Test func threeMigratingProcessesAKilledSyncAndTheStatus() async throws {
+        let server = try await PostgresServer.start()
+        defer { Task { await server.destroy() } }
+        let runs = try await withThrowingTaskGroup(of: StationBinaryTests.Run.self) { group in
+            for _ in 0..<3 { group.addTask { try await StationBinaryTests.run(["line", "migrate", "--database", server.url]) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(runs.allSatisfy { $0.status == 0 }, "\(runs.map(\.stderr))")
+        #expect(runs.filter { $0.stdout.contains("applied migration(s) 1") }.count == 1, "\(runs.map(\.stdout))")
+        #expect(try await server.psql("SELECT count(*) FROM line_schema") == "1")
+
+        let path = try Self.store(records: 3000, station: "bench-k")
+        // Killed mid-run: whatever batch was open rolls back.
+        let child = AsyncProcess(try StationBinaryTests.stationPath(), ["line", "sync", "--store", path, "--database", server.url])
+        try child.run()
+        try await Task.sleep(for: .milliseconds(700))
+        kill(child.process.processIdentifier, SIGKILL)
+        _ = await child.exit()
+        let partial = Int(try await server.psql("SELECT count(*) FROM line_attempt")) ?? -1
+        let again = try await StationBinaryTests.run(["line", "sync", "--store", path, "--database", server.url])
+        #expect(again.status == 0 && again.stdout.contains("bench-k: shipped"), "\(again.stderr)")
+        #expect(try await server.psql("SELECT count(*) FROM line_attempt") == "3000", "after a kill at \(partial) rows")
+        #expect(try await server.psql("SELECT count(*) FROM line_event") == "3000")
+
+        let status = try await StationBinaryTests.run(["line", "status", "--database", server.url, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let stations = try #require(json["stations"] as? [[String: Any]])
+        #expect(stations.count == 1)
+        let station = try #require(stations.first)
+        #expect(station["id"] as? String == "bench-k" && station["line"] as? String == "line-a")
+        #expect(station["devices"] as? Int == 3000 && station["passed"] as? Int == 2000 && station["failed"] as? Int == 1000)
+        #expect(abs((station["firstPassYield"] as? Double ?? 0) - 2.0 / 3) < 1e-9 && station["replicationLagSeconds"] as? Double == 0)
+        #expect((station["lastContact"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) } != nil, "\(station)")
+    }
+}
