@@ -8,6 +8,7 @@ import Foundation
 import ImportQueue
 import ParticleCloud
 import ParticleDevices
+import PostgresLine
 import Seams
 import Station
 import StationAgent
@@ -36,6 +37,20 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one line per change instead of the live screen.") var plain = false
     @Option(name: .long, help: "Where to write the store, manifests, report and log (default: a new folder under the temporary directory).")
     var out: String?
+    @Option(name: .long, help: "The demo station's id (several demos on one line database need distinct ones).") var stationID = "demo-bench"
+    @Option(name: .long, help: "A line database to replicate the demo's records into (postgresql:// URL, no password in it; its schema is created if missing).")
+    var lineDatabase: String?
+
+    func validate() throws {
+        guard !stationID.isEmpty, stationID.count <= 64, stationID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw ValidationError("--station-id '\(stationID)': letters, digits, '-', '_' and '.', at most 64.")
+        }
+        if let lineDatabase {
+            do { _ = try LineDatabaseURL.parse(lineDatabase, environment: ProcessInfo.processInfo.environment) } catch {
+                throw CommandFailure(.usage, error.code, "--line-database: \(error.description)")
+            }
+        }
+    }
 
     struct Line {
         let platform: String
@@ -104,7 +119,7 @@ struct DemoCommand: AsyncParsableCommand {
         defer { server.stop() }
 
         let store = try StationStore(path: folder.appendingPathComponent("station.sqlite").path)
-        let log = StoreLog(store: store, stationID: "demo-bench", line: "Demo line", operatorName: "demo")
+        let log = StoreLog(store: store, stationID: stationID, line: "Demo line", operatorName: "demo")
         let provisioner = Provisioner(link: bench, manifests: manifests, clock: ContinuousClock(), switchWithin: .seconds(60))
         let driver = BenchDriver(policy: BenchPolicy(finalStates: ["tracker": .dfu]), provisioner: provisioner, link: bench, log: log, clock: ContinuousClock())
         let feed = Task { for await event in bench.events { await driver.hardware(event) } }
@@ -195,6 +210,7 @@ struct DemoCommand: AsyncParsableCommand {
         summary.append("report: \(reportPath)")
         summary.append("event log: \(logPath)")
         summary.append("store: \(store.path)")
+        if let lineDatabase { summary.append(await Self.replicate(store, station: stationID, to: lineDatabase)) }
         if problems.isEmpty {
             summary.append("demo: PASS (4 passed; 2 failed as intended: DFU-WRITE-STALL, PAIR-MISMATCH)")
         } else {
@@ -203,5 +219,21 @@ struct DemoCommand: AsyncParsableCommand {
         }
         endBench(last, title: title, live: live, summary: summary)
         if !problems.isEmpty { throw StationExitCode.failed.exitCode }
+    }
+
+    /// Ships the demo's records into the line database (creating its schema if missing).
+    /// An unreachable line does not change the demo's result: the records stay in the store.
+    static func replicate(_ store: StationStore, station: String, to text: String) async -> String {
+        do throws(LineError) {
+            guard let url = try? LineDatabaseURL.parse(text, environment: ProcessInfo.processInfo.environment) else { return "line: the URL is not usable" }
+            let password = try LinePassword.resolve(url, file: nil, environment: ProcessInfo.processInfo.environment)
+            let report = try await LineDatabase.with(url, password: password) { database throws(LineError) in
+                try await database.migrate()
+                return try await LineReplicator.sync(store, into: database, station: station, line: "Demo line")
+            }
+            return "line: \(station) shipped \(report.changes) change(s) to \(url)"
+        } catch {
+            return "line: unreachable (\(error.description)); the records stay in the store: `station line sync --store \(store.path) --database \(text)` ships them"
+        }
     }
 }

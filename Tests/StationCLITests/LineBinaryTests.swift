@@ -64,4 +64,40 @@ import Testing
         #expect(abs((station["firstPassYield"] as? Double ?? 0) - 2.0 / 3) < 1e-9 && station["replicationLagSeconds"] as? Double == 0)
         #expect((station["lastContact"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) } != nil, "\(station)")
     }
+
+    /// The acceptance, as written: two demos at once replicating into one line
+    /// database, a third with the database down (it still provisions and exits as always,
+    /// saying the line is unreachable), then `station line sync` of its store: the status
+    /// lists three stations of 6 devices, 4 passed and 2 failed each.
+    @Test func threeDemoStationsOnOneLine() async throws {
+        let server = try await PostgresServer.start()
+        defer { Task { await server.destroy() } }
+        #expect(try await StationBinaryTests.run(["line", "migrate", "--database", server.url]).status == 0)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("line-demos-\(UUID().uuidString)")
+        func demo(_ id: String) async throws -> StationBinaryTests.Run {
+            try await StationBinaryTests.run(["demo", "--plain", "--station-id", id, "--line-database", server.url, "--out", root.appendingPathComponent(id).path])
+        }
+        let both = try await withThrowingTaskGroup(of: StationBinaryTests.Run.self) { group in
+            for id in ["bench-a", "bench-b"] { group.addTask { try await demo(id) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for run in both {
+            #expect(run.status == 0 && run.stdout.contains("demo: PASS"), "\(run.stdout.suffix(600)) \(run.stderr)")
+            #expect(run.stdout.contains("line: bench-") && run.stdout.contains("shipped"), "\(run.stdout.suffix(400))")
+        }
+        try await server.stop()
+        let offline = try await demo("bench-c")
+        #expect(offline.status == 0 && offline.stdout.contains("demo: PASS"), "\(offline.stdout.suffix(600))")
+        #expect(offline.stdout.contains("line: unreachable") && offline.stdout.contains("station line sync --store"), "\(offline.stdout.suffix(600))")
+        try await server.begin()
+        let sync = try await StationBinaryTests.run(["line", "sync", "--store", root.appendingPathComponent("bench-c/station.sqlite").path, "--database", server.url])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let status = try await StationBinaryTests.run(["line", "status", "--database", server.url, "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let stations = try #require(json["stations"] as? [[String: Any]])
+        #expect(stations.compactMap { $0["id"] as? String } == ["bench-a", "bench-b", "bench-c"], "\(stations)")
+        for station in stations {
+            #expect(station["devices"] as? Int == 6 && station["passed"] as? Int == 4 && station["failed"] as? Int == 2, "\(station)")
+        }
+    }
 }
