@@ -50,26 +50,30 @@ extension StationStore {
                 );
                 CREATE TABLE line_store (id TEXT PRIMARY KEY NOT NULL);
                 INSERT INTO line_store (id) VALUES (lower(hex(randomblob(16))));
-                CREATE TRIGGER line_outbox_attempt_insert AFTER INSERT ON provisioning_attempt BEGIN
-                    INSERT INTO line_outbox (kind, row_id, at) VALUES ('attempt', NEW.id, (julianday('now') - 2440587.5) * 86400.0); END;
-                CREATE TRIGGER line_outbox_attempt_update AFTER UPDATE ON provisioning_attempt BEGIN
-                    INSERT INTO line_outbox (kind, row_id, at) VALUES ('attempt', NEW.id, (julianday('now') - 2440587.5) * 86400.0); END;
-                CREATE TRIGGER line_outbox_event AFTER INSERT ON event BEGIN
-                    INSERT INTO line_outbox (kind, row_id, at) VALUES ('event', NEW.id, (julianday('now') - 2440587.5) * 86400.0); END;
-                CREATE TRIGGER line_outbox_device_insert AFTER INSERT ON device BEGIN
-                    INSERT INTO line_outbox (kind, device_id, at) VALUES ('device', NEW.device_id, (julianday('now') - 2440587.5) * 86400.0); END;
-                CREATE TRIGGER line_outbox_device_update AFTER UPDATE ON device BEGIN
-                    INSERT INTO line_outbox (kind, device_id, at) VALUES ('device', NEW.device_id, (julianday('now') - 2440587.5) * 86400.0); END;
-                CREATE TRIGGER line_outbox_import_insert AFTER INSERT ON import_item BEGIN
-                    INSERT INTO line_outbox (kind, device_id, at) VALUES ('import', NEW.device_id, (julianday('now') - 2440587.5) * 86400.0); END;
-                CREATE TRIGGER line_outbox_import_update AFTER UPDATE ON import_item BEGIN
-                    INSERT INTO line_outbox (kind, device_id, at) VALUES ('import', NEW.device_id, (julianday('now') - 2440587.5) * 86400.0); END;
+                """ + Self.lineTriggers + """
                 INSERT INTO line_outbox (kind, device_id, at) SELECT 'device', device_id, passed_at FROM device ORDER BY passed_at;
                 INSERT INTO line_outbox (kind, row_id, at) SELECT 'attempt', id, finished_at FROM provisioning_attempt ORDER BY id;
                 INSERT INTO line_outbox (kind, row_id, at) SELECT 'event', id, at FROM event ORDER BY id;
                 INSERT INTO line_outbox (kind, device_id, at) SELECT 'import', device_id, updated_at FROM import_item ORDER BY updated_at;
                 """)
         }
+    }
+
+    /// A trigger per table and write (insert, and update where rows change) numbering each
+    /// change in `line_outbox`, with the time it was written.
+    static var lineTriggers: String {
+        let tables: [(table: String, kind: String, key: String, column: String, updates: Bool)] = [
+            ("provisioning_attempt", "attempt", "row_id", "id", true), ("event", "event", "row_id", "id", false),
+            ("device", "device", "device_id", "device_id", true), ("import_item", "import", "device_id", "device_id", true),
+        ]
+        return tables.flatMap { item in
+            (item.updates ? ["INSERT", "UPDATE"] : ["INSERT"]).map { write in
+                """
+                CREATE TRIGGER line_outbox_\(item.kind)_\(write.lowercased()) AFTER \(write) ON \(item.table) BEGIN
+                    INSERT INTO line_outbox (kind, \(item.key), at) VALUES ('\(item.kind)', NEW.\(item.column), (julianday('now') - 2440587.5) * 86400.0); END;
+                """
+            }
+        }.joined(separator: "\n")
     }
 
     /// The store's identity for the line (made once, by the v6 migration).
