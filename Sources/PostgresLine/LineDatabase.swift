@@ -225,10 +225,10 @@ public final class LineDatabase: Sendable {
         return try outcome.get()
     }
 
-    func run(_ sql: String) async throws(LineError) {
-        do { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) } catch {
-            throw (error as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(error)")
-        }
+    /// Any error of a query as the line's error: the server's, mapped; anything else a query failure.
+    func failure(_ error: any Error) -> LineError {
+        if let line = error as? LineError { return line }
+        return (error as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(error)")
     }
 
     /// Runs `body` in one transaction, committed when it returns.
@@ -242,7 +242,7 @@ public final class LineDatabase: Sendable {
             if let line = inner as? LineError { throw line }
             throw (inner as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(inner.map { "\($0)" } ?? "\(error)")")
         } catch {
-            throw (error as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(error)")
+            throw failure(error)
         }
     }
 
@@ -287,7 +287,7 @@ public final class LineDatabase: Sendable {
             for try await value in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM line_schema", logger: logger).decode(Int.self) { version = value }
             return version
         } catch {
-            throw (error as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(error)")
+            throw failure(error)
         }
     }
 

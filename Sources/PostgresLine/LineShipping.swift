@@ -16,7 +16,7 @@ extension LineDatabase {
             for try await value in rows.decode(Int64.self) { seq = value }
             return seq
         } catch {
-            throw (error as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(error)")
+            throw failure(error)
         }
     }
 
@@ -131,7 +131,7 @@ extension LineDatabase {
             }
             return result
         } catch {
-            throw (error as? PSQLError).map { Self.error($0, url) } ?? LineError(.query, url, "\(error)")
+            throw failure(error)
         }
     }
 }
