@@ -116,6 +116,7 @@ let package = Package(
             ],
             exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices", "Loopback"], exclude: ["README.md"]),
+        .target(name: "ThrowawayPostgres", exclude: ["README.md"]),
 
         // MARK: Application and front end.
         .target(
@@ -131,7 +132,7 @@ let package = Package(
                 "USBBench",
                 "StationAgent",
                 "EmulatedBench",
-                "StationReports", "PostgresLine",
+                "StationReports", "PostgresLine", "ThrowawayPostgres",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "TextFormats", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort", "Seams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -144,6 +145,7 @@ let package = Package(
         // MARK: Tests.
         .target(
             name: "TestSupport",
+            dependencies: ["ThrowawayPostgres"],
             path: "Tests/TestSupport"),
         .testTarget(
             name: "ParticleDevicesTests",
@@ -197,7 +199,10 @@ let package = Package(
             dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore"]),
         .testTarget(
             name: "LineTests",
-            dependencies: ["PostgresLine", "StationStore", "StationConfig", "StationReports", "TestSupport"]),
+            dependencies: [
+                "PostgresLine", "StationStore", "StationConfig", "StationReports", "StationAgent", "Station", "EmulatedBench", "DeviceEmulator", "FirmwareModules",
+                "ParticleDevices", "Curl", "TestSupport",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

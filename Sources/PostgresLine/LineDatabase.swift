@@ -169,9 +169,9 @@ public final class LineDatabase: Sendable {
     }
 
     /// Connects, runs `body`, and closes the connection whatever `body` did.
-    public static func with<T: Sendable>(_ url: LineDatabaseURL, password: String?, timeout: Duration = .seconds(5),
+    public static func with<T: Sendable>(_ url: LineDatabaseURL, password: String?, timeout: Duration = .seconds(5), operationTimeout: Duration = .seconds(60),
                                          _ body: (LineDatabase) async throws(LineError) -> T) async throws(LineError) -> T {
-        let database = try await connect(url, password: password, timeout: timeout)
+        let database = try await connect(url, password: password, timeout: timeout, operationTimeout: operationTimeout)
         do {
             let result = try await body(database)
             await database.close()

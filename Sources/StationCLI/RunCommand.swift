@@ -149,17 +149,7 @@ struct RunCommand: AsyncParsableCommand {
         var lineSync: (@Sendable () async -> String?)?
         if let line = station.line {
             let id = station.station.id, lineName = station.station.line
-            lineSync = {
-                do throws(LineError) {
-                    let password = try LinePassword.resolve(line.database, file: line.passwordFile, environment: ProcessInfo.processInfo.environment)
-                    _ = try await LineDatabase.with(line.database, password: password) { database throws(LineError) in
-                        try await LineReplicator.sync(opened, into: database, station: id, line: lineName)
-                    }
-                    return nil
-                } catch {
-                    return error.description
-                }
-            }
+            lineSync = { await LineReplicator.pass(opened, line: line, station: id, lineName: lineName) }
         }
         var setup = BenchSession<ContinuousClock>.Setup(
             station: station, bench: bench, configPath: config, manifests: manifests, store: opened, link: link, hardware: events,

@@ -35,17 +35,17 @@ import Testing
         }
     }
 
-    static func connect(_ server: PostgresServer, _ url: String? = nil) async throws -> LineDatabase {
+    static func connect(_ server: ThrowawayPostgres, _ url: String? = nil) async throws -> LineDatabase {
         try await LineDatabase.connect(try LineDatabaseURL.parse(url ?? server.url), password: nil, operationTimeout: .seconds(5))
     }
 
     /// Connects, runs `body`, closes.
-    static func with<T: Sendable>(_ server: PostgresServer, _ url: String? = nil, _ body: (LineDatabase) async throws(LineError) -> T) async throws -> T {
+    static func with<T: Sendable>(_ server: ThrowawayPostgres, _ url: String? = nil, _ body: (LineDatabase) async throws(LineError) -> T) async throws -> T {
         try await LineDatabase.with(try LineDatabaseURL.parse(url ?? server.url), password: nil, body)
     }
 
     @Test func aStoreShipsInOrderOnceAndNeverItsMobileSecrets() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         let database = try await Self.connect(server)
         #expect(try await database.migrate() == [1])
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func twoStationsReplicateAtOnce() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         _ = try await Self.with(server) { database throws(LineError) in try await database.migrate() }
         let stores = try [Self.store(), Self.store()]
@@ -107,16 +107,26 @@ import Testing
     /// LINE-UNREACHABLE meanwhile, the station keeps recording, and the next sync ships the
     /// rest: every row once.
     @Test func theDatabaseStoppedAndRestartedMidRun() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         _ = try await Self.with(server) { database throws(LineError) in try await database.migrate() }
         let store = try Self.store()
         try Self.provision(store, station: "bench-a", count: 300)
         let database = try await Self.connect(server)
-        let shipping = Task { try await LineReplicator.sync(store, into: database, station: "bench-a", line: "line-a", batchSize: 20) }
-        try await Task.sleep(for: .milliseconds(150))
-        try await server.stop(immediate: true)
-        let cut = await shipping.result
+        // The server goes down as soon as the first batch is in, the station's clock an hour
+        // ahead of its writes: the lag the line keeps for it is then at least an hour.
+        var batches = 0
+        do {
+            _ = try await LineReplicator.sync(store, into: database, station: "bench-a", line: "line-a", batchSize: 20, now: { Date().addingTimeInterval(3600) },
+                                              committed: { _ in
+                                                  batches += 1
+                                                  if batches == 1 { try? await server.stop(immediate: true) }
+                                              })
+            Issue.record("the sync went on with the server down")
+        } catch {
+            #expect(error.code == "LINE-UNREACHABLE", "\(error)")
+        }
+        #expect(batches == 1)
         await database.close()
         // Recorded while the line is down.
         try Self.provision(store, station: "bench-a", count: 30, from: 300)
@@ -128,17 +138,20 @@ import Testing
         }
         try await server.begin()
         let again = try await Self.connect(server)
+        let behind = try await again.status().first
+        #expect(behind.map { $0.replicationLagSeconds >= 3600 && $0.replicationLagSeconds < 3600 + 120 } == true, "\(String(describing: behind))")
         let report = try await LineReplicator.sync(store, into: again, station: "bench-a", line: "line-a", batchSize: 50)
         let newest = try store.lineLastSequence()
         #expect(report.upTo == newest)
-        #expect(try await server.psql("SELECT count(*) FROM line_attempt") == "330", "cut: \(cut)")
+        #expect(try await server.psql("SELECT count(*) FROM line_attempt") == "330")
+        #expect(try await again.status().first?.replicationLagSeconds == 0, "caught up")
         #expect(try await server.psql("SELECT count(*) FROM line_event") == "330")
         #expect(try await server.psql("SELECT count(*) FROM (SELECT device_id FROM line_attempt GROUP BY device_id HAVING count(*) > 1) d") == "0")
         await again.close()
     }
 
     @Test func migrationsFromThreeClientsAtOnceApplyOnce() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<3 { group.addTask { try await Self.with(server) { database throws(LineError) in try await database.migrate() } } }
@@ -149,7 +162,7 @@ import Testing
     }
 
     @Test func aSocketURLAndASchemaThatIsMissingSaySoClearly() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         let database = try await Self.connect(server, server.socketURL)
         do {
@@ -166,7 +179,7 @@ import Testing
     /// With `ssl=on` (a self-signed certificate) and only TLS accepted over TCP: `require`
     /// connects and ships; a plain connection is refused by the server.
     @Test func tlsIsUsedAndPlainIsRefused() async throws {
-        let server = try await PostgresServer.start(tls: true)
+        let server = try await ThrowawayPostgres.start(tls: true)
         defer { Task { await server.destroy() } }
         let database = try await Self.connect(server)
         try await database.migrate()

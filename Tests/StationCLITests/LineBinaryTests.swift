@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func threeMigratingProcessesAKilledSyncAndTheStatus() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         let runs = try await withThrowingTaskGroup(of: StationBinaryTests.Run.self) { group in
             for _ in 0..<3 { group.addTask { try await StationBinaryTests.run(["line", "migrate", "--database", server.url]) } }
@@ -70,7 +70,7 @@ import Testing
     /// saying the line is unreachable), then `station line sync` of its store: the status
     /// lists three stations of 6 devices, 4 passed and 2 failed each.
     @Test func threeDemoStationsOnOneLine() async throws {
-        let server = try await PostgresServer.start()
+        let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         #expect(try await StationBinaryTests.run(["line", "migrate", "--database", server.url]).status == 0)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("line-demos-\(UUID().uuidString)")
@@ -99,5 +99,28 @@ import Testing
         for station in stations {
             #expect(station["devices"] as? Int == 6 && station["passed"] as? Int == 4 && station["failed"] as? Int == 2, "\(station)")
         }
+    }
+
+    /// The benchmark at a small size: it starts its own server, takes it down and back up
+    /// mid-run, and checks both databases against the stores itself (a lost or doubled row
+    /// fails it); its figures are there and consistent.
+    @Test func theLineDatabaseBenchmarkRunsSmallAndChecksItself() async throws {
+        let run = try await StationBinaryTests.run(["benchmark", "line-database", "--stations", "2", "--devices", "60", "--rate", "30", "--interval", "0.2",
+                                                    "--outage", "0.5", "--outage-after", "0.5", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+        #expect(json["verified"] as? Bool == true && json["stations"] as? Int == 2 && json["devicesPerStation"] as? Int == 60)
+        let running = try #require(json["running"] as? [String: Any]), outage = try #require(json["outage"] as? [String: Any])
+        let bulk = try #require(json["bulk"] as? [String: Any])
+        // 60 devices: 54 passed (14 changes each: 11 events, attempt, device, import), 6 failed (12).
+        #expect(running["changes"] as? Int == 2 * (54 * 14 + 6 * 12) && bulk["changes"] as? Int == running["changes"] as? Int)
+        let p50 = running["lagP50Seconds"] as? Double ?? -1, p95 = running["lagP95Seconds"] as? Double ?? -1
+        #expect(p50 >= 0 && p95 >= p50 && (running["lagSamples"] as? Int ?? 0) > 0, "\(running)")
+        #expect((outage["backlogChanges"] as? Int ?? 0) > 0 && (outage["catchUpSeconds"] as? Double ?? 0) > 0, "\(outage)")
+        #expect((running["failedPasses"] as? Int ?? 0) > 0, "a pass ran into the outage")
+        #expect((bulk["rowsPerSecond"] as? Double ?? 0) > 0)
+
+        let refused = try await StationBinaryTests.run(["benchmark", "line-database", "--devices", "10", "--rate", "10", "--outage", "30"])
+        #expect(refused.status == 64 && refused.stderr.contains("the outage must end while the stations still record"), "\(refused.stderr)")
     }
 }

@@ -184,6 +184,7 @@ public enum FailureTable {
         e("UDEV-FAILED", "The station cannot read the udev device database.", .callTheLineLead),
 
         // Command-line failures (`FAIL [CODE]` on standard error, or `{"error": ...}` under --json).
+        e("BENCHMARK-NO-POSTGRES", "The line database benchmark found no PostgreSQL to run (Debian's postgresql package, exit 69).", .callTheLineLead),
         e("CONFIG-INVALID", "The station's config file is not valid; the message names the key.", .callTheLineLead),
         e("CREDENTIALS-INVALID", "The credentials or token file is not valid, not owner-only, or lacks a token it needs.", .callTheLineLead),
         e("CREDENTIALS-UNREADABLE", "The credentials file the config names cannot be read.", .callTheLineLead),

@@ -1,13 +1,13 @@
 import Foundation
 
-/// A throwaway PostgreSQL server for one test (Debian's `postgresql` package: `initdb` into a
-/// temporary folder, run as an unprivileged user, on a loopback port and a Unix socket in that
-/// folder), never a shared one. Without the package it is a failing test with the reason,
-/// never a skip.
-public final class PostgresServer: @unchecked Sendable {
+/// A throwaway PostgreSQL server for one test or benchmark run (Debian's `postgresql`
+/// package: `initdb` into a temporary folder, run as an unprivileged user, on a loopback port
+/// and a Unix socket in that folder), never a shared one. Without the package it is an error
+/// with the reason, never a skip.
+public final class ThrowawayPostgres: @unchecked Sendable {
     public struct Unavailable: Error, CustomStringConvertible {
         public let reason: String
-        public var description: String { "no PostgreSQL server for the test: \(reason)" }
+        public var description: String { "no throwaway PostgreSQL server: \(reason)" }
     }
 
     public let folder: URL
@@ -27,20 +27,24 @@ public final class PostgresServer: @unchecked Sendable {
     /// The server's self-signed certificate (TLS on).
     public var certificate: String { data.appendingPathComponent("server.crt").path }
 
+    /// The server's major version (the folder Debian installs it in: `/usr/lib/postgresql/15`).
+    public var version: String { bin.deletingLastPathComponent().lastPathComponent }
+
     /// Starts a new server. `tls`: `ssl=on` with a self-signed certificate (openssl), and only
-    /// TLS accepted over TCP.
-    public static func start(tls: Bool = false) async throws -> PostgresServer {
+    /// TLS accepted over TCP. `durable`: `fsync` on, as a real line's server runs (the tests
+    /// turn it off: they measure nothing and a loaded machine's disk is slow).
+    public static func start(tls: Bool = false, durable: Bool = false) async throws -> ThrowawayPostgres {
         guard let bin = installed() else {
             throw Unavailable(reason: "initdb was not found under /usr/lib/postgresql/*/bin; install Debian's postgresql package (.ci/run does)")
         }
         let folder = URL(fileURLWithPath: "/tmp/station-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let runAs: String? = getuid() == 0 ? "postgres" : nil
-        let server = PostgresServer(folder: folder, port: try freePort(), bin: bin, tls: tls, runAs: runAs)
+        let server = ThrowawayPostgres(folder: folder, port: try freePort(), bin: bin, tls: tls, runAs: runAs)
         if let runAs { try await server.shell("/bin/chown", [runAs, folder.path], asServer: false) }
         try await server.shell(bin.appendingPathComponent("initdb").path,
                                ["-D", server.data.path, "-U", "station", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
-        var conf = "listen_addresses = '127.0.0.1'\nport = \(server.port)\nunix_socket_directories = '\(folder.path)'\nfsync = off\nmax_connections = 60\n"
+        var conf = "listen_addresses = '127.0.0.1'\nport = \(server.port)\nunix_socket_directories = '\(folder.path)'\nfsync = \(durable ? "on" : "off")\nmax_connections = 60\n"
         if tls {
             try await server.shell("/usr/bin/openssl", ["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=localhost",
                                                         "-keyout", server.data.appendingPathComponent("server.key").path,
@@ -99,7 +103,7 @@ public final class PostgresServer: @unchecked Sendable {
     func shell(_ path: String, _ arguments: [String], asServer: Bool = true) async throws {
         let (executable, all) = asServer && runAs != nil ? ("/usr/sbin/runuser", ["-u", runAs!, "--", path] + arguments) : (path, arguments)
         let log = folder.appendingPathComponent("command.log").path
-        let status: Int32 = try await offThePool {
+        let status: Int32 = try await Self.onThreadOfItsOwn {
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
@@ -121,6 +125,12 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
+    static func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// Starts the server (after `stop`, the same data: a restart).
     public func begin() async throws {
         try await shell(bin.appendingPathComponent("pg_ctl").path,
@@ -133,11 +143,21 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Runs SQL through psql (an independent client), returning its unaligned output.
-    public func psql(_ sql: String) async throws -> String {
+    public func psql(_ sql: String, database: String = "line") async throws -> String {
         let out = folder.appendingPathComponent("psql-\(UUID().uuidString.prefix(6)).out")
         try await shell(bin.appendingPathComponent("psql").path,
-                        ["-h", folder.path, "-p", String(port), "-U", "station", "-d", "line", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql, "-o", out.path])
+                        ["-h", folder.path, "-p", String(port), "-U", "station", "-d", database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql, "-o", out.path])
         return ((try? String(contentsOf: out, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Creates another database on the server (owned by `station`).
+    public func createDatabase(_ name: String) async throws {
+        try await shell(bin.appendingPathComponent("createdb").path, ["-h", folder.path, "-p", String(port), "-U", "station", name])
+    }
+
+    /// The URL of database `name` on this server (TCP).
+    public func url(database name: String) -> String {
+        "postgresql://station@127.0.0.1:\(port)/\(name)" + (tls ? "?sslmode=require" : "")
     }
 
     /// Stops it and removes its folder.
