@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages), each imported by exactly one wrapper module.
@@ -117,6 +119,16 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "FakeParticleCloud", dependencies: ["Seams", "ParticleDevices", "Loopback"], exclude: ["README.md"]),
         .target(name: "ThrowawayPostgres", exclude: ["README.md"]),
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "StationReports", "StationStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]),
 
         // MARK: Application and front end.
         .target(
@@ -132,7 +144,7 @@ let package = Package(
                 "USBBench",
                 "StationAgent",
                 "EmulatedBench",
-                "StationReports", "PostgresLine", "ThrowawayPostgres",
+                "StationReports", "PostgresLine", "ThrowawayPostgres", "Dashboard",
                 "Station", "ParticleDevices", "FirmwareModules", "DFU", "DeviceEmulator",
                 "LibUSB", "Udev", "Curl", "Zlib", "StationConfig", "TextFormats", "StationStore", "ParticleCloud", "FakeParticleCloud", "ImportQueue", "ControlRequests", "ListeningConsole", "SerialPort", "Seams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -196,12 +208,13 @@ let package = Package(
             exclude: ["Oracle"]),
         .testTarget(
             name: "StationCLITests",
-            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore"]),
+            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore", "StationReports", "Dashboard"]),
         .testTarget(
             name: "LineTests",
             dependencies: [
                 "PostgresLine", "StationStore", "StationConfig", "StationReports", "StationAgent", "Station", "EmulatedBench", "DeviceEmulator", "FirmwareModules",
                 "ParticleDevices", "Curl", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,7 +15,7 @@ struct LineCommand: AsyncParsableCommand {
             from --password-file (mode 0600), PGPASSWORD or ~/.pgpass. Off this machine only TLS \
             is used (sslmode=verify-full by default, or require).
             """,
-        subcommands: [LineMigrateCommand.self, LineSyncCommand.self, LineStatusCommand.self])
+        subcommands: [LineMigrateCommand.self, LineSyncCommand.self, LineStatusCommand.self, LineServeCommand.self])
 }
 
 /// The database options every line command shares.

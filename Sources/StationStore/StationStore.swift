@@ -47,6 +47,30 @@ public final class StationStore: Sendable {
         }
     }
 
+    /// Opens an existing store read-only, as viewers do (`station line serve`): SQLite itself
+    /// refuses every write on this connection, and nothing is migrated. A store older than
+    /// this station's schema is refused with what to do (any station command that writes
+    /// upgrades it).
+    public init(readingOnly path: String, busyTimeout: TimeInterval = 10) throws(StoreError) {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .missing(path: path) }
+        guard !isDirectory.boolValue else { throw .open(path: path, detail: "it is a folder; name the store's .sqlite file") }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeout)
+        let current: Bool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            current = try pool.read { db in try Self.migrator.hasCompletedMigrations(db) }
+        } catch {
+            throw .open(path: path, detail: "\(error)")
+        }
+        guard current else {
+            throw .open(path: path, detail: "it was written by an older station, and a viewer does not upgrade it; run `station queue status --store \(path)` once to upgrade it")
+        }
+    }
+
     struct LockError: Error, CustomStringConvertible {
         let description: String
     }

@@ -1,5 +1,6 @@
 import Foundation
-import PostgresLine
+import PostgresNIO
+@testable import PostgresLine
 import StationConfig
 import StationStore
 import TestSupport
@@ -195,5 +196,26 @@ import Testing
             #expect(error.code == "LINE-AUTH", "\(error)")
         }
         await database.close()
+    }
+}
+
+/// The dashboard's sessions on the line database are read-only: the server refuses a write.
+@Suite(.serialized) struct LineDashboardSessionTests {
+    @Test func aViewersSessionCannotWrite() async throws {
+        let server = try await ThrowawayPostgres.start()
+        defer { Task { await server.destroy() } }
+        let url = try LineDatabaseURL.parse(server.url)
+        _ = try await LineDatabase.with(url, password: nil) { database throws(LineError) in try await database.migrate() }
+        let refused: String? = try await LineDatabase.with(url, password: nil) { database async throws(LineError) in
+            try await database.readOnly()
+            do {
+                _ = try await database.connection.query(PostgresQuery(unsafeSQL: "INSERT INTO line_station (station_id, lag_seconds) VALUES ('intruder', 0)"), logger: database.logger)
+                return nil
+            } catch {
+                return database.failure(error).description
+            }
+        }
+        #expect(refused?.contains("read-only") == true, "\(refused ?? "the write went through")")
+        #expect(try await server.psql("SELECT count(*) FROM line_station") == "0")
     }
 }

@@ -54,4 +54,19 @@ import Testing
         let mode = try store.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(mode == 2, "synchronous=FULL (2), not NORMAL (1)")
     }
+
+    /// A viewer's store (`station line serve`): it reads what the station wrote, and SQLite
+    /// refuses every write through it; a missing file is not created.
+    @Test func aStoreOpenedReadOnlyReadsAndRefusesEveryWrite() throws {
+        let station = try store()
+        try station.record(passed("e00fce68aaaaaaaaaaaaaaaa"), then: .none)
+        let viewer = try StationStore(readingOnly: station.path)
+        #expect(try viewer.records().map(\.deviceID) == ["e00fce68aaaaaaaaaaaaaaaa"])
+        #expect(throws: StoreError.self) { try viewer.appendEvent(stationID: "viewer", kind: "write") }
+        #expect(throws: StoreError.self) { try viewer.record(self.passed("e00fce68bbbbbbbbbbbbbbbb"), then: .none) }
+        #expect(try station.records().count == 1, "nothing was written through the viewer")
+        let missing = station.path + ".missing"
+        #expect(throws: StoreError.missing(path: missing)) { try StationStore(readingOnly: missing) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
 }

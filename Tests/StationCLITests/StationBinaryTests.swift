@@ -25,7 +25,13 @@ import Testing
     /// Runs `station` to its end: `environment` added to this one's, standard input closed
     /// (or fed `input`).
     static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], input: String? = nil) async throws -> Run {
-        let path = try stationPath()
+        try await runProgram(try stationPath().path, arguments, in: directory, environment: environment, input: input)
+    }
+
+    /// Runs any program to its end, as `run` runs `station`.
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
+                           input: String? = nil) async throws -> Run {
+        let path = URL(fileURLWithPath: executable)
         return try await offThePool {
             let process = Process()
             process.executableURL = path

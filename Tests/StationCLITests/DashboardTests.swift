@@ -1,0 +1,270 @@
+import Foundation
+import StationStore
+import TestSupport
+import Testing
+
+/// `station line serve` as a QA lead uses it, in a real browser (Debian's chromium, headless)
+/// and through plain HTTP (Python's urllib, a client that is not ours): over a `station demo`
+/// store, the line page names both failure codes and the yield, the device page shows the
+/// stalled device, the search finds a device by serial and by ICCID, the numbers are
+/// `station report --format json`'s, nothing loads from elsewhere, a new record reaches an
+/// open page's event stream, the viewer token guards an address off loopback, and the store
+/// is never written.
+@Suite(.serialized) struct DashboardTests {
+    /// A running `station line serve`, its address read from its first line.
+    final class Served: @unchecked Sendable {
+        let process = Process()
+        var base = ""
+
+        init(_ arguments: [String]) async throws {
+            process.executableURL = try StationBinaryTests.stationPath()
+            process.arguments = ["line", "serve"] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let handle = pipe.fileHandleForReading
+            let line: String = try await offThePool {
+                var bytes: [UInt8] = []
+                while true {
+                    let data = handle.readData(ofLength: 1)
+                    if data.isEmpty || data.first == 0x0A { break }
+                    bytes += data
+                }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            guard line.hasPrefix("dashboard: http://"), let address = line.dropFirst("dashboard: ".count).split(separator: " ").first, address.hasSuffix("/") else {
+                throw DashboardTestFailure("station line serve said: \(line)")
+            }
+            base = String(address)
+        }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// GET through Python's urllib: status, body, and the response's headers.
+    static func get(_ url: String, headers: [String: String] = [:], timeout: Int = 30) async throws -> (status: Int, body: String) {
+        let script = """
+            import json, sys, urllib.request, urllib.error
+            request = urllib.request.Request(sys.argv[1], headers=json.loads(sys.argv[2]))
+            try:
+                response = urllib.request.urlopen(request, timeout=\(timeout))
+                print(response.status); sys.stdout.write(response.read().decode())
+            except urllib.error.HTTPError as error:
+                print(error.code); sys.stdout.write(error.read().decode())
+            """
+        let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers), as: UTF8.self)
+        let run = try await StationBinaryTests.runProgram("/usr/bin/python3", ["-c", script, url, headerJSON])
+        let lines = run.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : "")
+    }
+
+    struct Page {
+        let dom: String
+        /// URLs the page asked for (not the browser's own background traffic).
+        let requests: [String]
+    }
+
+    /// The page as chromium renders it (its DOM after scripts ran), with its requests (those
+    /// whose network isolation key is the page's site: scheme and host, without the port).
+    static func browse(_ url: String, origin: String) async throws -> Page {
+        let site = origin.split(separator: ":").prefix(2).joined(separator: ":")
+        let candidates = [ProcessInfo.processInfo.environment["CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].compactMap { $0 }
+        guard let chromium = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw DashboardTestFailure("chromium is not installed: `apt-get install chromium` (bash .ci/run installs it)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let netLog = folder.appendingPathComponent("net.json")
+        let run = try await StationBinaryTests.runProgram(chromium, [
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server", "--log-net-log=\(netLog.path)",
+            "--user-data-dir=\(folder.appendingPathComponent("profile").path)", "--window-size=1280,1400", "--dump-dom", url,
+        ])
+        guard let logData = FileManager.default.contents(atPath: netLog.path),
+              let log = try JSONSerialization.jsonObject(with: logData) as? [String: Any],
+              let constants = log["constants"] as? [String: Any], let types = constants["logEventTypes"] as? [String: Int],
+              let start = types["URL_REQUEST_START_JOB"], let events = log["events"] as? [[String: Any]]
+        else { throw DashboardTestFailure("chromium's network log is unreadable") }
+        let requests = events.compactMap { event -> String? in
+            guard event["type"] as? Int == start, let params = event["params"] as? [String: Any], let url = params["url"] as? String,
+                  (params["network_isolation_key"] as? String)?.contains(site) == true else { return nil }
+            return url
+        }
+        return Page(dom: run.stdout, requests: requests)
+    }
+
+    static func demoStore() async throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-demo-\(UUID().uuidString)")
+        let demo = try await StationBinaryTests.run(["demo", "--plain", "--out", folder.path])
+        guard demo.status == 0 else { throw DashboardTestFailure("the demo failed: \(demo.stdout.suffix(600)) \(demo.stderr.suffix(600))") }
+        return folder.appendingPathComponent("station.sqlite").path
+    }
+
+    @Test func overADemoStoreInARealBrowser() async throws {
+        let path = try await Self.demoStore()
+        let records = try StationStore(readingOnly: path).records()
+        let stalled = try #require(records.first { $0.failureCode == "DFU-WRITE-STALL" })
+        let passed = try #require(records.first { $0.passed && $0.iccid != nil && $0.serialNumber != nil })
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
+        defer { served.stop() }
+        let origin = String(served.base.dropLast())
+
+        // The line page: both codes, the yield, and nothing loaded from anywhere else.
+        let line = try await Self.browse(served.base, origin: origin)
+        #expect(line.dom.contains("DFU-WRITE-STALL") && line.dom.contains("PAIR-MISMATCH"), "\(line.dom.prefix(400))")
+        #expect(line.dom.contains("66.7%"), "the yield")
+        #expect(line.dom.contains("data-state=\"live\"") || line.dom.contains("data-state=\"static\""))
+        #expect(!line.requests.isEmpty && line.requests.allSatisfy { $0.hasPrefix(origin + "/") }, "\(line.requests)")
+        #expect(line.requests.contains(origin + "/static/dashboard.css"), "\(line.requests)")
+
+        // The stalled device's page.
+        let device = try await Self.browse(served.base + "devices/" + stalled.deviceID, origin: origin)
+        #expect(device.dom.contains(stalled.deviceID) && device.dom.contains("DFU-WRITE-STALL"))
+        #expect(!device.dom.contains(stalled.mobileSecret ?? "no secret read") && !device.dom.contains("mobileSecret"))
+
+        // Search by serial and by ICCID lands on the device.
+        for term in [passed.serialNumber!, passed.iccid!] {
+            let found = try await Self.browse(served.base + "search?q=" + term, origin: origin)
+            #expect(found.dom.contains("<span id=\"device-id\">\(passed.deviceID)</span>"), "searching \(term)")
+        }
+        let nothing = try await Self.get(served.base + "search?q=P0NOTASERIAL")
+        #expect(nothing.status == 404 && nothing.body.contains("Nothing found"))
+
+        // The numbers are the report's.
+        let report = try await StationBinaryTests.run(["report", "--store", path, "--format", "json"])
+        let reportJSON = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let api = try await Self.get(served.base + "api/line?range=30d")
+        #expect(api.status == 200)
+        let overview = try #require(try JSONSerialization.jsonObject(with: Data(api.body.utf8)) as? [String: Any])
+        let totals = try #require(overview["totals"] as? [String: Any])
+        for key in ["devices", "attempts", "passed", "failed"] {
+            #expect(totals[key] as? Int == reportJSON[key] as? Int, "\(key): \(String(describing: totals[key])) against \(String(describing: reportJSON[key]))")
+        }
+        for key in ["yield", "firstPassYield"] {
+            #expect(abs((totals[key] as? Double ?? -1) - (reportJSON[key] as? Double ?? -2)) < 1e-9, "\(key)")
+        }
+        let deviceAPI = try await Self.get(served.base + "api/devices/" + stalled.deviceID)
+        #expect(deviceAPI.status == 200 && deviceAPI.body.contains("DFU-WRITE-STALL") && !deviceAPI.body.contains("mobileSecret"))
+
+        // The store was only read.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "the dashboard wrote the store")
+    }
+
+    @Test func aNewRecordReachesAnOpenPagesEventStream() async throws {
+        let path = try await Self.demoStore()
+        let served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
+        defer { served.stop() }
+        // A client holds /events open; a station (this test) records an attempt meanwhile.
+        let script = """
+            import sys, time, urllib.request
+            stream = urllib.request.urlopen(sys.argv[1], timeout=60)
+            seen = []
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                line = stream.readline().decode()
+                seen.append(line.strip())
+                if line.startswith("event: hello"):
+                    open(sys.argv[2], "w").write("open")
+                if line.startswith("event: update"):
+                    print("update"); sys.exit(0)
+            print("no update: " + " | ".join(seen)); sys.exit(1)
+            """
+        let signal = FileManager.default.temporaryDirectory.appendingPathComponent("dash-open-\(UUID().uuidString)").path
+        let listener = Task { try await StationBinaryTests.runProgram("/usr/bin/python3", ["-c", script, served.base + "events", signal]) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: signal) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let store = try StationStore(path: path, create: false)
+        try store.record(ProvisioningRecord(deviceID: "e00fce68ffffffffffffffff", attempt: 1, stationID: "demo", startedAt: Date(), finishedAt: Date(), passed: true))
+        let heard = try await listener.value
+        #expect(heard.status == 0 && heard.stdout.contains("update"), "\(heard.stdout) \(heard.stderr)")
+        // The page shows it on the next fetch.
+        let line = try await Self.get(served.base)
+        #expect(line.body.contains(">5 PASS<"), "five passed now")
+    }
+
+    @Test func offLoopbackOnlyWithTheViewerToken() async throws {
+        let path = try await Self.demoStore()
+        let refused = try await StationBinaryTests.run(["line", "serve", "--store", path, "--listen", "0.0.0.0:0"])
+        #expect(refused.status == 64 && refused.stderr.contains("DASHBOARD-TOKEN-REQUIRED"), "\(refused.stderr)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-token-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tokenFile = folder.appendingPathComponent("viewer-token").path
+        let token = "v1ewer-" + UUID().uuidString
+        _ = FileManager.default.createFile(atPath: tokenFile, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o644])
+        let loose = try await StationBinaryTests.run(["line", "serve", "--store", path, "--listen", "0.0.0.0:0", "--viewer-token-file", tokenFile])
+        #expect(loose.status == 65 && loose.stderr.contains("DASHBOARD-TOKEN-FILE") && !loose.stderr.contains(token), "\(loose.stderr)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile)
+
+        let served = try await Served(["--store", path, "--listen", "0.0.0.0:0", "--viewer-token-file", tokenFile])
+        defer { served.stop() }
+        let base = served.base.replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
+        for path in ["", "devices/x", "api/line", "events", "search?q=x"] {
+            let bare = try await Self.get(base + path)
+            #expect(bare.status == 401, "/\(path) without the token: \(bare.status)")
+        }
+        #expect(try await Self.get(base + "api/line", headers: ["Authorization": "Bearer wrong-" + token]).status == 401)
+        let api = try await Self.get(base + "api/line", headers: ["Authorization": "Bearer " + token])
+        #expect(api.status == 200 && api.body.contains("\"totals\""))
+        let page = try await Self.get(base, headers: ["Cookie": "station_viewer=" + token])
+        #expect(page.status == 200 && page.body.contains("The line now"))
+        #expect(try await Self.get(base + "static/dashboard.css").status == 200, "the sign-in page's stylesheet needs no token")
+    }
+
+    /// The same pages over the line database: a demo's store shipped there, the page open, a
+    /// second station's store shipped while it is (its event stream hears it), and the
+    /// session's writes refused by the server.
+    @Test func overTheLineDatabase() async throws {
+        let server = try await ThrowawayPostgres.start()
+        defer { Task { await server.destroy() } }
+        #expect(try await StationBinaryTests.run(["line", "migrate", "--database", server.url]).status == 0)
+        let first = try await Self.demoStore(), second = try await Self.demoStore()
+        let ship = try await StationBinaryTests.run(["line", "sync", "--store", first, "--database", server.url])
+        #expect(ship.status == 0, "\(ship.stderr)")
+        let stalled = try #require(try StationStore(readingOnly: first).records().first { $0.failureCode == "DFU-WRITE-STALL" })
+        let served = try await Served(["--database", server.url, "--listen", "127.0.0.1:0"])
+        defer { served.stop() }
+        let origin = String(served.base.dropLast())
+        let line = try await Self.browse(served.base, origin: origin)
+        #expect(line.dom.contains("DFU-WRITE-STALL") && line.dom.contains("PAIR-MISMATCH") && line.dom.contains("66.7%"), "\(line.dom.prefix(600))")
+        #expect(!line.requests.isEmpty && line.requests.allSatisfy { $0.hasPrefix(origin + "/") }, "\(line.requests)")
+        let device = try await Self.browse(served.base + "devices/" + stalled.deviceID, origin: origin)
+        #expect(device.dom.contains(stalled.deviceID) && device.dom.contains("DFU-WRITE-STALL"))
+        let found = try await Self.get(served.base + "api/search?q=" + (stalled.iccid ?? "none"))
+        #expect(found.status == 200 && found.body.contains(stalled.deviceID) || stalled.iccid == nil, "\(found)")
+
+        // A second station ships while the page's event stream is open.
+        let script = """
+            import sys, time, urllib.request
+            stream = urllib.request.urlopen(sys.argv[1], timeout=60)
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                line = stream.readline().decode()
+                if line.startswith("event: hello"):
+                    open(sys.argv[2], "w").write("open")
+                if line.startswith("event: update"):
+                    print("update"); sys.exit(0)
+            sys.exit(1)
+            """
+        let signal = FileManager.default.temporaryDirectory.appendingPathComponent("dash-pg-\(UUID().uuidString)").path
+        let listener = Task { try await StationBinaryTests.runProgram("/usr/bin/python3", ["-c", script, served.base + "events", signal]) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: signal) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let shipSecond = try await StationBinaryTests.run(["line", "sync", "--store", second, "--database", server.url])
+        #expect(shipSecond.status == 0, "\(shipSecond.stderr)")
+        let heard = try await listener.value
+        #expect(heard.status == 0 && heard.stdout.contains("update"), "\(heard.stdout) \(heard.stderr)")
+        let api = try await Self.get(served.base + "api/line")
+        let overview = try #require(try JSONSerialization.jsonObject(with: Data(api.body.utf8)) as? [String: Any])
+        #expect((overview["totals"] as? [String: Any])?["devices"] as? Int == 12, "both demos' devices")
+    }
+}
+
+struct DashboardTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}
