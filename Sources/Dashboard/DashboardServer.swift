@@ -147,11 +147,26 @@ public struct DashboardServer: Sendable {
         router.get("/stations/:id") { request, context in
             let id = try context.parameters.require("id")
             let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
-            guard let report = try await source.station(id, range: range) else {
-                return Self.html(DashboardPage.noStation(id, range: range), status: .notFound)
-            }
-            return Self.html(DashboardPage.station(id, report: report, range: range, timeZone: timeZone))
+            guard let view = try await source.station(id, range: range) else { return Self.html(DashboardPage.noStation(id, range: range), status: .notFound) }
+            return Self.html(DashboardPage.station(view, timeZone: timeZone))
         }
+        router.get("/api/stations/:id") { request, context in
+            let id = try context.parameters.require("id")
+            let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
+            guard let view = try await source.station(id, range: range) else { return try Self.json(["error": "station \(id) recorded no attempt in the \(range.label)"], status: .notFound) }
+            return try Self.json(view)
+        }
+        router.get("/failures") { request, _ in
+            let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
+            let station = request.uri.queryParameters.get("station").flatMap { $0.isEmpty ? nil : String($0) }
+            return Self.html(DashboardPage.failures(try await source.failures(range, station: station), timeZone: timeZone))
+        }
+        router.get("/api/failures") { request, _ in
+            let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
+            let station = request.uri.queryParameters.get("station").flatMap { $0.isEmpty ? nil : String($0) }
+            return try Self.json(try await source.failures(range, station: station))
+        }
+        router.get("/api/openapi.json") { _, _ in Self.text(DashboardAPI.document, type: "application/json") }
         router.get("/devices/:id") { _, context in
             let id = try context.parameters.require("id")
             guard let history = try await source.device(id) else { return Self.html(DashboardPage.notFound(id), status: .notFound) }

@@ -28,9 +28,12 @@ public struct StoreDashboardSource: DashboardSource {
         return DashboardOverview(records: records, range: range, now: now, explain: explain)
     }
 
-    public func station(_ id: String, range: DashboardRange) async throws -> LineReport? {
-        let records = try await records(RecordFilter(since: range.since, until: range.until, stationID: id))
-        return records.isEmpty ? nil : LineReport(records: records, since: range.since, until: range.until, explain: explain)
+    public func station(_ id: String, range: DashboardRange) async throws -> StationView? {
+        StationView(id: id, records: try await records(RecordFilter(since: range.since, until: range.until, stationID: id)), range: range, explain: explain)
+    }
+
+    public func failures(_ range: DashboardRange, station: String?) async throws -> FailuresView {
+        FailuresView(records: try await records(RecordFilter(since: range.since, until: range.until)), range: range, station: station, explain: explain)
     }
 
     public func device(_ id: String) async throws -> DeviceHistory? {

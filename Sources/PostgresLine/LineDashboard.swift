@@ -114,13 +114,20 @@ public struct LineDashboardSource: DashboardSource {
         return DashboardOverview(records: records, range: range, now: now, explain: explain)
     }
 
-    public func station(_ id: String, range: DashboardRange) async throws -> LineReport? {
+    public func station(_ id: String, range: DashboardRange) async throws -> StationView? {
         let records = try await session { database throws(LineError) in
             try await database.attempts(where: """
                 a.station_id = \(id) AND a.finished_at >= to_timestamp(\(range.since.timeIntervalSince1970)) AND a.finished_at < to_timestamp(\(range.until.timeIntervalSince1970))
                 """)
         }
-        return records.isEmpty ? nil : LineReport(records: records, since: range.since, until: range.until, explain: explain)
+        return StationView(id: id, records: records, range: range, explain: explain)
+    }
+
+    public func failures(_ range: DashboardRange, station: String?) async throws -> FailuresView {
+        let records = try await session { database throws(LineError) in
+            try await database.attempts(where: "a.finished_at >= to_timestamp(\(range.since.timeIntervalSince1970)) AND a.finished_at < to_timestamp(\(range.until.timeIntervalSince1970))")
+        }
+        return FailuresView(records: records, range: range, station: station, explain: explain)
     }
 
     public func device(_ id: String) async throws -> DeviceHistory? {

@@ -63,6 +63,17 @@ public struct DashboardOverview: Sendable, Encodable {
         public let yield: Double
         public let firstPassYield: Double
         public let throughputPerHour: Double
+
+        init(_ report: LineReport) {
+            devices = report.devices
+            attempts = report.attempts
+            passed = report.passed
+            failed = report.failed
+            `protected` = report.protected
+            yield = report.yield
+            firstPassYield = report.firstPassYield
+            throughputPerHour = report.throughputPerHour
+        }
     }
 
     /// A station is active when its latest attempt ended this recently.
@@ -81,8 +92,7 @@ public struct DashboardOverview: Sendable, Encodable {
         let report = LineReport(records: records, since: range.since, until: range.until, explain: explain)
         self.range = range
         generatedAt = now
-        totals = Totals(devices: report.devices, attempts: report.attempts, passed: report.passed, failed: report.failed, protected: report.protected,
-                        yield: report.yield, firstPassYield: report.firstPassYield, throughputPerHour: report.throughputPerHour)
+        totals = Totals(report)
         stations = report.stations.map { id in
             let own = report.records.filter { $0.stationID == id }
             let station = LineReport(records: own, since: range.since, until: range.until)
@@ -95,6 +105,79 @@ public struct DashboardOverview: Sendable, Encodable {
         }
         failures = report.pareto
         buckets = report.buckets
+    }
+}
+
+/// One station over a range (`/stations/ID`): its totals, failures, yield per 15 minutes,
+/// operators and attempts, newest first.
+public struct StationView: Sendable, Encodable {
+    public struct AttemptRow: Hashable, Sendable, Encodable {
+        public let deviceID: String
+        public let attempt: Int
+        public let finishedAt: Date
+        public let operatorName: String?
+        public let passed: Bool
+        public let `protected`: Bool
+        public let failureCode: String?
+    }
+
+    public let id: String
+    public let range: DashboardRange
+    public let totals: DashboardOverview.Totals
+    public let failures: [LineReport.ParetoEntry]
+    public let buckets: [LineReport.Bucket]
+    public let operators: [LineReport.Group]
+    public let attempts: [AttemptRow]
+
+    /// Nil when the station recorded no attempt in the range.
+    public init?(id: String, records: [ProvisioningRecord], range: DashboardRange, explain: (String) -> FailureExplanation?) {
+        let own = records.filter { $0.stationID == id }
+        guard !own.isEmpty else { return nil }
+        let report = LineReport(records: own, since: range.since, until: range.until, explain: explain)
+        self.id = id
+        self.range = range
+        totals = DashboardOverview.Totals(report)
+        failures = report.pareto
+        buckets = report.buckets
+        operators = report.breakdowns.operator
+        attempts = report.records.reversed().map {
+            AttemptRow(deviceID: $0.deviceID, attempt: $0.attempt, finishedAt: $0.finishedAt, operatorName: $0.operatorName, passed: $0.passed,
+                       protected: LineReport.isProtected($0), failureCode: $0.failureCode)
+        }
+    }
+}
+
+/// Failures by code over a range, of one station or all (`/failures`): the Pareto, each
+/// code with the attempts that failed with it.
+public struct FailuresView: Sendable, Encodable {
+    public struct Code: Sendable, Encodable {
+        public let code: String
+        public let count: Int
+        public let cumulative: Double
+        public let meaning: String?
+        public let next: String?
+        public let attempts: [StationView.AttemptRow]
+    }
+
+    public let range: DashboardRange
+    public let station: String?
+    /// Every station with an attempt in the range (the page's choices).
+    public let stations: [String]
+    public let codes: [Code]
+
+    public init(records: [ProvisioningRecord], range: DashboardRange, station: String?, explain: (String) -> FailureExplanation?) {
+        let all = LineReport(records: records, since: range.since, until: range.until)
+        let report = LineReport(records: station.map { id in records.filter { $0.stationID == id } } ?? records, since: range.since, until: range.until, explain: explain)
+        self.range = range
+        self.station = station
+        stations = all.stations
+        codes = report.pareto.map { entry in
+            Code(code: entry.code, count: entry.count, cumulative: entry.cumulative, meaning: entry.meaning, next: entry.next,
+                 attempts: report.records.reversed().filter { !$0.passed && ($0.failureCode ?? "UNKNOWN") == entry.code }.map {
+                     StationView.AttemptRow(deviceID: $0.deviceID, attempt: $0.attempt, finishedAt: $0.finishedAt, operatorName: $0.operatorName,
+                                            passed: false, protected: false, failureCode: $0.failureCode)
+                 })
+        }
     }
 }
 
@@ -184,7 +267,9 @@ public protocol DashboardSource: Sendable {
     var name: String { get }
     func overview(_ range: DashboardRange, now: Date) async throws -> DashboardOverview
     /// Nil: no attempt of that station in the range.
-    func station(_ id: String, range: DashboardRange) async throws -> LineReport?
+    func station(_ id: String, range: DashboardRange) async throws -> StationView?
+    /// Of one station (nil: all of them).
+    func failures(_ range: DashboardRange, station: String?) async throws -> FailuresView
     func device(_ id: String) async throws -> DeviceHistory?
     /// The device a search term names (ID, serial number, ICCID, IMEI), or nil.
     func find(_ term: String) async throws -> String?

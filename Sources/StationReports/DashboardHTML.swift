@@ -29,7 +29,7 @@ public enum DashboardPage {
         <script src="/static/live.js" defer></script>
         </head><body>
         <header><a class="brand" href="/">Station dashboard</a>
-        <nav><a href="/">Line</a></nav>
+        <nav><a href="/">Line</a> · <a href="/failures">Failures</a></nav>
         <form class="search" action="/search" method="get" role="search"><input name="q" value="\(esc(search))" placeholder="Device ID, serial, ICCID or IMEI" aria-label="Device ID, serial number, ICCID or IMEI" size="30"> <button type="submit">Find</button></form>
         <span id="live" class="live" data-state="static">static page: reload for new results</span>
         </header>
@@ -74,6 +74,7 @@ public enum DashboardPage {
         }
         main += "</div>"
         main += failuresTable(overview.failures)
+        main += "<p><a href=\"/failures?range=\(esc(overview.range.key))\">Failures with their devices</a></p>"
         main += yieldChart(overview.buckets, timeZone: timeZone)
         return layout(title: "Station dashboard: the line now", main: main)
     }
@@ -116,26 +117,67 @@ public enum DashboardPage {
     }
 
     /// `/stations/ID`: one station's attempts over time, its failures and its operators.
-    public static func station(_ id: String, report: LineReport, range: DashboardRange, timeZone: TimeZone) -> String {
+    public static func station(_ view: StationView, timeZone: TimeZone) -> String {
         let time = formatter(timeZone)
+        let totals = view.totals
         var main = """
-            <h1>Station \(esc(id))</h1>
-            \(rangeLinks(range, path: "/stations/" + id))
-            <table class="totals"><tr><th>Devices</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Protected</th><th>Yield</th><th>First-pass yield</th></tr>
-            <tr><td>\(report.devices)</td><td>\(report.attempts)</td><td class="pass">\(report.passed) PASS</td><td class="fail">\(report.failed) FAIL</td><td>\(report.protected)</td><td>\(percent(report.yield))</td><td>\(percent(report.firstPassYield))</td></tr></table>
+            <h1>Station \(esc(view.id))</h1>
+            \(rangeLinks(view.range, path: "/stations/" + view.id))
+            <table class="totals"><tr><th>Devices</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Protected</th><th>Yield</th><th>First-pass yield</th><th>Passed per hour</th></tr>
+            <tr><td>\(totals.devices)</td><td>\(totals.attempts)</td><td class="pass">\(totals.passed) PASS</td><td class="fail">\(totals.failed) FAIL</td><td>\(totals.protected)</td><td>\(percent(totals.yield))</td><td>\(percent(totals.firstPassYield))</td><td>\(String(format: "%.1f", totals.throughputPerHour))</td></tr></table>
+            <p><a href="/failures?station=\(esc(view.id))&amp;range=\(esc(view.range.key))">This station's failures, with their devices</a></p>
             """
-        main += failuresTable(report.pareto)
-        main += yieldChart(report.buckets, timeZone: timeZone)
+        main += failuresTable(view.failures)
+        main += yieldChart(view.buckets, timeZone: timeZone)
         main += "<h2>Operators</h2><table><tr><th>Operator</th><th>Attempts</th><th>Passed</th><th>Failed</th><th>Pass rate</th></tr>"
-        for group in report.breakdowns.operator {
+        for group in view.operators {
             main += "<tr><td>\(esc(group.key))</td><td class=\"n\">\(group.attempts)</td><td class=\"n pass\">\(group.passed)</td><td class=\"n fail\">\(group.failed)</td><td class=\"n\">\(percent(group.passRate))</td></tr>"
         }
-        main += "</table><h2>Attempts</h2><table><tr><th>Finished</th><th>Device</th><th>Attempt</th><th>Operator</th><th>Result</th></tr>"
-        for record in report.records.reversed() {
-            main += "<tr><td>\(esc(time.string(from: record.finishedAt)))</td><td><a href=\"/devices/\(esc(record.deviceID))\">\(esc(record.deviceID))</a></td>"
-            main += "<td class=\"n\">\(record.attempt)</td><td>\(esc(record.operatorName))</td><td>\(result(record))</td></tr>"
+        main += "</table><h2>Attempts</h2>" + attemptsTable(view.attempts, time: time)
+        return layout(title: "Station \(view.id)", main: main)
+    }
+
+    static func attemptsTable(_ attempts: [StationView.AttemptRow], time: DateFormatter) -> String {
+        var body = "<table><tr><th>Finished</th><th>Device</th><th>Attempt</th><th>Operator</th><th>Result</th></tr>"
+        for row in attempts {
+            let result = row.passed ? "<span class=\"pass\">PASS</span>"
+                : row.protected ? "<span class=\"protected\">PROTECTED \(esc(row.failureCode))</span>" : "<span class=\"fail\">FAIL \(esc(row.failureCode))</span>"
+            body += "<tr><td>\(esc(time.string(from: row.finishedAt)))</td><td><a href=\"/devices/\(esc(row.deviceID))\">\(esc(row.deviceID))</a></td>"
+            body += "<td class=\"n\">\(row.attempt)</td><td>\(esc(row.operatorName))</td><td>\(result)</td></tr>"
         }
-        return layout(title: "Station \(id)", main: main + "</table>")
+        return body + "</table>"
+    }
+
+    /// `/failures`: failures by code (Pareto) for a range and a station, each bar linking to
+    /// its attempts' devices below.
+    public static func failures(_ view: FailuresView, timeZone: TimeZone) -> String {
+        let time = formatter(timeZone)
+        let scope = view.station.map { "station=" + $0 + "&" } ?? ""
+        var main = "<h1>Failures by code\(view.station.map { " at " + esc($0) } ?? ", all stations")</h1>"
+        main += "<p class=\"ranges\">Showing the \(esc(view.range.label)): " + DashboardRange.choices.map { choice in
+            choice.key == view.range.key ? "<b>\(esc(choice.label))</b>" : "<a href=\"/failures?\(esc(scope))range=\(esc(choice.key))\">\(esc(choice.label))</a>"
+        }.joined(separator: " · ") + "</p>"
+        main += "<p class=\"ranges\">Station: " + ([nil] + view.stations.map { Optional($0) }).map { station in
+            let name = station ?? "all"
+            return station == view.station ? "<b>\(esc(name))</b>" : "<a href=\"/failures?\(station.map { "station=" + esc($0) + "&amp;" } ?? "")range=\(esc(view.range.key))\">\(esc(name))</a>"
+        }.joined(separator: " · ") + "</p>"
+        guard !view.codes.isEmpty else { return layout(title: "Failures", main: main + "<p>No failed attempts in the range.</p>") }
+        let width = 720, barArea = 260, rowHeight = 26
+        let maximum = Double(view.codes.map(\.count).max() ?? 1)
+        var svg = "<svg width=\"\(width)\" height=\"\(view.codes.count * rowHeight + 10)\" role=\"img\" aria-label=\"Failures by code\">"
+        for (index, code) in view.codes.enumerated() {
+            let y = index * rowHeight + 5, bar = max(2, Int(Double(barArea) * Double(code.count) / maximum))
+            svg += "<a href=\"#code-\(esc(code.code))\"><text x=\"0\" y=\"\(y + 16)\" font-size=\"13\">\(esc(code.code))</text>"
+            svg += "<rect x=\"250\" y=\"\(y)\" width=\"\(bar)\" height=\"20\" fill=\"#c0392b\"></rect>"
+            svg += "<text x=\"\(256 + bar)\" y=\"\(y + 16)\" font-size=\"13\">\(code.count) (\(percent(code.cumulative)) cumulative)</text></a>"
+        }
+        main += svg + "</svg>"
+        for code in view.codes {
+            main += "<section id=\"code-\(esc(code.code))\"><h2><code>\(esc(code.code))</code>: \(code.count) failed attempt\(code.count == 1 ? "" : "s")</h2>"
+            main += "<p>\(esc(code.meaning ?? "not in the station's failure table")) What to do: \(esc(code.next ?? "call the line lead")).</p>"
+            main += attemptsTable(code.attempts, time: time) + "</section>"
+        }
+        return layout(title: "Failures by code", main: main)
     }
 
     static func result(_ record: ProvisioningRecord) -> String {
