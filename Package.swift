@@ -208,7 +208,8 @@ let package = Package(
             exclude: ["Oracle"]),
         .testTarget(
             name: "StationCLITests",
-            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore", "StationReports", "Dashboard"]),
+            dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore", "StationReports", "Dashboard"],
+            exclude: ["live-update.py"]),
         .testTarget(
             name: "LineTests",
             dependencies: [

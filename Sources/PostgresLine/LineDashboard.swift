@@ -44,6 +44,51 @@ extension LineDatabase {
         }
     }
 
+    /// The line page's numbers over a range, counted by the server by the report's rules
+    /// (devices by their last attempt, first passes, protected units apart, failures by code,
+    /// 15-minute buckets), for the whole line and each station: one query, whatever the volume.
+    func overviewCounts(_ range: DashboardRange) async throws(LineError) -> OverviewCounts {
+        let protected = Array(LineReport.protectedCodes).sorted()
+        let since = range.since.timeIntervalSince1970, until = range.until.timeIntervalSince1970
+        return try await bounded("counting the line page") { () async throws(LineError) in
+            let query: PostgresQuery = """
+                WITH r AS (
+                    SELECT station_id, lower(device_id) AS d, attempt, started_at, finished_at, passed, failure_code, operator, line,
+                        (NOT passed AND coalesce(failure_code, '') = ANY(\(protected)::text[])) AS prot
+                    FROM line_attempt WHERE finished_at >= to_timestamp(\(since)) AND finished_at < to_timestamp(\(until))
+                ), s AS (SELECT '*' AS scope, r.* FROM r UNION ALL SELECT r.station_id AS scope, r.* FROM r
+                ), ranked AS (
+                    SELECT s.*, row_number() OVER (PARTITION BY scope, d ORDER BY started_at DESC, finished_at DESC, attempt DESC) AS from_last,
+                        row_number() OVER (PARTITION BY scope, d ORDER BY started_at, finished_at, attempt) AS from_first FROM s
+                )
+                SELECT json_build_object(
+                    'scopes', (SELECT coalesce(json_agg(x), '[]') FROM (
+                        SELECT scope, count(*) AS attempts, count(DISTINCT d) AS devices, count(*) FILTER (WHERE from_last = 1 AND passed) AS passed,
+                            count(*) FILTER (WHERE from_last = 1 AND prot) AS protected,
+                            count(*) FILTER (WHERE from_first = 1 AND passed AND attempt = 1) AS first_passes,
+                            extract(epoch FROM min(started_at))::float8 AS first, extract(epoch FROM max(finished_at))::float8 AS last
+                        FROM ranked GROUP BY scope) x),
+                    'latest', (SELECT coalesce(json_agg(y), '[]') FROM (
+                        SELECT DISTINCT ON (station_id) station_id, line, operator FROM r ORDER BY station_id, finished_at DESC) y),
+                    'codes', (SELECT coalesce(json_agg(z), '[]') FROM (
+                        SELECT coalesce(failure_code, 'UNKNOWN') AS code, count(*) AS count FROM r WHERE NOT passed AND NOT prot GROUP BY 1) z),
+                    'buckets', (SELECT coalesce(json_agg(b), '[]') FROM (
+                        SELECT (floor(extract(epoch FROM finished_at) / 900) * 900)::float8 AS start, count(*) FILTER (WHERE passed) AS passed,
+                            count(*) FILTER (WHERE NOT passed) AS failed FROM r WHERE NOT prot GROUP BY 1) b)
+                )::text
+                """
+            do {
+                var text = "{}"
+                for try await value in try await self.connection.query(query, logger: self.logger).decode(String.self) { text = value }
+                return try JSONDecoder().decode(OverviewCounts.self, from: Data(text.utf8))
+            } catch let error as DecodingError {
+                throw LineError(.query, self.url, "the line page's counts are not as expected: \(error)")
+            } catch {
+                throw self.failure(error)
+            }
+        }
+    }
+
     /// Each store's shipped position: any shipped batch changes it.
     func shippedVersion() async throws(LineError) -> String {
         try await bounded("reading the line's position") { () async throws(LineError) in
@@ -57,6 +102,38 @@ extension LineDatabase {
                 throw self.failure(error)
             }
         }
+    }
+}
+
+/// The line page's counts as the server makes them.
+struct OverviewCounts: Decodable {
+    struct Scope: Decodable {
+        let scope: String, attempts: Int, devices: Int, passed: Int, protected: Int, first_passes: Int, first: Double?, last: Double?
+        var totals: DashboardOverview.Totals {
+            DashboardOverview.Totals(devices: devices, attempts: attempts, passed: passed, protected: `protected`, firstPasses: first_passes,
+                                     first: first.map(Date.init(timeIntervalSince1970:)), last: last.map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+    struct Latest: Decodable { let station_id: String, line: String?, `operator`: String? }
+    struct Code: Decodable { let code: String, count: Int }
+    struct Bucket: Decodable { let start: Double, passed: Int, failed: Int }
+    let scopes: [Scope], latest: [Latest], codes: [Code], buckets: [Bucket]
+
+    func overview(_ range: DashboardRange, now: Date, explain: (String) -> FailureExplanation?) -> DashboardOverview {
+        let line = scopes.first { $0.scope == "*" }
+        let empty = DashboardOverview.Totals(devices: 0, attempts: 0, passed: 0, protected: 0, firstPasses: 0, first: nil, last: nil)
+        let stations = scopes.filter { $0.scope != "*" }.sorted { $0.scope < $1.scope }.map { scope in
+            let latest = self.latest.first { $0.station_id == scope.scope }
+            return StationSummary(id: scope.scope, line: latest?.line, lastActivity: scope.last.map(Date.init(timeIntervalSince1970:)), now: now,
+                                  totals: scope.totals, lastOperator: latest?.operator)
+        }
+        var explanations: [String: FailureExplanation] = [:]
+        for code in codes { explanations[code.code] = explain(code.code) }
+        var counts: [Double: (passed: Int, failed: Int)] = [:]
+        for bucket in buckets { counts[bucket.start] = (bucket.passed, bucket.failed) }
+        return DashboardOverview(range: range, generatedAt: now, totals: line?.totals ?? empty, stations: stations,
+                                 failures: LineReport.pareto(Dictionary(uniqueKeysWithValues: codes.map { ($0.code, $0.count) }), explanations: explanations),
+                                 buckets: LineReport.buckets(counts))
     }
 }
 
@@ -108,10 +185,8 @@ public struct LineDashboardSource: DashboardSource {
     }
 
     public func overview(_ range: DashboardRange, now: Date) async throws -> DashboardOverview {
-        let records = try await session { database throws(LineError) in
-            try await database.attempts(where: "a.finished_at >= to_timestamp(\(range.since.timeIntervalSince1970)) AND a.finished_at < to_timestamp(\(range.until.timeIntervalSince1970))")
-        }
-        return DashboardOverview(records: records, range: range, now: now, explain: explain)
+        let counts = try await session { database throws(LineError) in try await database.overviewCounts(range) }
+        return counts.overview(range, now: now, explain: explain)
     }
 
     public func station(_ id: String, range: DashboardRange) async throws -> StationView? {
@@ -140,7 +215,7 @@ public struct LineDashboardSource: DashboardSource {
         guard !wanted.isEmpty else { return nil }
         let records = try await session { database throws(LineError) in
             try await database.attempts(where: """
-                \(wanted) IN (lower(a.device_id), lower(replace(a.serial, '-', '')), a.iccid, a.imei)
+                lower(a.device_id) = \(wanted) OR lower(a.serial) = \(wanted) OR lower(a.iccid) = \(wanted) OR a.imei = \(wanted)
                 """)
         }
         return DeviceHistory.find(term, in: records)

@@ -11,7 +11,7 @@ import Station
 struct BenchmarkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark", abstract: "Benchmarks against the emulator's physical floor.",
-        subcommands: [FlashBenchmarkCommand.self, PipelineBenchmarkCommand.self, QueueBenchmarkCommand.self, LineDatabaseBenchmarkCommand.self])
+        subcommands: [FlashBenchmarkCommand.self, PipelineBenchmarkCommand.self, QueueBenchmarkCommand.self, LineDatabaseBenchmarkCommand.self, DashboardBenchmarkCommand.self])
 }
 
 /// The benchmarks' spellings before they moved under `benchmark` (`station bench flash`,

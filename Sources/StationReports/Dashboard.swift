@@ -35,6 +35,37 @@ public struct DashboardRange: Hashable, Sendable, Encodable {
 /// A station as the dashboard's line page shows it: over the range, devices by their last
 /// attempt at that station (`station report --station ID` gives the same numbers).
 public struct StationSummary: Hashable, Sendable, Encodable {
+    public init(id: String, line: String?, lastActivity: Date?, now: Date, totals: DashboardOverview.Totals, lastOperator: String?) {
+        self.id = id
+        self.line = line
+        self.lastActivity = lastActivity
+        active = lastActivity.map { now.timeIntervalSince($0) <= DashboardOverview.activeWithin } ?? false
+        devices = totals.devices
+        passed = totals.passed
+        failed = totals.failed
+        `protected` = totals.protected
+        yield = totals.yield
+        firstPassYield = totals.firstPassYield
+        throughputPerHour = totals.throughputPerHour
+        self.lastOperator = lastOperator
+    }
+
+    init(id: String, line: String?, lastActivity: Date?, active: Bool, devices: Int, passed: Int, failed: Int, protected: Int, yield: Double,
+         firstPassYield: Double, throughputPerHour: Double, lastOperator: String?) {
+        self.id = id
+        self.line = line
+        self.lastActivity = lastActivity
+        self.active = active
+        self.devices = devices
+        self.passed = passed
+        self.failed = failed
+        self.protected = `protected`
+        self.yield = yield
+        self.firstPassYield = firstPassYield
+        self.throughputPerHour = throughputPerHour
+        self.lastOperator = lastOperator
+    }
+
     public let id: String
     public let line: String?
     /// The end of its latest attempt (nil: none in the range).
@@ -64,6 +95,20 @@ public struct DashboardOverview: Sendable, Encodable {
         public let firstPassYield: Double
         public let throughputPerHour: Double
 
+        /// From counts made elsewhere (the line database's aggregates), by the report's rules:
+        /// devices by their last attempt, protected units out of both yields.
+        public init(devices: Int, attempts: Int, passed: Int, protected: Int, firstPasses: Int, first: Date?, last: Date?) {
+            self.devices = devices
+            self.attempts = attempts
+            self.passed = passed
+            self.protected = `protected`
+            failed = devices - passed - `protected`
+            let made = devices - `protected`
+            yield = made == 0 ? 0 : Double(passed) / Double(made)
+            firstPassYield = made == 0 ? 0 : Double(firstPasses) / Double(made)
+            throughputPerHour = LineReport.throughput(passed: passed, first: first, last: last)
+        }
+
         init(_ report: LineReport) {
             devices = report.devices
             attempts = report.attempts
@@ -85,6 +130,16 @@ public struct DashboardOverview: Sendable, Encodable {
     public let stations: [StationSummary]
     public let failures: [LineReport.ParetoEntry]
     public let buckets: [LineReport.Bucket]
+
+    /// From parts counted elsewhere (the line database's aggregates).
+    public init(range: DashboardRange, generatedAt: Date, totals: Totals, stations: [StationSummary], failures: [LineReport.ParetoEntry], buckets: [LineReport.Bucket]) {
+        self.range = range
+        self.generatedAt = generatedAt
+        self.totals = totals
+        self.stations = stations
+        self.failures = failures
+        self.buckets = buckets
+    }
 
     /// From the records of the range, as `station report` reads them (so its numbers are the
     /// report's).

@@ -132,17 +132,10 @@ public struct LineReport: Sendable {
         var explanations: [String: FailureExplanation] = [:]
         for code in codes.keys { explanations[code] = explain(code) }
         self.explanations = explanations
-        let totalFailures = codes.values.reduce(0, +)
-        var running = 0
-        pareto = codes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { code, count in
-            running += count
-            return ParetoEntry(code: code, count: count, cumulative: totalFailures == 0 ? 0 : Double(running) / Double(totalFailures),
-                               meaning: explanations[code]?.meaning, next: explanations[code]?.next)
-        }
+        pareto = Self.pareto(codes, explanations: explanations)
         first = records.map(\.startedAt).min()
         last = records.map(\.finishedAt).max()
-        let span = max(60, (last ?? .distantPast).timeIntervalSince(first ?? .distantPast))
-        throughputPerHour = records.isEmpty ? 0 : Double(passed) / (span / 3600)
+        throughputPerHour = Self.throughput(passed: passed, first: first, last: last)
         buckets = Self.buckets(records)
         func groups(_ key: (ProvisioningRecord) -> String?) -> [Group] {
             Dictionary(grouping: records, by: { key($0) ?? "unknown" }).map { name, attempts in
@@ -159,6 +152,25 @@ public struct LineReport: Sendable {
         lastAttempts = byDevice.compactMapValues { $0.last.map { "\($0.stationID)\u{0}\($0.attempt)" } }
     }
 
+    /// Passed devices per hour between the first start and the last finish (at least a
+    /// minute); 0 without records.
+    public static func throughput(passed: Int, first: Date?, last: Date?) -> Double {
+        guard let first, let last else { return 0 }
+        return Double(passed) / (max(60, last.timeIntervalSince(first)) / 3600)
+    }
+
+    /// Failed attempts by code as the Pareto: most first (ties by code), each with the
+    /// cumulative share and the failure table's meaning and next step.
+    public static func pareto(_ codes: [String: Int], explanations: [String: FailureExplanation]) -> [ParetoEntry] {
+        let totalFailures = codes.values.reduce(0, +)
+        var running = 0
+        return codes.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { code, count in
+            running += count
+            return ParetoEntry(code: code, count: count, cumulative: totalFailures == 0 ? 0 : Double(running) / Double(totalFailures),
+                               meaning: explanations[code]?.meaning, next: explanations[code]?.next)
+        }
+    }
+
     static func buckets(_ records: [ProvisioningRecord]) -> [Bucket] {
         guard !records.isEmpty else { return [] }
         func start(_ date: Date) -> Double { (date.timeIntervalSince1970 / bucketSeconds).rounded(.down) * bucketSeconds }
@@ -168,8 +180,14 @@ public struct LineReport: Sendable {
             if record.passed { bucket.passed += 1 } else { bucket.failed += 1 }
             counts[start(record.finishedAt)] = bucket
         }
+        return buckets(counts)
+    }
+
+    /// Passed and failed attempts per 15-minute interval (keyed by the interval's start, in
+    /// seconds since 1970) as the report's buckets: empty intervals between the first and the
+    /// last stay (a stopped line shows as a gap), up to a week of them.
+    public static func buckets(_ counts: [Double: (passed: Int, failed: Int)]) -> [Bucket] {
         guard let firstStart = counts.keys.min(), let lastStart = counts.keys.max() else { return [] }
-        // Empty intervals stay (a stopped line shows as a gap), up to a week of them.
         let span = Int((lastStart - firstStart) / bucketSeconds) + 1
         let keys = span <= 7 * 24 * 4 ? (0..<span).map { firstStart + Double($0) * bucketSeconds } : counts.keys.sorted()
         return keys.map { Bucket(start: Date(timeIntervalSince1970: $0), passed: counts[$0]?.passed ?? 0, failed: counts[$0]?.failed ?? 0) }

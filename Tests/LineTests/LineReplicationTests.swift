@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 @testable import PostgresLine
 import StationConfig
+import StationReports
 import StationStore
 import TestSupport
 import Testing
@@ -49,7 +50,7 @@ import Testing
         let server = try await ThrowawayPostgres.start()
         defer { Task { await server.destroy() } }
         let database = try await Self.connect(server)
-        #expect(try await database.migrate() == [1])
+        #expect(try await database.migrate() == [1, 2])
         #expect(try await database.migrate() == [], "idempotent")
         let store = try Self.store()
         try Self.provision(store, station: "bench-a", count: 30)
@@ -158,8 +159,8 @@ import Testing
             for _ in 0..<3 { group.addTask { try await Self.with(server) { database throws(LineError) in try await database.migrate() } } }
             return try await group.reduce(into: [[Int]]()) { $0.append($1) }
         }
-        #expect(applied.flatMap { $0 } == [1], "\(applied)")
-        #expect(try await server.psql("SELECT count(*) FROM line_schema") == "1")
+        #expect(applied.flatMap { $0 } == [1, 2], "\(applied)")
+        #expect(try await server.psql("SELECT count(*) FROM line_schema") == "2")
     }
 
     @Test func aSocketURLAndASchemaThatIsMissingSaySoClearly() async throws {
@@ -217,5 +218,53 @@ import Testing
         }
         #expect(refused?.contains("read-only") == true, "\(refused ?? "the write went through")")
         #expect(try await server.psql("SELECT count(*) FROM line_station") == "0")
+    }
+}
+
+/// The line page's numbers counted by the server (`LineDashboardSource`) equal the report's
+/// own (`DashboardOverview` from the same records, as `station report` makes them): a
+/// differential check over retries, a device seen at two stations, protected units, a
+/// failure without a code and attempts outside the range.
+@Suite(.serialized) struct LineDashboardCountsTests {
+    @Test func theServersCountsAreTheReports() async throws {
+        let server = try await ThrowawayPostgres.start()
+        defer { Task { await server.destroy() } }
+        let url = try LineDatabaseURL.parse(server.url)
+        _ = try await LineDatabase.with(url, password: nil) { database throws(LineError) in try await database.migrate() }
+        let now = Date()
+        var generator = SystemRandomNumberGenerator()
+        let codes: [String?] = ["DFU-WRITE-STALL", "PAIR-MISMATCH", "PLAN-PROTECTED", nil, "GUARD-PROTECTED", "CTRL-TIMEOUT"]
+        for station in ["bench-a", "bench-b", "bench-c"] {
+            let store = try LineReplicationTests.store()
+            for index in 0..<120 {
+                // Devices shared between stations (a rework bench sees them again); 1 to 3 attempts.
+                let device = String(format: "e00fce68%016x", Int.random(in: 0..<150, using: &generator))
+                let attempts = Int.random(in: 1...3, using: &generator)
+                for attempt in 1...attempts {
+                    let finished = now.addingTimeInterval(-Double.random(in: 0..<(20 * 3600), using: &generator))
+                    let passed = attempt == attempts && Bool.random(using: &generator)
+                    let code = passed ? nil : codes.randomElement(using: &generator)!
+                    try store.record(ProvisioningRecord(deviceID: device, attempt: attempt, stationID: station, line: "line-a", operatorName: "op-\(index % 4)",
+                                                        startedAt: finished.addingTimeInterval(-30), finishedAt: finished, passed: passed, failureCode: code))
+                }
+            }
+            _ = try await LineDatabase.with(url, password: nil) { database throws(LineError) in
+                try await LineReplicator.sync(store, into: database, station: station, line: "line-a")
+            }
+        }
+        let source = LineDashboardSource(url: url, password: nil, explain: { FailureExplanation(meaning: "meaning of \($0)", next: "next") })
+        for key in ["1h", "12h", "24h"] {
+            let range = DashboardRange(key, now: now)
+            let served = try await source.overview(range, now: now)
+            let records = try await LineDatabase.with(url, password: nil) { database throws(LineError) in
+                try await database.attempts(where: "a.finished_at >= to_timestamp(\(range.since.timeIntervalSince1970)) AND a.finished_at < to_timestamp(\(range.until.timeIntervalSince1970))")
+            }
+            let report = DashboardOverview(records: records, range: range, now: now, explain: { FailureExplanation(meaning: "meaning of \($0)", next: "next") })
+            #expect(served.totals == report.totals, "\(key): \(served.totals) against \(report.totals)")
+            #expect(served.stations == report.stations, "\(key)")
+            #expect(served.failures == report.failures, "\(key)")
+            #expect(served.buckets == report.buckets, "\(key)")
+            #expect(report.totals.attempts > 0 && report.totals.protected > 0 || key == "1h", "the data exercises the rules: \(report.totals)")
+        }
     }
 }

@@ -325,6 +325,38 @@ import Testing
         let run = try await StationBinaryTests.runProgram("/usr/bin/python3", ["-c", script, served.base, device.deviceID, device.stationID, device.serialNumber!])
         #expect(run.status == 0 && run.stdout.hasPrefix("ok: 11 calls"), "\(run.stdout) \(run.stderr.suffix(1500))")
     }
+
+    /// The issue's live check in a real browser: `/` open in chromium (driven by
+    /// `live-update.py` over its DevTools pipe), a result recorded meanwhile, and the page
+    /// shows it without a reload (a mark set on the page survives) within 5 s.
+    @Test func aResultAppearsOnAnOpenPageWithoutAReload() async throws {
+        let candidates = [ProcessInfo.processInfo.environment["CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].compactMap { $0 }
+        let chromium = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "chromium is not installed: `apt-get install chromium`")
+        let path = try await Self.demoStore()
+        let served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
+        defer { served.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let open = folder.appendingPathComponent("open").path, recorded = folder.appendingPathComponent("recorded").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("live-update.py").path
+        let browser = Task {
+            try await StationBinaryTests.runProgram("/usr/bin/python3", [script, chromium, served.base, open, recorded, folder.appendingPathComponent("profile").path])
+        }
+        let deadline = ContinuousClock.now + .seconds(90)
+        while !FileManager.default.fileExists(atPath: open) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        try #require(FileManager.default.fileExists(atPath: open), "the page never said live")
+        let store = try StationStore(path: path, create: false)
+        try store.record(ProvisioningRecord(deviceID: "e00fce68eeeeeeeeeeeeeeee", attempt: 1, stationID: "demo-bench", startedAt: Date(), finishedAt: Date(), passed: true))
+        _ = FileManager.default.createFile(atPath: recorded, contents: Data())
+        let run = try await browser.value
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr.suffix(800))")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+        #expect((result["before"] as? String)?.contains("4 PASS") == true, "\(result)")
+        #expect(result["state"] as? String == "live")
+        let seconds = result["seconds"] as? Double ?? 99
+        print("dashboard: the new result appeared on the open page after \(String(format: "%.2f", seconds)) s")
+        #expect(seconds <= 5, "the result appeared after \(seconds) s")
+    }
 }
 
 

@@ -37,8 +37,8 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(runs.allSatisfy { $0.status == 0 }, "\(runs.map(\.stderr))")
-        #expect(runs.filter { $0.stdout.contains("applied migration(s) 1") }.count == 1, "\(runs.map(\.stdout))")
-        #expect(try await server.psql("SELECT count(*) FROM line_schema") == "1")
+        #expect(runs.filter { $0.stdout.contains("applied migration(s) 1, 2") }.count == 1, "\(runs.map(\.stdout))")
+        #expect(try await server.psql("SELECT count(*) FROM line_schema") == "2")
 
         let path = try Self.store(records: 3000, station: "bench-k")
         // Killed mid-run: whatever batch was open rolls back.
@@ -122,5 +122,17 @@ import Testing
 
         let refused = try await StationBinaryTests.run(["benchmark", "line-database", "--devices", "10", "--rate", "10", "--outage", "30"])
         #expect(refused.status == 64 && refused.stderr.contains("the outage must end while the stations still record"), "\(refused.stderr)")
+    }
+
+    /// The dashboard benchmark at a small size: its generator fills the line, every page
+    /// answers as it should (a wrong status fails the run), and its figures are there.
+    @Test func theDashboardBenchmarkRunsSmall() async throws {
+        let run = try await StationBinaryTests.run(["benchmark", "dashboard", "--attempts", "2000", "--requests", "16", "--json"])
+        #expect(run.status == 0, "\(run.stderr.suffix(1200))")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+        #expect(json["attempts"] as? Int == 2000)
+        let figures = try #require(json["figures"] as? [[String: Any]])
+        #expect(figures.map { "\($0["page"] ?? "") \($0["clients"] ?? "")" } == ["/ 1", "/ 8", "/devices/ID 1", "/devices/ID 8", "search 1", "search 8"])
+        #expect(figures.allSatisfy { ($0["p95Milliseconds"] as? Double ?? -1) >= ($0["p50Milliseconds"] as? Double ?? 0) && ($0["requests"] as? Int ?? 0) == 16 })
     }
 }
