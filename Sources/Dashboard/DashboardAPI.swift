@@ -6,6 +6,28 @@ enum DashboardAPI {
     static let document = #"""
 {
   "components": {
+    "responses": {
+      "NotFound": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "Not in the records."
+      },
+      "Unauthorized": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "The dashboard has a viewer token and the request did not carry it."
+      }
+    },
     "schemas": {
       "AttemptRow": {
         "additionalProperties": false,
@@ -700,24 +722,10 @@ enum DashboardAPI {
             "description": "OK"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "The dashboard has a viewer token and the request did not carry it."
+            "$ref": "#/components/responses/Unauthorized"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "Not in the records."
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "summary": "One device's history across stations and attempts (never its mobile secret)."
@@ -764,14 +772,7 @@ enum DashboardAPI {
             "description": "OK"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "The dashboard has a viewer token and the request did not carry it."
+            "$ref": "#/components/responses/Unauthorized"
           }
         },
         "summary": "Failures by code with their attempts, of one station or all."
@@ -810,14 +811,7 @@ enum DashboardAPI {
             "description": "OK"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "The dashboard has a viewer token and the request did not carry it."
+            "$ref": "#/components/responses/Unauthorized"
           }
         },
         "summary": "The line now: totals, stations, failures by code, yield per 15 minutes."
@@ -848,24 +842,10 @@ enum DashboardAPI {
             "description": "OK"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "The dashboard has a viewer token and the request did not carry it."
+            "$ref": "#/components/responses/Unauthorized"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "Not in the records."
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "summary": "The device a device ID, serial number, ICCID or IMEI names."
@@ -912,24 +892,10 @@ enum DashboardAPI {
             "description": "OK"
           },
           "401": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "The dashboard has a viewer token and the request did not carry it."
+            "$ref": "#/components/responses/Unauthorized"
           },
           "404": {
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            },
-            "description": "Not in the records."
+            "$ref": "#/components/responses/NotFound"
           }
         },
         "summary": "One station over the range."

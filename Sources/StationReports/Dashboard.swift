@@ -50,22 +50,6 @@ public struct StationSummary: Hashable, Sendable, Encodable {
         self.lastOperator = lastOperator
     }
 
-    init(id: String, line: String?, lastActivity: Date?, active: Bool, devices: Int, passed: Int, failed: Int, protected: Int, yield: Double,
-         firstPassYield: Double, throughputPerHour: Double, lastOperator: String?) {
-        self.id = id
-        self.line = line
-        self.lastActivity = lastActivity
-        self.active = active
-        self.devices = devices
-        self.passed = passed
-        self.failed = failed
-        self.protected = `protected`
-        self.yield = yield
-        self.firstPassYield = firstPassYield
-        self.throughputPerHour = throughputPerHour
-        self.lastOperator = lastOperator
-    }
-
     public let id: String
     public let line: String?
     /// The end of its latest attempt (nil: none in the range).
@@ -152,10 +136,7 @@ public struct DashboardOverview: Sendable, Encodable {
             let own = report.records.filter { $0.stationID == id }
             let station = LineReport(records: own, since: range.since, until: range.until)
             let latest = own.max { $0.finishedAt < $1.finishedAt }
-            return StationSummary(id: id, line: latest?.line, lastActivity: latest?.finishedAt,
-                                  active: latest.map { now.timeIntervalSince($0.finishedAt) <= Self.activeWithin } ?? false,
-                                  devices: station.devices, passed: station.passed, failed: station.failed, protected: station.protected,
-                                  yield: station.yield, firstPassYield: station.firstPassYield, throughputPerHour: station.throughputPerHour,
+            return StationSummary(id: id, line: latest?.line, lastActivity: latest?.finishedAt, now: now, totals: Totals(station),
                                   lastOperator: latest?.operatorName)
         }
         failures = report.pareto

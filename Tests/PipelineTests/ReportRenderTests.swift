@@ -8,10 +8,7 @@ import Testing
 /// (not a blank page) and the page loads nothing from anywhere (Chromium's own network log).
 /// A page that does load an outside image is the control that proves the check can fail.
 @Suite(.serialized) struct ReportRenderTests {
-    static var chromium: String? {
-        let candidates = [ProcessInfo.processInfo.environment["CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].compactMap { $0 }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var chromium: String? { Chromium.path }
 
     struct Render {
         let screenshotBytes: Int
@@ -37,16 +34,7 @@ import Testing
         guard let png = FileManager.default.contents(atPath: shot.path), png.starts(with: [0x89, 0x50, 0x4E, 0x47]) else {
             throw RenderFailure("chromium wrote no screenshot (exit \(status))")
         }
-        guard let logData = FileManager.default.contents(atPath: netLog.path),
-              let log = try JSONSerialization.jsonObject(with: logData) as? [String: Any],
-              let constants = log["constants"] as? [String: Any], let types = constants["logEventTypes"] as? [String: Int],
-              let start = types["URL_REQUEST_START_JOB"], let events = log["events"] as? [[String: Any]]
-        else { throw RenderFailure("chromium's network log is unreadable") }
-        let requests = events.compactMap { event -> String? in
-            guard event["type"] as? Int == start, let params = event["params"] as? [String: Any], let url = params["url"] as? String,
-                  (params["network_isolation_key"] as? String)?.contains("file://") == true else { return nil }
-            return url.hasPrefix("file:") || url.hasPrefix("data:") ? nil : url
-        }
+        let requests = try Chromium.pageRequests(netLog: netLog, site: "file://").filter { !$0.hasPrefix("file:") && !$0.hasPrefix("data:") }
         return Render(screenshotBytes: png.count, pageRequests: requests)
     }
 

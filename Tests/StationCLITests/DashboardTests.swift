@@ -72,8 +72,7 @@ import Testing
     /// whose network isolation key is the page's site: scheme and host, without the port).
     static func browse(_ url: String, origin: String) async throws -> Page {
         let site = origin.split(separator: ":").prefix(2).joined(separator: ":")
-        let candidates = [ProcessInfo.processInfo.environment["CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].compactMap { $0 }
-        guard let chromium = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let chromium = Chromium.path else {
             throw DashboardTestFailure("chromium is not installed: `apt-get install chromium` (bash .ci/run installs it)")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-\(UUID().uuidString)")
@@ -84,16 +83,7 @@ import Testing
             "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server", "--log-net-log=\(netLog.path)",
             "--user-data-dir=\(folder.appendingPathComponent("profile").path)", "--window-size=1280,1400", "--dump-dom", url,
         ])
-        guard let logData = FileManager.default.contents(atPath: netLog.path),
-              let log = try JSONSerialization.jsonObject(with: logData) as? [String: Any],
-              let constants = log["constants"] as? [String: Any], let types = constants["logEventTypes"] as? [String: Int],
-              let start = types["URL_REQUEST_START_JOB"], let events = log["events"] as? [[String: Any]]
-        else { throw DashboardTestFailure("chromium's network log is unreadable") }
-        let requests = events.compactMap { event -> String? in
-            guard event["type"] as? Int == start, let params = event["params"] as? [String: Any], let url = params["url"] as? String,
-                  (params["network_isolation_key"] as? String)?.contains(site) == true else { return nil }
-            return url
-        }
+        let requests = try Chromium.pageRequests(netLog: netLog, site: site)
         return Page(dom: run.stdout, requests: requests)
     }
 
@@ -298,7 +288,10 @@ import Testing
                 except urllib.error.HTTPError as error:
                     return error.code, json.loads(error.read())
             def check(template, path, status, body):
-                spec = doc["paths"][template]["get"]["responses"][str(status)]["content"]["application/json"]["schema"]
+                response = doc["paths"][template]["get"]["responses"][str(status)]
+                if "$ref" in response:
+                    response = doc["components"]["responses"][response["$ref"].split("/")[-1]]
+                spec = response["content"]["application/json"]["schema"]
                 schema = dict(doc); schema.update(spec)
                 return sorted(e.message for e in OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).iter_errors(body))
             q = urllib.parse.quote
@@ -330,8 +323,7 @@ import Testing
     /// `live-update.py` over its DevTools pipe), a result recorded meanwhile, and the page
     /// shows it without a reload (a mark set on the page survives) within 5 s.
     @Test func aResultAppearsOnAnOpenPageWithoutAReload() async throws {
-        let candidates = [ProcessInfo.processInfo.environment["CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].compactMap { $0 }
-        let chromium = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) }, "chromium is not installed: `apt-get install chromium`")
+        let chromium = try #require(Chromium.path, "chromium is not installed: `apt-get install chromium`")
         let path = try await Self.demoStore()
         let served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
         defer { served.stop() }
