@@ -38,7 +38,7 @@ import Testing
     }
 
     static func connect(_ server: ThrowawayPostgres, _ url: String? = nil) async throws -> LineDatabase {
-        try await LineDatabase.connect(try LineDatabaseURL.parse(url ?? server.url), password: nil, operationTimeout: .seconds(5))
+        try await LineDatabase.connect(try LineDatabaseURL.parse(url ?? server.url), password: nil)
     }
 
     /// Connects, runs `body`, closes.
