@@ -19,10 +19,16 @@ import Testing
     /// finishes a job fails, as if the process died there.
     final class DiesAfterAFinish: ProvisioningLog, @unchecked Sendable {
         let inner: StoreLog
+        /// How long each write of a record or a step's line in the event log takes before it
+        /// reaches the store (a busy disk): time for other events' writes to come meanwhile.
+        let writeDelay: Duration
         // Guarded by `lock`.
         private let lock = NSLock()
         private var dead = false
-        init(_ inner: StoreLog) { self.inner = inner }
+        init(_ inner: StoreLog, writeDelay: Duration = .zero) {
+            self.inner = inner
+            self.writeDelay = writeDelay
+        }
         func alive() throws { if lock.withLock({ dead }) { throw Killed() } }
         func die() { lock.withLock { dead = true } }
         func save(_ job: Job) async throws {
@@ -32,16 +38,26 @@ import Testing
         }
         func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws {
             try alive()
+            if writeDelay > .zero { try await Task.sleep(for: writeDelay) }
+            try alive()
             try await inner.record(job, detail, then: change)
             die()
         }
         func enqueueImport(_ job: Job, platformID: Int?) async throws { try alive(); try await inner.enqueueImport(job, platformID: platformID) }
         func withdrawImport(_ job: Job, reason: String) async throws { try alive(); try await inner.withdrawImport(job, reason: reason) }
-        func event(_ kind: String, deviceID: DeviceID?, detail: String) async throws { try alive(); try await inner.event(kind, deviceID: deviceID, detail: detail) }
+        func event(_ kind: String, deviceID: DeviceID?, detail: String) async throws {
+            try alive()
+            if kind == "step", writeDelay > .zero { try await Task.sleep(for: writeDelay) }
+            try await inner.event(kind, deviceID: deviceID, detail: detail)
+        }
         func savedJobs() async throws -> [Job] { try await inner.savedJobs() }
     }
 
-    @Test func aJobSavedAsPassedAlreadyHasItsRecordAndItsImport() async throws {
+    /// With the store slow (real milliseconds a write), the writes of what happens meanwhile
+    /// (the passed device leaving for its final mode and coming back) still come after the
+    /// record's.
+    @Test(arguments: [0, 300])
+    func aJobSavedAsPassedAlreadyHasItsRecordAndItsImport(writeDelayMilliseconds: Int) async throws {
         let (spec, modules) = try BenchDriverTests.device("boron", os: "5.9.0")
         let clock = FastClock()
         let bench = try EmulatedBench([(spec, modules)], clock: clock)
@@ -51,7 +67,7 @@ import Testing
         let storeLog = StoreLog(store: store, stationID: "test-bench", operatorName: "ana")
         let driver = BenchDriver(
             policy: BenchPolicy(), provisioner: Provisioner(link: bench, manifests: try BenchDriverTests.manifests(), clock: clock, switchWithin: .seconds(90)),
-            link: bench, log: DiesAfterAFinish(storeLog), clock: clock)
+            link: bench, log: DiesAfterAFinish(storeLog, writeDelay: .milliseconds(writeDelayMilliseconds)), clock: clock)
         let feed = Task { for await event in bench.events { await driver.hardware(event) } }
         defer { feed.cancel() }
         await bench.plug(0)

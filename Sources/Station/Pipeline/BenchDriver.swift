@@ -47,6 +47,8 @@ public actor BenchDriver<C: Clock<Duration>> {
     var watchers: [UUID: AsyncStream<BenchView>.Continuation] = [:]
     /// Work in flight per device (identify, flash, finish).
     var work: [DeviceID: Task<Void, Never>] = [:]
+    /// The batch of actions performed last (`perform` chains each batch after it).
+    var lastBatch: Task<[BenchEvent], Never>?
     /// The guard of each arrival still being stopped, by port.
     var guards: [String: Task<Void, Never>] = [:]
     /// Set by `stop()`: nothing more is handled.
@@ -199,10 +201,27 @@ public actor BenchDriver<C: Clock<Duration>> {
         job.identity.platform.flatMap { provisioner.manifests[$0] }.map { Int($0.platform.id.rawValue) }
     }
 
+    /// Performs a batch of actions after every batch handed over before it has been
+    /// performed. The driver is an actor, and a batch waits on the store: without this, the
+    /// batch of an event that came meanwhile (a passed device re-enumerating) could save its
+    /// job as passed before the batch that records that pass had written the record, and a
+    /// station killed between the two would restart on a passed job with no record.
+    /// Events the batch gives rise to are handled after it.
     func perform(_ actions: [BenchAction]) async {
+        let previous = lastBatch
+        let batch = Task { () -> [BenchEvent] in
+            _ = await previous?.value
+            return await self.performInOrder(actions)
+        }
+        lastBatch = batch
+        for event in await batch.value { await handle(event) }
+    }
+
+    func performInOrder(_ actions: [BenchAction]) async -> [BenchEvent] {
         // A record and the import change of the same device in one batch are written as one
         // transaction (a PASS is never recorded without its queued import).
         var joined = Set<Int>()
+        var followUps: [BenchEvent] = []
         for (index, action) in actions.enumerated() {
             if joined.contains(index) { continue }
             switch action {
@@ -307,7 +326,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                 }
             case .connectivityTest(_, let deviceID):
                 guard let connectivity else {
-                    await handle(.connectivity(deviceID: deviceID, JobFailure(
+                    followUps.append(.connectivity(deviceID: deviceID, JobFailure(
                         code: "CONNECTIVITY-UNAVAILABLE", message: "the station has no test-account access to watch the device come online; check the credentials file's test_account_token")))
                     continue
                 }
@@ -322,6 +341,7 @@ public actor BenchDriver<C: Clock<Duration>> {
                 }
             }
         }
+        return followUps
     }
 
     /// A step's failure: a device that is gone interrupts the job (and the reason is kept
