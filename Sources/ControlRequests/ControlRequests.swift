@@ -1,5 +1,6 @@
 import FirmwareModules
 import Seams
+import TextFormats
 
 /// The request types a station uses (Device OS `system_control.h`; particle-usb-protocol.md 3.5).
 public enum ControlRequestType: UInt16, Sendable, CaseIterable {
@@ -21,6 +22,9 @@ public struct DeviceModule: Hashable, Sendable {
     public var checked: UInt32
     public var passed: UInt32
     public var dependencies: [ModuleDependency]
+    /// The module's SHA-256 as the device reports it (the newer shape's field 8, `hash`),
+    /// lower-case hex; nil in the older shape or when the device sent none or not 32 bytes.
+    public var sha256: String? = nil
 
     /// Checks that ran and failed.
     public var failures: UInt32 { checked ^ passed }
@@ -125,6 +129,8 @@ public struct ControlRequests: Sendable {
                 module.passed = UInt32(truncatingIfNeeded: value)
             case (true, 6): module.checked = UInt32(truncatingIfNeeded: value)
             case (true, 7): module.passed = UInt32(truncatingIfNeeded: value)
+            case (true, 8):
+                if let hash = field.value.bytes, hash.count == 32 { module.sha256 = Hex.encode(hash) }
             case (false, 6), (true, 9):
                 if let dep = field.value.bytes { module.dependencies.append(try dependency(dep, newShape: newShape)) }
             default: break

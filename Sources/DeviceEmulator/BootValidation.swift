@@ -10,6 +10,8 @@ public struct BootReport: Hashable, Sendable, CustomStringConvertible {
         public let address: UInt32
         public let identity: ModuleIdentity
         public let problems: [String]
+        /// Its suffix's SHA-256 field (nil for the radio stack, known by its record).
+        public var sha256: [UInt8]? = nil
         public var valid: Bool { problems.isEmpty }
     }
 
@@ -73,7 +75,7 @@ extension EmulatedDFUDevice {
         }
         if let ncp {
             let problems = ncp.crcValid ? [] : ["CRC mismatch"]
-            entries.append(BootReport.Entry(slot: "NCP", address: 0, identity: ncp.header.identity, problems: problems))
+            entries.append(BootReport.Entry(slot: "NCP", address: 0, identity: ncp.header.identity, problems: problems, sha256: ncp.suffix.sha256))
             if problems.isEmpty { identities.append(ncp.header.identity) }
         }
         for item in found {
@@ -87,7 +89,7 @@ extension EmulatedDFUDevice {
                     problems.append("needs \(dependency.function) #\(dependency.index) >= \(dependency.version)")
                 }
             }
-            entries.append(BootReport.Entry(slot: item.entry, address: item.address, identity: module.header.identity, problems: problems))
+            entries.append(BootReport.Entry(slot: item.entry, address: item.address, identity: module.header.identity, problems: problems, sha256: module.suffix.sha256))
         }
         entries.sort { $0.address < $1.address }
         let systemValid = slots.systemParts.allSatisfy { part in entries.contains { $0.identity.function == .systemPart && $0.identity.index == part.index && $0.valid } }
@@ -127,7 +129,7 @@ extension EmulatedDFUDevice {
     /// The modules the firmware reports (request 90) once it boots from this flash.
     public func installedModules() -> [EmulatedModule] {
         bootReport().entries.map {
-            EmulatedModule(function: $0.identity.function, index: $0.identity.index, version: $0.identity.version, size: 0, valid: $0.valid)
+            EmulatedModule(function: $0.identity.function, index: $0.identity.index, version: $0.identity.version, size: 0, valid: $0.valid, sha256: $0.sha256)
         }
     }
 }

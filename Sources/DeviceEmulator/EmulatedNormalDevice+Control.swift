@@ -11,19 +11,26 @@ public struct EmulatedModule: Hashable, Sendable {
     public var size: UInt32
     public var valid: Bool
     public var dependencies: [ModuleDependency]
+    /// Its suffix's SHA-256 field, which request 90 reports as `hash` (nil: none sent).
+    public var sha256: [UInt8]?
 
-    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: UInt32, valid: Bool = true, dependencies: [ModuleDependency] = []) {
+    public init(function: ModuleFunction, index: UInt8, version: UInt16, size: UInt32, valid: Bool = true, dependencies: [ModuleDependency] = [],
+                sha256: [UInt8]? = nil) {
         self.function = function
         self.index = index
         self.version = version
         self.size = size
         self.valid = valid
         self.dependencies = dependencies
+        self.sha256 = sha256
     }
 
     public init(_ module: FirmwareModule) {
         self.init(function: module.header.function, index: module.header.index, version: module.header.version, size: UInt32(module.size),
-                  valid: module.crcValid, dependencies: module.header.dependencies)
+                  valid: module.crcValid, dependencies: module.header.dependencies,
+                  // The radio stack is known by the SoftDevice's own record, which holds no hash
+                  // (as after a flash: `BootReport`).
+                  sha256: module.header.function == .radioStack ? nil : module.suffix.sha256)
     }
 }
 
@@ -216,6 +223,7 @@ extension EmulatedNormalDevice {
             return (ok, modules.flatMap { module in
                 var bytes = Protobuf.field(1, varint: UInt64(module.function.rawValue)) + Protobuf.field(2, varint: UInt64(module.index))
                 bytes += Protobuf.field(3, varint: UInt64(module.version)) + [0x35] + le(UInt32(0x1E)) + [0x3D] + le(UInt32(module.valid ? 0x1E : 0x1C))
+                if let hash = module.sha256 { bytes += Protobuf.field(8, bytes: hash) }
                 for dependency in module.dependencies where dependency.function != .none {
                     bytes += Protobuf.field(9, bytes: Protobuf.field(1, varint: UInt64(dependency.function.rawValue))
                         + Protobuf.field(2, varint: UInt64(dependency.index)) + Protobuf.field(3, varint: UInt64(dependency.version)))

@@ -42,7 +42,7 @@ public struct StoreLog: ProvisioningLog {
 
     public func record(_ job: Job, _ detail: AttemptDetail, then change: ImportChange) async throws {
         func versions(_ modules: [DeviceIdentity.Module]) -> [ProvisioningRecord.ModuleVersion] {
-            modules.map { .init(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.valid) }
+            modules.map { .init(function: $0.function.name, index: Int($0.index), version: Int($0.version), valid: $0.valid, sha256: $0.sha256) }
         }
         try store.record(ProvisioningRecord(
             deviceID: job.deviceID.rawValue, attempt: job.attempt, stationID: stationID, line: line, operatorName: operatorName,

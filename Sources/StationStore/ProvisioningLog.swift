@@ -19,11 +19,15 @@ public struct ProvisioningRecord: Hashable, Sendable, Codable {
         public var index: Int
         public var version: Int
         public var valid: Bool
-        public init(function: String, index: Int, version: Int, valid: Bool) {
+        /// The module's own SHA-256 (its suffix field), hex, when the channel that read it
+        /// gave one (JSON key left out otherwise; records from before it decode as nil).
+        public var sha256: String?
+        public init(function: String, index: Int, version: Int, valid: Bool, sha256: String? = nil) {
             self.function = function
             self.index = index
             self.version = version
             self.valid = valid
+            self.sha256 = sha256
         }
     }
 

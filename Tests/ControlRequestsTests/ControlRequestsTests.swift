@@ -158,6 +158,23 @@ actor ScriptedService: USBControlTransport {
         #expect(modules[1].dependencies == [ModuleDependency(function: .systemPart, index: 1, version: 6200)])
     }
 
+    /// particle.cloud.FirmwareModule's field 8, `optional bytes hash` (SHA-256): 32 bytes are
+    /// the module's hash, in hex; another length, or the older shape (which has no hash), nil.
+    @Test func theNewerShapeCarriesTheModuleHash() async throws {
+        let device = ScriptedService()
+        let hash = (0..<32).map { UInt8(0xA0 &+ $0) }
+        func module(_ version: UInt64, hash: [UInt8]?) -> [UInt8] {
+            Protobuf.field(1, varint: 2) + Protobuf.field(2, varint: 1) + Protobuf.field(3, varint: version) + [0x35, 0x1E, 0, 0, 0] + [0x3D, 0x1E, 0, 0, 0]
+                + (hash.map { Protobuf.field(8, bytes: $0) } ?? []) + Protobuf.field(11, varint: 600_000)
+        }
+        let old = Protobuf.field(1, varint: 2) + Protobuf.field(2, varint: 1) + Protobuf.field(3, varint: 6200) + Protobuf.field(8, bytes: hash)
+        await device.answer(90, data: Protobuf.field(2, bytes: module(6200, hash: hash)) + Protobuf.field(2, bytes: module(6201, hash: Array(hash.prefix(31))))
+                                + Protobuf.field(2, bytes: module(6202, hash: nil)) + Protobuf.field(1, bytes: old))
+        let modules = try await requests(device).modules()
+        #expect(modules.map(\.sha256) == ["a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf", nil, nil, nil])
+        #expect(modules[0].size == 600_000 && modules[0].isValid)
+    }
+
     @Test func pendingIsCheckedWithBackoffThenPayloadAndReplyTravelInChunks() async throws {
         let device = ScriptedService()
         await device.set(pending: 3)

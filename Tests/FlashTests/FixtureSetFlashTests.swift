@@ -2,6 +2,7 @@ import DFU
 import DeviceEmulator
 import FirmwareModules
 import Station
+import TestSupport
 import Testing
 
 @Suite struct FixtureSetFlashTests {
@@ -32,6 +33,39 @@ import Testing
         // And it leaves DFU the way its generation does.
         let outcome = try await bench.session.leave()
         #expect(outcome == .acknowledged(set.platform.generation == 3 ? .manifest : .downloadIdle))
+    }
+
+    /// A whole read of what was flashed gives each module's own SHA-256 as EXPECTED.json
+    /// records its suffix field (a reading by header alone has none); the radio stack, known
+    /// by the SoftDevice's record, has none either.
+    @Test(arguments: ["boron", "electron", "tracker"])
+    func theInventoryReadsEachModulesOwnHash(name: String) async throws {
+        let set = try FixtureSet.named(name)
+        let bench = try Bench(set)
+        _ = try await FlashExecutor(session: bench.session).run(try await bench.plan(set))
+        var stored: [String: String] = [:]
+        for entry in try SharedFixtures.expectedEntries() {
+            if let file = entry["file"] as? String, let field = entry["sha256Field"] as? [String: Any], let hash = field["stored"] as? String { stored[file] = hash }
+        }
+        let whole = try await DeviceInventory.read(bench.session, platform: set.platform, depth: .whole)
+        var checked = 0
+        for planned in set.flash + set.preload.map({ PlannedModule(name: "", module: $0) }) where planned.module.header.function != .radioStack {
+            let found = try #require(whole.first { $0.installed.identity == planned.module.header.identity }, "\(planned.name) not found")
+            let base = planned.name.split(separator: "/").last.map(String.init) ?? planned.name
+            if let expected = stored[base] {
+                #expect(found.installed.sha256 == expected, "\(planned.name)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 2, "real fixture modules checked against EXPECTED.json: \(checked)")
+        #expect(whole.filter { $0.installed.identity.function == .radioStack }.allSatisfy { $0.installed.sha256 == nil })
+        let headers = try await DeviceInventory.read(bench.session, platform: set.platform, depth: .headers)
+        #expect(headers.allSatisfy { $0.installed.sha256 == nil })
+        // `check` reads one whole later, and then it has its hash.
+        if let first = headers.first(where: { $0.length > 0 }) {
+            let checkedLater = try await DeviceInventory.check(first, bench.session, platform: set.platform)
+            #expect(checkedLater.installed.sha256 != nil && checkedLater.installed.sha256 == whole.first { $0.address == first.address }?.installed.sha256)
+        }
     }
 
     @Test func bootValidationFailsWithoutRadioStack() async throws {

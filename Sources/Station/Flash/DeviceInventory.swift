@@ -1,4 +1,5 @@
 import DFU
+import TextFormats
 import FirmwareModules
 import ParticleDevices
 
@@ -22,8 +23,8 @@ public enum DeviceInventory {
         /// Bytes from the slot start to the end of the CRC (0 for the radio stack).
         public let length: Int
 
-        init(installed identity: ModuleIdentity, address: UInt32, valid: Bool, problem: String?, readBack: ReadBack?, checked: Bool, length: Int) {
-            installed = InstalledModule(identity: identity, valid: valid, address: address)
+        init(installed identity: ModuleIdentity, address: UInt32, valid: Bool, problem: String?, readBack: ReadBack?, checked: Bool, length: Int, sha256: String? = nil) {
+            installed = InstalledModule(identity: identity, valid: valid, address: address, sha256: sha256)
             self.problem = problem
             self.readBack = readBack
             self.checked = checked
@@ -114,7 +115,7 @@ public enum DeviceInventory {
         }
         let problem: String? = !module.crcValid ? "CRC mismatch" : module.header.platformID != platform.id.rawValue ? "wrong platform" : nil
         return Found(installed: module.header.identity, address: address, valid: problem == nil, problem: problem,
-                     readBack: ReadBack(address: address, bytes: bytes), checked: true, length: bytes.count)
+                     readBack: ReadBack(address: address, bytes: bytes), checked: true, length: bytes.count, sha256: Hex.encode(module.suffix.sha256))
     }
 
     static func readable(_ session: DfuSeSession, _ address: UInt32, _ count: Int) -> Bool {

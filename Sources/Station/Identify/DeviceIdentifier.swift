@@ -81,7 +81,7 @@ public struct DeviceIdentifier: Sendable {
         if release.map({ capabilities.supports(.moduleInfoRequest, $0) }) ?? true,
            let modules = await attempt("module info", { () async throws(ControlRequestError) in try await requests.modules() }) {
             identity.modules = modules.map {
-                DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function ?? .none, index: $0.index, version: $0.version), valid: $0.isValid)
+                DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function ?? .none, index: $0.index, version: $0.version), valid: $0.isValid, sha256: $0.sha256)
             }
             identity.sources["modules"] = .controlRequest
         }
@@ -158,7 +158,7 @@ public struct DeviceIdentifier: Sendable {
         }
         identity.modules = inventory.map {
             let id = $0.installed.identity
-            return DeviceIdentity.Module(identity: id, valid: $0.valid)
+            return DeviceIdentity.Module(identity: id, valid: $0.valid, sha256: $0.installed.sha256)
         }
         identity.sources["modules"] = .dfu
         if let system = inventory.first(where: { $0.installed.identity.function == .systemPart && $0.valid }) {

@@ -382,7 +382,7 @@ public struct Provisioner<C: Clock<Duration>>: Sendable {
                 }
             }
             let after = modules.map {
-                DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function ?? .none, index: $0.index, version: $0.version), valid: $0.isValid)
+                DeviceIdentity.Module(identity: ModuleIdentity(function: $0.function ?? .none, index: $0.index, version: $0.version), valid: $0.isValid, sha256: $0.sha256)
             }
             if state == .dfu {
                 try await state.apply(to: requests)
