@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "StationCLITests",
             dependencies: ["StationCLI", "Station", "TestSupport", "DeviceEmulator", "ParticleDevices", "FakeParticleCloud", "StationStore", "StationReports", "Dashboard"],
-            exclude: ["live-update.py"]),
+            exclude: ["cdp.py", "live-update.py", "page-layout.py"]),
         .testTarget(
             name: "LineTests",
             dependencies: [

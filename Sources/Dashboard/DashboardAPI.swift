@@ -384,6 +384,11 @@ enum DashboardAPI {
             "minimum": 0,
             "type": "integer"
           },
+          "sha256": {
+            "description": "The module's own SHA-256 (the field in its suffix), as read over DFU or reported by the device; absent when the channel gave none.",
+            "pattern": "^[0-9a-f]{64}$",
+            "type": "string"
+          },
           "valid": {
             "type": "boolean"
           },

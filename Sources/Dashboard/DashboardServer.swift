@@ -138,7 +138,8 @@ public struct DashboardServer: Sendable {
 
         router.get("/") { request, _ in
             let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
-            return Self.html(DashboardPage.line(try await source.overview(range, now: Date()), timeZone: timeZone))
+            let version = try await source.version()
+            return Self.html(DashboardPage.line(try await source.overview(range, now: Date()), timeZone: timeZone), version: version)
         }
         router.get("/api/line") { request, _ in
             let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
@@ -147,8 +148,9 @@ public struct DashboardServer: Sendable {
         router.get("/stations/:id") { request, context in
             let id = try context.parameters.require("id")
             let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
-            guard let view = try await source.station(id, range: range) else { return Self.html(DashboardPage.noStation(id, range: range), status: .notFound) }
-            return Self.html(DashboardPage.station(view, timeZone: timeZone))
+            let version = try await source.version()
+            guard let view = try await source.station(id, range: range) else { return Self.html(DashboardPage.noStation(id, range: range), version: version, status: .notFound) }
+            return Self.html(DashboardPage.station(view, timeZone: timeZone), version: version)
         }
         router.get("/api/stations/:id") { request, context in
             let id = try context.parameters.require("id")
@@ -159,7 +161,8 @@ public struct DashboardServer: Sendable {
         router.get("/failures") { request, _ in
             let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
             let station = request.uri.queryParameters.get("station").flatMap { $0.isEmpty ? nil : String($0) }
-            return Self.html(DashboardPage.failures(try await source.failures(range, station: station), timeZone: timeZone))
+            let version = try await source.version()
+            return Self.html(DashboardPage.failures(try await source.failures(range, station: station), timeZone: timeZone), version: version)
         }
         router.get("/api/failures") { request, _ in
             let range = DashboardRange(request.uri.queryParameters.get("range"), now: Date())
@@ -169,8 +172,9 @@ public struct DashboardServer: Sendable {
         router.get("/api/openapi.json") { _, _ in Self.text(DashboardAPI.document, type: "application/json") }
         router.get("/devices/:id") { _, context in
             let id = try context.parameters.require("id")
-            guard let history = try await source.device(id) else { return Self.html(DashboardPage.notFound(id), status: .notFound) }
-            return Self.html(DashboardPage.device(history, timeZone: timeZone))
+            let version = try await source.version()
+            guard let history = try await source.device(id) else { return Self.html(DashboardPage.notFound(id), version: version, status: .notFound) }
+            return Self.html(DashboardPage.device(history, timeZone: timeZone), version: version)
         }
         router.get("/api/devices/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -224,7 +228,10 @@ public struct DashboardServer: Sendable {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response { text(page, type: "text/html; charset=utf-8", status: status) }
+    /// A page; with `version`, stamped with the records' version read before it was made.
+    static func html(_ page: String, version: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        text(version.map { DashboardPage.stamped(page, version: $0) } ?? page, type: "text/html; charset=utf-8", status: status)
+    }
 
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()

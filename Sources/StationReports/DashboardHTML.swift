@@ -31,13 +31,20 @@ public enum DashboardPage {
         <header><a class="brand" href="/">Station dashboard</a>
         <nav><a href="/">Line</a> · <a href="/failures">Failures</a></nav>
         <form class="search" action="/search" method="get" role="search"><input name="q" value="\(esc(search))" placeholder="Device ID, serial, ICCID or IMEI" aria-label="Device ID, serial number, ICCID or IMEI" size="30"> <button type="submit">Find</button></form>
-        <span id="live" class="live" data-state="static">static page: reload for new results</span>
+        <span id="live" class="live" data-state="static" data-version="">static page: reload for new results</span>
         </header>
         <main id="main">
         \(main)
         </main>
         </body></html>
         """
+    }
+
+    /// `page` (made by `layout`) marked with the version of the records it was made from, so
+    /// the live script can tell, when its event stream (re)connects, that it missed a change.
+    public static func stamped(_ page: String, version: String) -> String {
+        guard let marker = page.range(of: "data-version=\"\"") else { return page }
+        return page.replacingCharacters(in: marker, with: "data-version=\"\(esc(version))\"")
     }
 
     /// The range choices as links (the current one marked).
@@ -90,20 +97,55 @@ public enum DashboardPage {
         return body + "</table>"
     }
 
-    /// Yield per 15 minutes over the range: one bar per interval with attempts, its height the
-    /// share that passed; an interval without attempts is a gap.
+    /// The chart's bars: the 15-minute buckets merged into the shortest interval (15 min,
+    /// 30 min, 1 h, 2 h, 6 h, 12 h, a day) that keeps the chart at 120 bars or fewer, so a
+    /// week or a month fits the page as well as an hour does; empty intervals between the
+    /// first and the last stay (a stopped line shows as a gap).
+    static func chartBars(_ buckets: [LineReport.Bucket]) -> (seconds: Int, bars: [LineReport.Bucket]) {
+        guard let first = buckets.first?.start.timeIntervalSince1970, let last = buckets.last?.start.timeIntervalSince1970 else { return (900, []) }
+        let seconds = [900, 1800, 3600, 7200, 21_600, 43_200, 86_400].first { Int((last - first) / Double($0)) + 1 <= 120 } ?? 86_400
+        let width = Double(seconds)
+        var counts: [Double: (passed: Int, failed: Int)] = [:]
+        for bucket in buckets {
+            let key = (bucket.start.timeIntervalSince1970 / width).rounded(.down) * width
+            let sum = counts[key] ?? (0, 0)
+            counts[key] = (sum.passed + bucket.passed, sum.failed + bucket.failed)
+        }
+        guard let low = counts.keys.min(), let high = counts.keys.max() else { return (seconds, []) }
+        let bars = (0...Int((high - low) / width)).map { step in
+            let key = low + Double(step) * width
+            return LineReport.Bucket(start: Date(timeIntervalSince1970: key), passed: counts[key]?.passed ?? 0, failed: counts[key]?.failed ?? 0)
+        }
+        return (seconds, bars)
+    }
+
+    static func intervalName(_ seconds: Int) -> String {
+        switch seconds {
+        case 86_400: "day"
+        case 3600: "hour"
+        case let s where s < 3600: "\(s / 60) minutes"
+        default: "\(seconds / 3600) hours"
+        }
+    }
+
+    /// Yield over the range: one bar per interval with attempts, its height the share that
+    /// passed; an interval without attempts is a gap. Scales to the page's width.
     static func yieldChart(_ buckets: [LineReport.Bucket], timeZone: TimeZone) -> String {
-        let body = "<h2 id=\"yield-chart\">Yield per 15 minutes</h2>"
-        guard !buckets.isEmpty else { return body + "<p>No attempts in the range.</p>" }
+        let (seconds, bars) = chartBars(buckets)
+        let per = intervalName(seconds)
+        let body = "<h2 id=\"yield-chart\">Yield per \(per)</h2>"
+        guard !bars.isEmpty else { return body + "<p>No attempts in the range.</p>" }
         let label = DateFormatter()
-        label.dateFormat = "HH:mm"
+        let days = (bars.last?.start.timeIntervalSince(bars[0].start) ?? 0) >= 86_400
+        label.dateFormat = days ? "d MMM HH:mm" : "HH:mm"
         label.timeZone = timeZone
-        let column = max(6, min(36, 1000 / buckets.count)), height = 120
-        let every = max(1, 60 / column)
-        var svg = "<svg width=\"\(buckets.count * column + 50)\" height=\"\(height + 30)\" role=\"img\" aria-label=\"Yield per 15 minutes\">"
+        let column = max(8, min(36, 1000 / bars.count)), height = 120
+        let every = max(1, (days ? 90 : 60) / column)
+        let width = bars.count * column + 80
+        var svg = "<svg width=\"\(width)\" height=\"\(height + 30)\" viewBox=\"0 0 \(width) \(height + 30)\" role=\"img\" aria-label=\"Yield per \(per)\">"
         svg += "<text x=\"0\" y=\"10\" font-size=\"10\">100%</text><text x=\"0\" y=\"\(height)\" font-size=\"10\">0%</text>"
         svg += "<line x1=\"30\" y1=\"0\" x2=\"30\" y2=\"\(height)\" stroke=\"#999\"></line>"
-        for (index, bucket) in buckets.enumerated() {
+        for (index, bucket) in bars.enumerated() {
             let x = 34 + index * column, all = bucket.passed + bucket.failed
             if all > 0 {
                 let share = Double(bucket.passed) / Double(all)
@@ -113,7 +155,7 @@ public enum DashboardPage {
             }
             if index % every == 0 { svg += "<text x=\"\(x)\" y=\"\(height + 14)\" font-size=\"10\">\(esc(label.string(from: bucket.start)))</text>" }
         }
-        return body + svg + "</svg><p class=\"meta\">Each bar: attempts that finished in those 15 minutes, its height the share that passed (green 90% or more, amber 70% or more, red below).</p>"
+        return body + svg + "</svg><p class=\"meta\">Each bar: attempts that finished in one \(per == "hour" || per == "day" ? per : "interval of " + per), its height the share that passed (green 90% or more, amber 70% or more, red below).</p>"
     }
 
     /// `/stations/ID`: one station's attempts over time, its failures and its operators.
@@ -164,7 +206,7 @@ public enum DashboardPage {
         guard !view.codes.isEmpty else { return layout(title: "Failures", main: main + "<p>No failed attempts in the range.</p>") }
         let width = 720, barArea = 260, rowHeight = 26
         let maximum = Double(view.codes.map(\.count).max() ?? 1)
-        var svg = "<svg width=\"\(width)\" height=\"\(view.codes.count * rowHeight + 10)\" role=\"img\" aria-label=\"Failures by code\">"
+        var svg = "<svg width=\"\(width)\" height=\"\(view.codes.count * rowHeight + 10)\" viewBox=\"0 0 \(width) \(view.codes.count * rowHeight + 10)\" role=\"img\" aria-label=\"Failures by code\">"
         for (index, code) in view.codes.enumerated() {
             let y = index * rowHeight + 5, bar = max(2, Int(Double(barArea) * Double(code.count) / maximum))
             svg += "<a href=\"#code-\(esc(code.code))\"><text x=\"0\" y=\"\(y + 16)\" font-size=\"13\">\(esc(code.code))</text>"
@@ -225,9 +267,10 @@ public enum DashboardPage {
 
     static func modulesTable(_ title: String, _ modules: [ProvisioningRecord.ModuleVersion]) -> String {
         guard !modules.isEmpty else { return "<h3>\(esc(title))</h3><p>None recorded.</p>" }
-        var body = "<h3>\(esc(title))</h3><table><tr><th>Module</th><th>Version</th><th>Valid</th></tr>"
+        var body = "<h3>\(esc(title))</h3><table class=\"modules\"><tr><th>Module</th><th>Version</th><th>Valid</th><th title=\"the module's own SHA-256, the field in its suffix\">SHA-256</th></tr>"
         for module in modules {
-            body += "<tr><td>\(esc(HumanNames.function(module.function))) \(module.index)</td><td class=\"n\">\(module.version)</td><td>\(module.valid ? "yes" : "no")</td></tr>"
+            let hash = module.sha256.map { "<code class=\"hash\">\(esc($0))</code>" } ?? "<span class=\"meta\">not reported</span>"
+            body += "<tr><td>\(esc(HumanNames.function(module.function))) \(module.index)</td><td class=\"n\">\(module.version)</td><td>\(module.valid ? "yes" : "<span class=\"fail\">no</span>")</td><td>\(hash)</td></tr>"
         }
         return body + "</table>"
     }
@@ -270,27 +313,50 @@ public enum DashboardPage {
         .live { margin-left: auto; font-size: 0.9em; color: #555; }
         .live[data-state="live"] { color: #1e8449; } .live[data-state="reconnecting"] { color: #b9770e; }
         code.hash { font-size: 0.85em; word-break: break-all; }
-        @media print { header { display: none; } main { max-width: none; padding: 0; } a { color: inherit; text-decoration: none; } h2 { break-after: avoid; } }
+        svg { max-width: 100%; height: auto; }
+        @page { margin: 1.5cm; }
+        @media print {
+          header { display: none; }
+          * { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+          main { max-width: none; padding: 0; } a { color: inherit; text-decoration: none; }
+          h2, h3 { break-after: avoid; } tr { break-inside: avoid; } table { width: 100%; }
+        }
         """
 
     /// The one script: live updates as progressive enhancement. It listens to `/events` and,
     /// on each update, fetches the page again and swaps its main part; the header says live
-    /// or reconnecting.
+    /// or reconnecting. Each (re)connection's `hello` names the records' version: one other
+    /// than the page's (changes while the page loaded or the server was away) fetches too.
     public static let liveScript = """
         (function () {
           var badge = document.getElementById("live");
           if (!badge || !window.EventSource) { return; }
           function state(name, text) { badge.setAttribute("data-state", name); badge.textContent = text; }
-          var source = new EventSource("/events");
-          source.onopen = function () { state("live", "live"); };
-          source.onerror = function () { state("reconnecting", "reconnecting…"); };
-          source.addEventListener("update", function () {
+          var seen = badge.getAttribute("data-version"), source = null;
+          function refresh() {
             fetch(window.location.href, { credentials: "same-origin" }).then(function (response) { return response.text(); }).then(function (text) {
               var page = new DOMParser().parseFromString(text, "text/html");
               var fresh = page.getElementById("main");
               if (fresh) { document.getElementById("main").innerHTML = fresh.innerHTML; }
             });
-          });
+          }
+          function connect() {
+            source = new EventSource("/events");
+            source.onopen = function () { state("live", "live"); };
+            source.onerror = function () { state("reconnecting", "reconnecting…"); };
+            source.addEventListener("hello", function (event) {
+              var missed = seen !== null && seen !== "" && event.data !== seen;
+              seen = event.data;
+              if (missed) { refresh(); }
+            });
+            source.addEventListener("update", function (event) { seen = event.data; refresh(); });
+          }
+          // A page left for another (or kept in the back-forward cache) closes its stream: an
+          // open one keeps holding one of the browser's few connections to this server, and
+          // after a handful of pages the next one would wait for a free connection.
+          window.addEventListener("pagehide", function () { if (source) { source.close(); source = null; } });
+          window.addEventListener("pageshow", function (event) { if (event.persisted && !source) { connect(); } });
+          connect();
         })();
         """
 }

@@ -166,7 +166,7 @@ extension LineReport {
         let total = max(record.duration, spans.map { $0.start + $0.seconds }.max() ?? 0, 0.1)
         let width = 900.0, labelWidth = 190.0, rowHeight = 18
         let scale = (width - labelWidth - 70) / total
-        var svg = "<svg class=\"timeline\" width=\"\(Int(width))\" height=\"\(spans.count * rowHeight + 6)\" role=\"img\" aria-label=\"Timeline of attempt \(record.attempt)\">"
+        var svg = "<svg class=\"timeline\" width=\"\(Int(width))\" height=\"\(spans.count * rowHeight + 6)\" viewBox=\"0 0 \(Int(width)) \(spans.count * rowHeight + 6)\" role=\"img\" aria-label=\"Timeline of attempt \(record.attempt)\">"
         for (index, span) in spans.enumerated() {
             let y = index * rowHeight + 2
             let x = labelWidth + span.start * scale

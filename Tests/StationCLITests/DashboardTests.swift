@@ -40,7 +40,7 @@ import Testing
         }
 
         func stop() {
-            process.terminate()
+            if process.isRunning { process.terminate() }
             process.waitUntilExit()
         }
     }
@@ -123,6 +123,21 @@ import Testing
         #expect(failures.dom.contains("href=\"/devices/\(stalled.deviceID)\""))
         let station = try await Self.browse(served.base + "stations/" + stalled.stationID, origin: origin)
         #expect(station.dom.contains("Station \(stalled.stationID)") && station.dom.contains("66.7%"))
+
+        // A passed device's modules after, each with its own SHA-256: for what the station
+        // wrote, the field at N-38 in the file the demo wrote (particle-module-format.md 7),
+        // read from the file's bytes here, not through the station's parser.
+        let firmware = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("firmware")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: firmware.path).filter { $0.hasSuffix(".bin") }
+        let written = try #require(passed.written.first { $0.file.contains("system-part1") }, "\(passed.written)")
+        let file = try #require(files.first { $0.hasSuffix("/" + written.file) && $0.contains(passed.platform ?? "?") }, "\(files)")
+        let bytes = [UInt8](try Data(contentsOf: firmware.appendingPathComponent(file)))
+        let field = bytes[(bytes.count - 38)..<(bytes.count - 6)].map { String(format: "%02x", $0) }.joined()
+        let after = try #require(passed.modulesAfter.first { $0.function == "systemPart" })
+        #expect(after.sha256 == field, "the record's system part hash is the written file's")
+        let passedPage = try await Self.browse(served.base + "devices/" + passed.deviceID, origin: origin)
+        #expect(passedPage.dom.contains(field), "the device page shows it")
+        #expect(passed.modulesBefore.contains { $0.sha256 != nil } && passedPage.dom.contains("Modules before"))
 
         // Search by serial and by ICCID lands on the device.
         for term in [passed.serialNumber!, passed.iccid!] {
@@ -321,33 +336,94 @@ import Testing
 
     /// The issue's live check in a real browser: `/` open in chromium (driven by
     /// `live-update.py` over its DevTools pipe), a result recorded meanwhile, and the page
-    /// shows it without a reload (a mark set on the page survives) within 5 s.
+    /// shows it without a reload (a mark set on the page survives) within 5 s. Then the
+    /// server goes away: the page says reconnecting; a result is recorded while it is away
+    /// and the server comes back on the same address: the page says live again and shows
+    /// the result it missed, still the same page.
     @Test func aResultAppearsOnAnOpenPageWithoutAReload() async throws {
         let chromium = try #require(Chromium.path, "chromium is not installed: `apt-get install chromium`")
         let path = try await Self.demoStore()
-        let served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
+        var served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
         defer { served.stop() }
+        let address = String(served.base.dropFirst("http://".count).dropLast())
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-live-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let open = folder.appendingPathComponent("open").path, recorded = folder.appendingPathComponent("recorded").path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("live-update.py").path
-        let browser = Task {
-            try await StationBinaryTests.runProgram("/usr/bin/python3", [script, chromium, served.base, open, recorded, folder.appendingPathComponent("profile").path])
+        func said(_ name: String) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(120)
+            while !FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path)
         }
-        let deadline = ContinuousClock.now + .seconds(90)
-        while !FileManager.default.fileExists(atPath: open) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        try #require(FileManager.default.fileExists(atPath: open), "the page never said live")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("live-update.py").path
+        let arguments = [script, chromium, served.base, folder.path]
+        let browser = Task { try await StationBinaryTests.runProgram("/usr/bin/python3", arguments) }
         let store = try StationStore(path: path, create: false)
+        try #require(try await said("open"), "the page never said live")
         try store.record(ProvisioningRecord(deviceID: "e00fce68eeeeeeeeeeeeeeee", attempt: 1, stationID: "demo-bench", startedAt: Date(), finishedAt: Date(), passed: true))
-        _ = FileManager.default.createFile(atPath: recorded, contents: Data())
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("recorded").path, contents: Data())
+        if try await said("shown") {
+            served.stop()
+            if try await said("saw-reconnecting") {
+                try store.record(ProvisioningRecord(deviceID: "e00fce68ffffffffffffffff", attempt: 1, stationID: "demo-bench", startedAt: Date(), finishedAt: Date(), passed: true))
+                served = try await Served(["--store", path, "--listen", address])
+            }
+        }
         let run = try await browser.value
         #expect(run.status == 0, "\(run.stdout) \(run.stderr.suffix(800))")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
         #expect((result["before"] as? String)?.contains("4 PASS") == true, "\(result)")
         #expect(result["state"] as? String == "live")
+        #expect((result["away"] as? String)?.contains("reconnecting") == true, "\(result)")
+        #expect(result["back"] as? String == "live")
         let seconds = result["seconds"] as? Double ?? 99
         print("dashboard: the new result appeared on the open page after \(String(format: "%.2f", seconds)) s")
         #expect(seconds <= 5, "the result appeared after \(seconds) s")
+    }
+
+    /// Readable at 1280 px and device pages that print well, in chromium (`page-layout.py`):
+    /// the pages over a demo store with a week of older attempts added (the 7- and 30-day
+    /// charts included) are not blank and nothing is wider than the window; the stalled
+    /// device's page for print hides the header, fits an A4 page, keeps PASS/FAIL's colours,
+    /// and its PDF (read by poppler's pdftotext) holds the device, its failure and every
+    /// module SHA-256 whole, and no mobile secret.
+    @Test func pagesFitAt1280AndADevicePagePrints() async throws {
+        let chromium = try #require(Chromium.path, "chromium is not installed: `apt-get install chromium`")
+        let pdftotext = "/usr/bin/pdftotext"
+        try #require(FileManager.default.isExecutableFile(atPath: pdftotext), "pdftotext is not installed: `apt-get install poppler-utils` (bash .ci/run installs it)")
+        let path = try await Self.demoStore()
+        let store = try StationStore(path: path, create: false)
+        // A week of older attempts, one every 20 minutes, every fifth failed.
+        let now = Date()
+        for index in 0..<500 {
+            let finished = now.addingTimeInterval(-Double(index + 1) * 1200)
+            try store.record(ProvisioningRecord(deviceID: String(format: "e00fce68%016x", index), attempt: 1, stationID: "bench-week", startedAt: finished.addingTimeInterval(-40),
+                                                finishedAt: finished, passed: index % 5 != 0, failureCode: index % 5 == 0 ? "DFU-WRITE-STALL" : nil))
+        }
+        let records = try store.records()
+        let stalled = try #require(records.first { $0.failureCode == "DFU-WRITE-STALL" && $0.stationID != "bench-week" })
+        let hashes = Set(stalled.modulesBefore.compactMap(\.sha256) + stalled.modulesAfter.compactMap(\.sha256))
+        #expect(!hashes.isEmpty, "the demo's records carry module hashes")
+        let served = try await Served(["--store", path, "--listen", "127.0.0.1:0"])
+        defer { served.stop() }
+        let base = served.base
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dash-layout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("page-layout.py").path
+        let pages = ["", "?range=7d", "?range=30d", "stations/bench-week?range=7d", "stations/demo-bench", "failures?range=7d"].map { base + $0 }
+        let run = try await StationBinaryTests.runProgram("/usr/bin/python3", [script, chromium, folder.path, base + "devices/" + stalled.deviceID] + pages)
+        #expect(run.status == 0, "\(run.stdout.suffix(3000)) \(run.stderr.suffix(800))")
+        let layout = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+        let printed = try #require(layout["print"] as? [String: Any])
+        let colours = printed["colours"] as? [String: Any]
+        #expect(colours?["fail"] as? String == "rgb(192, 57, 43)" && printed["colourAdjust"] as? String == "exact", "\(printed)")
+        let text = try await StationBinaryTests.runProgram(pdftotext, ["-layout", folder.appendingPathComponent("device.pdf").path, "-"])
+        #expect(text.status == 0, "\(text.stderr)")
+        let joined = text.stdout.filter { !$0.isWhitespace }
+        #expect(joined.contains(stalled.deviceID) && joined.contains("DFU-WRITE-STALL") && text.stdout.contains("FAIL"), "\(text.stdout.prefix(600))")
+        for hash in hashes { #expect(joined.contains(hash), "the printed page holds \(hash) whole") }
+        if let secret = stalled.mobileSecret { #expect(!joined.contains(secret)) }
     }
 }
 

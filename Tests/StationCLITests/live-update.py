@@ -1,59 +1,44 @@
-# A dashboard page open in headless chromium, driven over its DevTools pipe (--remote-debugging-pipe:
-# JSON messages ending in NUL on fds 3 and 4, no websocket needed): waits until the page says live, marks
-# the page (a reload would lose the mark), signals the test to record a result, and prints how long
-# the result took to appear on the same page. Used by DashboardTests.aResultAppearsOnAnOpenPageWithoutAReload.
-import json, os, subprocess, sys, time
-chromium, url, signal_file, done_file, profile = sys.argv[1:6]
-to_chrome_r, to_chrome_w = os.pipe()
-from_chrome_r, from_chrome_w = os.pipe()
-# The child's fds 3 and 4 (os.pipe makes close-on-exec fds; a dup2 onto the same number
-# would leave that flag on).
-os.set_inheritable(to_chrome_r, True); os.set_inheritable(from_chrome_w, True)
-def child():
-    os.dup2(to_chrome_r, 3); os.dup2(from_chrome_w, 4)
-proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-proxy-server",
-                         "--user-data-dir=" + profile, "about:blank"], preexec_fn=child, close_fds=False,
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-os.close(to_chrome_r); os.close(from_chrome_w)
-buffer = b""; next_id = 0
-def call(method, params=None, session=None):
-    global buffer, next_id
-    next_id += 1
-    message = {"id": next_id, "method": method, "params": params or {}}
-    if session: message["sessionId"] = session
-    os.write(to_chrome_w, json.dumps(message).encode() + b"\0")
-    while True:
-        while b"\0" not in buffer:
-            chunk = os.read(from_chrome_r, 65536)
-            if not chunk: raise SystemExit("chromium closed its pipe")
-            buffer += chunk
-        raw, buffer = buffer.split(b"\0", 1)
-        reply = json.loads(raw)
-        if reply.get("id") == next_id:
-            if "error" in reply: raise SystemExit("%s: %s" % (method, reply["error"]))
-            return reply["result"]
-def evaluate(session, expression):
-    return call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)["result"].get("value")
-def until(session, expression, seconds):
+# A dashboard page open in headless chromium (cdp.py): waits until the page says live, marks the
+# page (a reload would lose the mark), signals the test to record a result, and measures how long
+# the result took to appear on the same page. Then the server goes away: the page must say
+# reconnecting; the test records another result and starts the server again on the same address:
+# the page must say live again and show the result recorded while it was away, still without a
+# reload. Prints one JSON object. Used by DashboardTests.aResultAppearsOnAnOpenPageWithoutAReload.
+import json, os, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser
+chromium, url, folder = sys.argv[1:4]
+def signal(name): open(os.path.join(folder, name), "w").write(name)
+def wait_for(name, seconds=90):
     deadline = time.time() + seconds
-    while time.time() < deadline:
-        if evaluate(session, expression): return True
-        time.sleep(0.1)
-    return False
+    while not os.path.exists(os.path.join(folder, name)):
+        if time.time() > deadline: print("the test never said " + name); sys.exit(1)
+        time.sleep(0.05)
+browser = Browser(chromium, os.path.join(folder, "profile"))
+state = "document.getElementById('live') && document.getElementById('live').dataset.state"
+totals = "document.getElementById('totals').innerText"
 try:
-    target = call("Target.createTarget", {"url": url})["targetId"]
-    session = call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    if not until(session, "document.readyState === 'complete' && document.getElementById('live') !== null && document.getElementById('live').dataset.state === 'live'", 60):
-        print("never live: " + str(evaluate(session, "document.getElementById('live') && document.getElementById('live').dataset.state"))); sys.exit(1)
-    before = evaluate(session, "window.stillTheSamePage = true; document.getElementById('totals').innerText")
-    open(signal_file, "w").write("open")
-    deadline = time.time() + 60
-    while not os.path.exists(done_file) and time.time() < deadline: time.sleep(0.05)
+    session = browser.open()
+    browser.go(session, url)
+    if not browser.until(session, state + " === 'live'", 60):
+        print("never live: " + str(browser.evaluate(session, state))); sys.exit(1)
+    before = browser.evaluate(session, "window.stillTheSamePage = true; " + totals)
+    signal("open")
+    wait_for("recorded")
     added = time.time()
-    if not until(session, "window.stillTheSamePage === true && document.getElementById('totals').innerText.includes('5 PASS')", 60):
-        print("not shown: " + str(evaluate(session, "[window.stillTheSamePage, document.getElementById('totals').innerText]"))); sys.exit(1)
-    print(json.dumps({"seconds": time.time() - added, "before": before, "state": evaluate(session, "document.getElementById('live').dataset.state")}))
+    if not browser.until(session, "window.stillTheSamePage === true && " + totals + ".includes('5 PASS')", 60):
+        print("not shown: " + str(browser.evaluate(session, "[window.stillTheSamePage, " + totals + "]"))); sys.exit(1)
+    seconds = time.time() - added
+    live = browser.evaluate(session, state)
+    signal("shown")
+    # The server is stopped now.
+    if not browser.until(session, state + " === 'reconnecting'", 60):
+        print("never said reconnecting: " + str(browser.evaluate(session, state))); sys.exit(1)
+    away = browser.evaluate(session, "document.getElementById('live').innerText")
+    signal("saw-reconnecting")
+    # A result recorded while the server was away, and the server back on the same address.
+    if not browser.until(session, state + " === 'live' && window.stillTheSamePage === true && " + totals + ".includes('6 PASS')", 90):
+        print("not back: " + str(browser.evaluate(session, "[" + state + ", window.stillTheSamePage, " + totals + "]"))); sys.exit(1)
+    print(json.dumps({"seconds": seconds, "before": before, "state": live, "away": away, "back": browser.evaluate(session, state)}))
 finally:
-    try: call("Browser.close")
-    except BaseException: pass
-    proc.wait(timeout=30)
+    browser.close()
