@@ -26,7 +26,9 @@ public struct LineError: Error, Sendable, CustomStringConvertible {
     public let database: String
     public let detail: String
     public var code: String { kind.rawValue }
-    public var description: String { "[\(code)] \(database): \(detail)" }
+    /// What happened and what to do, without the code.
+    public var message: String { "\(database): \(detail)" }
+    public var description: String { "[\(code)] \(message)" }
 
     init(_ kind: Kind, _ database: LineDatabaseURL, _ detail: String) {
         self.kind = kind
@@ -146,14 +148,20 @@ public final class LineDatabase: Sendable {
         configuration.options.connectTimeout = .nanoseconds(timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         var logger = Logger(label: "station.line")
         logger.logLevel = .critical
-        do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-            return LineDatabase(url: url, connection: connection, logger: logger, operationTimeout: operationTimeout)
-        } catch let error as PSQLError {
-            throw Self.error(error, url)
-        } catch {
-            throw LineError(.unreachable, url, "\(error). Check that the server runs and the address; the station keeps its records and ships them later")
+        // The whole handshake (TCP, TLS, authentication) against the operation's deadline: a
+        // server that accepts and then says nothing (starting up, being killed) must not hold
+        // the station for ever; `connectTimeout` bounds the TCP connect alone.
+        let settings = configuration, log = logger
+        let connection = try await race(operationTimeout, url, "connecting", late: { connection in try? await connection.close() }) { () async throws(LineError) in
+            do {
+                return try await PostgresConnection.connect(configuration: settings, id: 1, logger: log)
+            } catch let error as PSQLError {
+                throw Self.error(error, url)
+            } catch {
+                throw LineError(.unreachable, url, "\(error). Check that the server runs and the address; the station keeps its records and ships them later")
+            }
         }
+        return LineDatabase(url: url, connection: connection, logger: logger, operationTimeout: operationTimeout)
     }
 
     init(url: LineDatabaseURL, connection: PostgresConnection, logger: Logger, operationTimeout: Duration) {
@@ -165,7 +173,10 @@ public final class LineDatabase: Sendable {
 
     /// Closes the connection (every connection must be closed before it is let go).
     public func close() async {
-        try? await connection.close()
+        // Closing sends a goodbye and waits for the server's end: a server that vanished may
+        // never give it. Past 5 s the connection is left to the event loop.
+        let connection = self.connection
+        _ = try? await Self.race(.seconds(5), url, "closing") { () async throws(LineError) in try? await connection.close() }
     }
 
     /// Connects, runs `body`, and closes the connection whatever `body` did.
@@ -205,21 +216,34 @@ public final class LineDatabase: Sendable {
     /// Runs `body`; past `operationTimeout` the connection is closed (which fails what is in
     /// flight) and the operation fails with LINE-UNREACHABLE.
     func bounded<T: Sendable>(_ what: String, _ body: @Sendable @escaping () async throws(LineError) -> T) async throws(LineError) -> T {
-        let connection = self.connection, timeout = operationTimeout, url = self.url
+        let connection = self.connection
+        return try await Self.race(operationTimeout, url, what, onTimeout: { try? await connection.close() }, body)
+    }
+
+    /// Runs `body` against a deadline: past `timeout` it fails with LINE-UNREACHABLE, the work
+    /// is cancelled and `onTimeout` runs; a result that comes after that goes to `late` (a
+    /// connection that opened too late is closed there).
+    static func race<T: Sendable>(_ timeout: Duration, _ url: LineDatabaseURL, _ what: String, onTimeout: @Sendable @escaping () async -> Void = {},
+                                  late: @Sendable @escaping (T) async -> Void = { _ in }, _ body: @Sendable @escaping () async throws(LineError) -> T) async throws(LineError) -> T {
         // Not a task group: a group waits for every child, and a query on a connection whose
         // server vanished may never return, even once the connection is closed. The loser
-        // of the race is abandoned (the connection is closed under it).
+        // of the race is abandoned.
         let once = Once<Result<T, LineError>>()
         let outcome: Result<T, LineError> = await withCheckedContinuation { continuation in
             once.set(continuation)
             let work = Task {
-                do throws(LineError) { once.resume(.success(try await body())) } catch { once.resume(.failure(error)) }
+                do throws(LineError) {
+                    let value = try await body()
+                    if !once.resume(.success(value)) { await late(value) }
+                } catch {
+                    once.resume(.failure(error))
+                }
             }
             Task {
                 try? await Task.sleep(for: timeout)
                 guard once.resume(.failure(LineError(.unreachable, url, "\(what) got no answer within \(timeout); the connection was given up. The station keeps its records and ships them later"))) else { return }
                 work.cancel()
-                try? await connection.close()
+                await onTimeout()
             }
         }
         return try outcome.get()
@@ -278,6 +302,10 @@ public final class LineDatabase: Sendable {
 
     /// The schema version the database has (0: none).
     public func schemaVersion() async throws(LineError) -> Int {
+        try await bounded("reading the schema version") { () async throws(LineError) in try await self.schemaVersionNow() }
+    }
+
+    func schemaVersionNow() async throws(LineError) -> Int {
         do {
             let rows = try await connection.query("SELECT to_regclass('line_schema') IS NOT NULL", logger: logger)
             var exists = false
