@@ -26,6 +26,16 @@ enum DashboardAPI {
           }
         },
         "description": "The dashboard has a viewer token and the request did not carry it."
+      },
+      "Unavailable": {
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "description": "The records cannot be read now (the line database down, a store unreadable); code says which failure, error what to do."
       }
     },
     "schemas": {
@@ -216,6 +226,11 @@ enum DashboardAPI {
       "Error": {
         "additionalProperties": false,
         "properties": {
+          "code": {
+            "description": "The failure table's code (station codes), present on a 503.",
+            "pattern": "^[A-Z0-9-]+$",
+            "type": "string"
+          },
           "error": {
             "type": "string"
           }
@@ -731,6 +746,9 @@ enum DashboardAPI {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
           }
         },
         "summary": "One device's history across stations and attempts (never its mobile secret)."
@@ -778,6 +796,9 @@ enum DashboardAPI {
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
           }
         },
         "summary": "Failures by code with their attempts, of one station or all."
@@ -817,6 +838,9 @@ enum DashboardAPI {
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
           }
         },
         "summary": "The line now: totals, stations, failures by code, yield per 15 minutes."
@@ -851,6 +875,9 @@ enum DashboardAPI {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
           }
         },
         "summary": "The device a device ID, serial number, ICCID or IMEI names."
@@ -901,6 +928,9 @@ enum DashboardAPI {
           },
           "404": {
             "$ref": "#/components/responses/NotFound"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
           }
         },
         "summary": "One station over the range."

@@ -47,6 +47,8 @@ public struct DashboardError: Error, Sendable, CustomStringConvertible {
         case listen = "DASHBOARD-LISTEN"
         case tokenRequired = "DASHBOARD-TOKEN-REQUIRED"
         case tokenFile = "DASHBOARD-TOKEN-FILE"
+        /// Its source failed with an error that carries no code of its own.
+        case source = "DASHBOARD-SOURCE"
     }
 
     public let kind: Kind
@@ -120,6 +122,7 @@ public struct DashboardServer: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: Headers())
+        router.add(middleware: Unavailable())
         if let token { router.add(middleware: ViewerAuth(token: token)) }
         let source = self.source, timeZone = self.timeZone
 
@@ -203,7 +206,10 @@ public struct DashboardServer: Sendable {
                 var quiet = 0
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try await Task.sleep(for: .seconds(1))
-                    let now = (try? await source.version()) ?? last
+                    // The records unreadable (the line database down): the stream ends, and the
+                    // page says reconnecting until they can be read again (its browser retries
+                    // every 2 s; the first hello after that brings the page up to date).
+                    guard let now = try? await source.version() else { break }
                     if now != last {
                         last = now
                         try await writer.write(ByteBuffer(string: "event: update\ndata: \(now)\n\n"))
@@ -267,6 +273,27 @@ struct Headers: RouterMiddleware {
         response.headers[.contentSecurityPolicy] = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
         response.headers[.xContentTypeOptions] = "nosniff"
         return response
+    }
+}
+
+/// A source that cannot read its records (the line database down, a store gone): a page says
+/// so with the failure's code and what to do (503), the API answers 503 with `error` and
+/// `code`; never an empty 500. The router's own answers (an unknown route) pass through.
+struct Unavailable: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            let failure = error as? any DashboardSourceError
+            let code = failure?.code ?? DashboardError.Kind.source.rawValue, message = failure?.message ?? "the records could not be read: \(error)"
+            if request.uri.path.hasPrefix("/api/") || request.uri.path == "/events" {
+                return try DashboardServer.json(["error": message, "code": code], status: .serviceUnavailable)
+            }
+            return DashboardServer.html(DashboardPage.unavailable(code: code, message: message), status: .serviceUnavailable)
+        }
     }
 }
 

@@ -159,28 +159,67 @@ struct AttemptRow: Decodable {
     }
 }
 
-/// The dashboard over the line database: each request on a read-only session of its own
-/// (`default_transaction_read_only = on`), the numbers made by the same `LineReport` that
-/// `station report` uses.
+/// The dashboard says the line database failed by its code (`LINE-UNREACHABLE`, ...).
+extension LineError: DashboardSourceError {}
+
+/// The dashboard over the line database: each request on a read-only session
+/// (`default_transaction_read_only = on`) from a small pool, the numbers made by the same
+/// `LineReport` that `station report` uses.
 public struct LineDashboardSource: DashboardSource {
     public let url: LineDatabaseURL
     let password: String?
     let explain: @Sendable (String) -> FailureExplanation?
+    let pool: Sessions
 
-    public init(url: LineDatabaseURL, password: String?, explain: @escaping @Sendable (String) -> FailureExplanation?) {
+    /// `idle`: how many sessions are kept open between requests.
+    public init(url: LineDatabaseURL, password: String?, idle: Int = 8, explain: @escaping @Sendable (String) -> FailureExplanation?) {
         self.url = url
         self.password = password
         self.explain = explain
+        pool = Sessions(limit: idle)
     }
 
     public var name: String { "line database: \(url)" }
 
-    /// Connects read-only, checks the schema, runs `body`, closes.
+    /// Read-only sessions kept open between requests (connecting, turning read-only and
+    /// checking the schema cost more than a device page's query).
+    actor Sessions {
+        let limit: Int
+        var idle: [LineDatabase] = []
+        init(limit: Int) { self.limit = limit }
+        func take() -> LineDatabase? { idle.popLast() }
+        /// Keeps `database` for the next request; false when the pool is full (close it).
+        func give(_ database: LineDatabase) -> Bool {
+            guard idle.count < limit else { return false }
+            idle.append(database)
+            return true
+        }
+    }
+
+    /// Runs `body` on a read-only session: a kept one, or a new one (connected, read-only,
+    /// schema checked). A kept session the server dropped meanwhile (it restarted) is closed
+    /// and the request runs once more on a new one; any other failure closes its session.
     func session<T: Sendable>(_ body: (LineDatabase) async throws(LineError) -> T) async throws(LineError) -> T {
-        try await LineDatabase.with(url, password: password, operationTimeout: .seconds(30)) { database throws(LineError) in
+        if let kept = await pool.take() {
+            do {
+                let result = try await body(kept)
+                if await !pool.give(kept) { await kept.close() }
+                return result
+            } catch {
+                await kept.close()
+                guard error.kind == .unreachable || error.kind == .query else { throw error }
+            }
+        }
+        let database = try await LineDatabase.connect(url, password: password, operationTimeout: .seconds(30))
+        do {
             try await database.readOnly()
             try await database.requireSchema()
-            return try await body(database)
+            let result = try await body(database)
+            if await !pool.give(database) { await database.close() }
+            return result
+        } catch {
+            await database.close()
+            throw error
         }
     }
 

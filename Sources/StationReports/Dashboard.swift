@@ -296,6 +296,15 @@ public struct DeviceHistory: Sendable, Encodable {
     }
 }
 
+/// A source's failure as the dashboard shows it (its pages say "unavailable" with these,
+/// its API answers 503): a stable code from the failure table and what to do.
+public protocol DashboardSourceError: Error {
+    var code: String { get }
+    var message: String { get }
+}
+
+extension StoreError: DashboardSourceError {}
+
 /// Where the dashboard's pages come from: one or more station stores (SQLite, read-only),
 /// or the line database.
 public protocol DashboardSource: Sendable {

@@ -97,42 +97,11 @@ public enum DashboardPage {
         return body + "</table>"
     }
 
-    /// The chart's bars: the 15-minute buckets merged into the shortest interval (15 min,
-    /// 30 min, 1 h, 2 h, 6 h, 12 h, a day) that keeps the chart at 120 bars or fewer, so a
-    /// week or a month fits the page as well as an hour does; empty intervals between the
-    /// first and the last stay (a stopped line shows as a gap).
-    static func chartBars(_ buckets: [LineReport.Bucket]) -> (seconds: Int, bars: [LineReport.Bucket]) {
-        guard let first = buckets.first?.start.timeIntervalSince1970, let last = buckets.last?.start.timeIntervalSince1970 else { return (900, []) }
-        let seconds = [900, 1800, 3600, 7200, 21_600, 43_200, 86_400].first { Int((last - first) / Double($0)) + 1 <= 120 } ?? 86_400
-        let width = Double(seconds)
-        var counts: [Double: (passed: Int, failed: Int)] = [:]
-        for bucket in buckets {
-            let key = (bucket.start.timeIntervalSince1970 / width).rounded(.down) * width
-            let sum = counts[key] ?? (0, 0)
-            counts[key] = (sum.passed + bucket.passed, sum.failed + bucket.failed)
-        }
-        guard let low = counts.keys.min(), let high = counts.keys.max() else { return (seconds, []) }
-        let bars = (0...Int((high - low) / width)).map { step in
-            let key = low + Double(step) * width
-            return LineReport.Bucket(start: Date(timeIntervalSince1970: key), passed: counts[key]?.passed ?? 0, failed: counts[key]?.failed ?? 0)
-        }
-        return (seconds, bars)
-    }
-
-    static func intervalName(_ seconds: Int) -> String {
-        switch seconds {
-        case 86_400: "day"
-        case 3600: "hour"
-        case let s where s < 3600: "\(s / 60) minutes"
-        default: "\(seconds / 3600) hours"
-        }
-    }
-
     /// Yield over the range: one bar per interval with attempts, its height the share that
     /// passed; an interval without attempts is a gap. Scales to the page's width.
     static func yieldChart(_ buckets: [LineReport.Bucket], timeZone: TimeZone) -> String {
-        let (seconds, bars) = chartBars(buckets)
-        let per = intervalName(seconds)
+        let (seconds, bars) = LineReport.chartBars(buckets)
+        let per = LineReport.intervalName(seconds)
         let body = "<h2 id=\"yield-chart\">Yield per \(per)</h2>"
         guard !bars.isEmpty else { return body + "<p>No attempts in the range.</p>" }
         let label = DateFormatter()
@@ -280,6 +249,17 @@ public enum DashboardPage {
         layout(title: "No attempts", main: "<h1>No attempts</h1>\(rangeLinks(range, path: "/stations/" + id))<p>Station <code>\(esc(id))</code> recorded no attempt in the \(esc(range.label)).</p>")
     }
 
+    /// The records cannot be read now (the line database down, a store gone): what failed,
+    /// its code, and that the page comes back by itself (the live script fetches it again
+    /// when its event stream reconnects).
+    public static func unavailable(code: String, message: String) -> String {
+        layout(title: "Records unavailable", main: """
+            <section id="unavailable"><h1>The records cannot be read now</h1>
+            <p class="fail"><code>\(esc(code))</code> \(esc(message))</p>
+            <p>Nothing is lost: the stations keep their records and ship them when they can. This page shows them again by itself once they can be read (or reload it).</p></section>
+            """)
+    }
+
     /// A search that found nothing, or a device with no records.
     public static func notFound(_ term: String) -> String {
         layout(title: "Not found", main: "<h1>Nothing found</h1><p>No device ID, serial number, ICCID or IMEI in the records is <code>\(esc(term))</code>. Check it against the sticker, or scan it again.</p>",
@@ -345,7 +325,7 @@ public enum DashboardPage {
             source.onopen = function () { state("live", "live"); };
             source.onerror = function () { state("reconnecting", "reconnecting…"); };
             source.addEventListener("hello", function (event) {
-              var missed = seen !== null && seen !== "" && event.data !== seen;
+              var missed = document.getElementById("unavailable") !== null || (seen !== null && seen !== "" && event.data !== seen);
               seen = event.data;
               if (missed) { refresh(); }
             });

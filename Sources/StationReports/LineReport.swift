@@ -183,6 +183,37 @@ public struct LineReport: Sendable {
         return buckets(counts)
     }
 
+    /// A chart's bars: the 15-minute buckets merged into the shortest interval (15 min,
+    /// 30 min, 1 h, 2 h, 6 h, 12 h, a day) that keeps the chart at 120 bars or fewer, so a
+    /// week or a month fits a page as well as an hour does; empty intervals between the
+    /// first and the last stay (a stopped line shows as a gap).
+    static func chartBars(_ buckets: [LineReport.Bucket]) -> (seconds: Int, bars: [LineReport.Bucket]) {
+        guard let first = buckets.first?.start.timeIntervalSince1970, let last = buckets.last?.start.timeIntervalSince1970 else { return (900, []) }
+        let seconds = [900, 1800, 3600, 7200, 21_600, 43_200, 86_400].first { Int((last - first) / Double($0)) + 1 <= 120 } ?? 86_400
+        let width = Double(seconds)
+        var counts: [Double: (passed: Int, failed: Int)] = [:]
+        for bucket in buckets {
+            let key = (bucket.start.timeIntervalSince1970 / width).rounded(.down) * width
+            let sum = counts[key] ?? (0, 0)
+            counts[key] = (sum.passed + bucket.passed, sum.failed + bucket.failed)
+        }
+        guard let low = counts.keys.min(), let high = counts.keys.max() else { return (seconds, []) }
+        let bars = (0...Int((high - low) / width)).map { step in
+            let key = low + Double(step) * width
+            return LineReport.Bucket(start: Date(timeIntervalSince1970: key), passed: counts[key]?.passed ?? 0, failed: counts[key]?.failed ?? 0)
+        }
+        return (seconds, bars)
+    }
+
+    static func intervalName(_ seconds: Int) -> String {
+        switch seconds {
+        case 86_400: "day"
+        case 3600: "hour"
+        case let s where s < 3600: "\(s / 60) minutes"
+        default: "\(seconds / 3600) hours"
+        }
+    }
+
     /// Passed and failed attempts per 15-minute interval (keyed by the interval's start, in
     /// seconds since 1970) as the report's buckets: empty intervals between the first and the
     /// last stay (a stopped line shows as a gap), up to a week of them.

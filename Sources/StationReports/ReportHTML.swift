@@ -75,17 +75,20 @@ extension LineReport {
 
     func throughputSection() -> String {
         let esc = Self.esc
-        let body = "<h2 id=\"throughput\">Throughput per 15 minutes</h2>"
-        guard !buckets.isEmpty else { return body + "<p>No records.</p>" }
-        let column = max(6, min(36, 1100 / buckets.count)), chartHeight = 160
-        let maximum = Double(max(1, buckets.map { $0.passed + $0.failed }.max() ?? 1))
+        let (seconds, bars) = LineReport.chartBars(buckets)
+        let per = LineReport.intervalName(seconds)
+        let body = "<h2 id=\"throughput\">Throughput per \(per)</h2>"
+        guard !bars.isEmpty else { return body + "<p>No records.</p>" }
+        let column = max(8, min(36, 1100 / bars.count)), chartHeight = 160
+        let maximum = Double(max(1, bars.map { $0.passed + $0.failed }.max() ?? 1))
         let label = DateFormatter()
         label.dateFormat = "MM-dd HH:mm"
         label.timeZone = TimeZone(identifier: "UTC")
         let every = max(1, 90 / column)
-        var svg = "<svg width=\"\(buckets.count * column + 80)\" height=\"\(chartHeight + 46)\" role=\"img\" aria-label=\"Throughput per 15 minutes\">"
+        let width = bars.count * column + 80
+        var svg = "<svg width=\"\(width)\" height=\"\(chartHeight + 46)\" viewBox=\"0 0 \(width) \(chartHeight + 46)\" role=\"img\" aria-label=\"Throughput per \(per)\">"
         svg += "<text x=\"0\" y=\"12\" font-size=\"10\">\(Int(maximum))</text><line x1=\"30\" y1=\"0\" x2=\"30\" y2=\"\(chartHeight)\" stroke=\"#999\"></line>"
-        for (index, bucket) in buckets.enumerated() {
+        for (index, bucket) in bars.enumerated() {
             let x = 34 + index * column
             let passHeight = Int(Double(chartHeight) * Double(bucket.passed) / maximum)
             let failHeight = Int(Double(chartHeight) * Double(bucket.failed) / maximum)
@@ -99,7 +102,7 @@ extension LineReport {
             }
         }
         svg += "</svg>"
-        return body + svg + "<p class=\"meta\">Attempts finished in each 15 minutes (UTC): green passed, red failed; the labels give passed/all.</p>"
+        return body + svg + "<p class=\"meta\">Attempts finished in each \(per == "hour" || per == "day" ? per : "interval of " + per) (UTC): green passed, red failed; the labels give passed/all.</p>"
     }
 
     func breakdownSection() -> String {

@@ -15,13 +15,20 @@ import Testing
     final class Served: @unchecked Sendable {
         let process = Process()
         var base = ""
+        var errors: URL?
+        /// What it wrote to standard error, and whether it still runs.
+        var said: String { (errors.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? "") + (process.isRunning ? "" : " (exited \(process.terminationStatus))") }
 
         init(_ arguments: [String]) async throws {
             process.executableURL = try StationBinaryTests.stationPath()
             process.arguments = ["line", "serve"] + arguments
             let pipe = Pipe()
             process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
+            // Its standard error in a file of its own: what a test that fails can show.
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            errors = log
+            process.standardError = try FileHandle(forWritingTo: log)
             try process.run()
             let handle = pipe.fileHandleForReading
             let line: String = try await offThePool {
@@ -55,6 +62,8 @@ import Testing
                 print(response.status); sys.stdout.write(response.read().decode())
             except urllib.error.HTTPError as error:
                 print(error.code); sys.stdout.write(error.read().decode())
+            except Exception as error:
+                print(-1); sys.stdout.write("no answer: %r" % error)
             """
         let headerJSON = String(decoding: try JSONSerialization.data(withJSONObject: headers), as: UTF8.self)
         let run = try await StationBinaryTests.runProgram("/usr/bin/python3", ["-c", script, url, headerJSON])
@@ -273,6 +282,36 @@ import Testing
         let api = try await Self.get(served.base + "api/line")
         let overview = try #require(try JSONSerialization.jsonObject(with: Data(api.body.utf8)) as? [String: Any])
         #expect((overview["totals"] as? [String: Any])?["devices"] as? Int == 12, "both demos' devices")
+
+        // The line database goes down: pages say so with the code (503, never an empty 500),
+        // each API route answers 503 as its OpenAPI document says; back up, pages are back.
+        try await server.stop(immediate: true)
+        let down = try await Self.get(served.base)
+        #expect(down.status == 503 && down.body.contains("<code>LINE-UNREACHABLE</code>") && down.body.contains("cannot be read now"), "\(down.status) \(down.body.prefix(400)) \(served.said)")
+        let check = """
+            import json, sys, urllib.request, urllib.error
+            from openapi_schema_validator import OAS31Validator
+            base, device = sys.argv[1:3]
+            doc = json.loads(urllib.request.urlopen(base + "api/openapi.json").read())
+            problems = []
+            for template, path in [("/api/line", "api/line"), ("/api/stations/{id}", "api/stations/demo-bench"), ("/api/failures", "api/failures"),
+                                   ("/api/devices/{id}", "api/devices/" + device), ("/api/search", "api/search?q=" + device)]:
+                try:
+                    urllib.request.urlopen(base + path); problems.append(path + ": answered while the database is down"); continue
+                except urllib.error.HTTPError as error:
+                    status, body = error.code, json.loads(error.read())
+                if status != 503 or body.get("code") != "LINE-UNREACHABLE": problems.append("%s: %d %s" % (path, status, body)); continue
+                response = doc["paths"][template]["get"]["responses"]["503"]
+                response = doc["components"]["responses"][response["$ref"].split("/")[-1]]
+                schema = dict(doc); schema.update(response["content"]["application/json"]["schema"])
+                problems += ["%s: %s" % (path, e.message) for e in OAS31Validator(schema).iter_errors(body)]
+            print("\\n".join(problems) if problems else "ok"); sys.exit(1 if problems else 0)
+            """
+        let checked = try await StationBinaryTests.runProgram("/usr/bin/python3", ["-c", check, served.base, stalled.deviceID])
+        #expect(checked.status == 0 && checked.stdout.hasPrefix("ok"), "\(checked.stdout) \(checked.stderr.suffix(600))")
+        try await server.begin()
+        let back = try await Self.get(served.base)
+        #expect(back.status == 200 && back.body.contains("DFU-WRITE-STALL"))
     }
 
     /// Every `/api/` route's answers, found and not found, checked against the served OpenAPI

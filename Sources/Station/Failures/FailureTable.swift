@@ -189,6 +189,7 @@ public enum FailureTable {
         e("CREDENTIALS-INVALID", "The credentials or token file is not valid, not owner-only, or lacks a token it needs.", .callTheLineLead),
         e("CREDENTIALS-UNREADABLE", "The credentials file the config names cannot be read.", .callTheLineLead),
         e("DASHBOARD-LISTEN", "`station line serve --listen` is not HOST:PORT.", .callTheLineLead),
+        e("DASHBOARD-SOURCE", "The dashboard could not read its records (store or line database), for a reason with no code of its own.", .callTheLineLead),
         e("DASHBOARD-TOKEN-FILE", "The dashboard's viewer token file is unreadable, readable by others, or not one line of 16+ characters.", .callTheLineLead),
         e("DASHBOARD-TOKEN-REQUIRED", "The dashboard was asked to listen off loopback without a viewer token; give --viewer-token-file.", .callTheLineLead),
         e("FILE-MISSING", "A file the command was given does not exist (exit 74).", .callTheLineLead),
