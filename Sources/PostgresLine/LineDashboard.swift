@@ -7,6 +7,20 @@ import StationStore
 extension LineDatabase {
     /// Makes this session read-only (`default_transaction_read_only = on`): every write on it
     /// fails on the server, as a viewer's must.
+    /// True when the connection is open and the server answers `SELECT 1` within `deadline`.
+    func answers(within deadline: Duration) async -> Bool {
+        guard !connection.isClosed else { return false }
+        let connection = self.connection, logger = self.logger
+        do {
+            try await Self.race(deadline, url, "a ping") { () async throws(LineError) in
+                do { _ = try await connection.query("SELECT 1", logger: logger) } catch { throw LineError(.unreachable, self.url, "\(error)") }
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
     public func readOnly() async throws(LineError) {
         try await bounded("making the session read-only") { () async throws(LineError) in
             do { _ = try await self.connection.query(PostgresQuery(unsafeSQL: "SET default_transaction_read_only = on"), logger: self.logger) } catch { throw self.failure(error) }
@@ -200,14 +214,23 @@ public struct LineDashboardSource: DashboardSource {
     /// schema checked). A kept session the server dropped meanwhile (it restarted) is closed
     /// and the request runs once more on a new one; any other failure closes its session.
     func session<T: Sendable>(_ body: (LineDatabase) async throws(LineError) -> T) async throws(LineError) -> T {
-        if let kept = await pool.take() {
+        // A kept session is used once it answers a ping within 2 s: after the server was
+        // stopped, a query on a session it dropped can wait for ever instead of failing (the
+        // operation's deadline would hold the request 30 s). One that fails is let go (closed
+        // in the background) and the request runs on a new session.
+        while let kept = await pool.take() {
+            guard await kept.answers(within: .seconds(2)) else {
+                Task { await kept.close() }
+                continue
+            }
             do {
                 let result = try await body(kept)
                 if await !pool.give(kept) { await kept.close() }
                 return result
             } catch {
-                await kept.close()
+                Task { await kept.close() }
                 guard error.kind == .unreachable || error.kind == .query else { throw error }
+                break
             }
         }
         let database = try await LineDatabase.connect(url, password: password, operationTimeout: .seconds(30))
