@@ -5,15 +5,13 @@ import StationReports
 import StationStore
 
 extension LineDatabase {
-    /// Makes this session read-only (`default_transaction_read_only = on`): every write on it
-    /// fails on the server, as a viewer's must.
     /// True when the connection is open and the server answers `SELECT 1` within `deadline`.
     func answers(within deadline: Duration) async -> Bool {
         guard !connection.isClosed else { return false }
         let connection = self.connection, logger = self.logger
         do {
             try await Self.race(deadline, url, "a ping") { () async throws(LineError) in
-                do { _ = try await connection.query("SELECT 1", logger: logger) } catch { throw LineError(.unreachable, self.url, "\(error)") }
+                do { _ = try await connection.query("SELECT 1", logger: logger) } catch { throw self.failure(error) }
             }
             return true
         } catch {
@@ -21,6 +19,8 @@ extension LineDatabase {
         }
     }
 
+    /// Makes this session read-only (`default_transaction_read_only = on`): every write on it
+    /// fails on the server, as a viewer's must.
     public func readOnly() async throws(LineError) {
         try await bounded("making the session read-only") { () async throws(LineError) in
             do { _ = try await self.connection.query(PostgresQuery(unsafeSQL: "SET default_transaction_read_only = on"), logger: self.logger) } catch { throw self.failure(error) }
